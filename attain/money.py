@@ -1,0 +1,148 @@
+"""Exact money: integer minor units, one rounding rule.
+
+Every amount Attain stores or computes is an integer number of the currency's
+minor unit (cents for USD, fen for CNY, yen for JPY) held in an ``int64``
+column or a Python ``int``. Floats never carry money.
+
+The one rounding rule: **half-up (away from zero on .5), once per line**.
+A statement line's amount is rounded when it is computed; totals are sums of
+rounded lines and are never rounded again.
+
+Ratios (FX rates, commission rates, shares) are ``Decimal``. Multiplying a
+column of minor units by a ratio is exact: the ratio is turned into an integer
+fraction ``p/q`` and the product is divided with integer half-up rounding.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from fractions import Fraction
+
+import numpy as np
+
+#: Digits after the decimal point for each supported currency (ISO 4217).
+MINOR_DIGITS: dict[str, int] = {
+    "USD": 2, "EUR": 2, "GBP": 2, "CNY": 2, "JPY": 0, "HKD": 2, "SGD": 2,
+    "AUD": 2, "CAD": 2, "CHF": 2, "INR": 2, "KRW": 0, "TWD": 2, "SEK": 2,
+    "NOK": 2, "DKK": 2, "PLN": 2, "BRL": 2, "MXN": 2, "ZAR": 2, "NZD": 2,
+}
+
+#: Products of minor units and ratio numerators stay below this bound in int64.
+_INT64_SAFE = 2**62
+
+
+class MoneyError(ValueError):
+    """An amount or currency that cannot be represented exactly."""
+
+
+def minor_digits(currency: str) -> int:
+    """Number of minor-unit digits of ``currency``; unknown codes are an error."""
+    try:
+        return MINOR_DIGITS[currency]
+    except KeyError:
+        known = ", ".join(sorted(MINOR_DIGITS))
+        raise MoneyError(f"unknown currency {currency!r}; use one of: {known}") from None
+
+
+def to_minor(amount: Decimal | str | int, currency: str) -> int:
+    """Convert a major-unit amount to minor units, refusing sub-minor precision.
+
+    ``to_minor("22700.50", "USD") == 2270050``; ``to_minor("1.5", "JPY")`` is an
+    error because yen have no minor unit: input amounts are never rounded.
+    """
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        raise MoneyError(f"{amount!r} is not a number") from None
+    if not value.is_finite():
+        raise MoneyError(f"{amount!r} is not a finite amount")
+    scaled = value.scaleb(minor_digits(currency))
+    if scaled != scaled.to_integral_value():
+        raise MoneyError(
+            f"{amount} {currency} has more than {minor_digits(currency)} decimal places"
+        )
+    return int(scaled)
+
+
+def from_minor(minor: int, currency: str) -> Decimal:
+    """The exact major-unit ``Decimal`` for ``minor`` units of ``currency``."""
+    digits = minor_digits(currency)
+    return Decimal(int(minor)).scaleb(-digits).quantize(Decimal(1).scaleb(-digits))
+
+
+def round_half_up(value: Decimal | Fraction) -> int:
+    """Round an exact number to the nearest integer, halves away from zero."""
+    if isinstance(value, Fraction):
+        num, den = value.numerator, value.denominator
+        sign = -1 if num < 0 else 1
+        return sign * ((2 * abs(num) + den) // (2 * den))
+    return int(Decimal(value).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def div_half_up(numerator: np.ndarray, denominator: int | np.ndarray) -> np.ndarray:
+    """Integer division of int64 arrays rounded half-up (away from zero).
+
+    ``denominator`` must be positive.
+    """
+    num = np.asarray(numerator, dtype=np.int64)
+    den = np.asarray(denominator, dtype=np.int64)
+    sign = np.where(num < 0, -1, 1)
+    return sign * ((2 * np.abs(num) + den) // (2 * den))
+
+
+def ratio(value: Decimal | str | int | Fraction) -> Fraction:
+    """An exact ratio from a Decimal, a decimal string, an int or a Fraction."""
+    if isinstance(value, Fraction):
+        return value
+    return Fraction(Decimal(str(value)))
+
+
+def apply_ratio(minor: np.ndarray, factor: Decimal | str | Fraction) -> np.ndarray:
+    """``minor x factor``, each element rounded half-up once, exactly.
+
+    Vectorised in int64 while the products fit; otherwise falls back to Python
+    integers element by element, so large amounts are still exact.
+    """
+    frac = ratio(factor)
+    minor = np.asarray(minor, dtype=np.int64)
+    p, q = frac.numerator, frac.denominator
+    if minor.size == 0:
+        return minor.copy()
+    largest = int(np.abs(minor).max())
+    if largest * abs(p) * 2 + q < _INT64_SAFE and q < _INT64_SAFE:
+        return div_half_up(minor * p, q)
+    return np.array([round_half_up(Fraction(int(m) * p, q)) for m in minor], dtype=np.int64)
+
+
+def apply_ratios(minor: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """Element-wise ``minor[i] x factors[i]`` with half-up rounding per element.
+
+    ``factors`` holds Decimals, strings or Fractions; equal factors are grouped
+    so the work is vectorised per distinct ratio (FX rates, shares, tier rates).
+    """
+    minor = np.asarray(minor, dtype=np.int64)
+    factors = np.asarray(factors, dtype=object)
+    out = np.empty(minor.shape, dtype=np.int64)
+    if minor.size == 0:
+        return out
+    keys = np.array([str(f) for f in factors], dtype=object)
+    uniques, inverse = np.unique(keys, return_inverse=True)
+    for i, key in enumerate(uniques):
+        mask = inverse == i
+        out[mask] = apply_ratio(minor[mask], key if "/" not in key else Fraction(key))
+    return out
+
+
+def convert(minor: np.ndarray, from_ccy: str, to_ccy: str, rate: Decimal | str | Fraction) -> np.ndarray:
+    """Convert minor units of ``from_ccy`` to ``to_ccy`` at ``rate`` (to per 1 from).
+
+    The minor-digit difference between the two currencies is folded into the
+    ratio, so the result is rounded exactly once.
+    """
+    shift = minor_digits(to_ccy) - minor_digits(from_ccy)
+    return apply_ratio(minor, ratio(rate) * Fraction(10) ** shift)
+
+
+def format_minor(minor: int, currency: str) -> str:
+    """Plain, locale-neutral text for logs and exports: ``'1234.50'``."""
+    return str(from_minor(minor, currency))
