@@ -1,0 +1,127 @@
+"""Period close on a real DuckDB file: freeze, fingerprint, reopen, adjustments next month."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from attain.ledger import with_adjustments
+from attain.payouts import payouts
+from attain.period_close import (PeriodCloseError, adjustment_lines, close_month, frozen_ledger,
+                                 input_fingerprint, is_closed, period_log, record_fingerprint, reopen_month,
+                                 stored_fingerprint)
+from tests.test_ledger import STRADDLE, commission, credited, plan_book, roster, run
+
+TARGETS = {"A": "20000", "B": "20000"}
+
+
+@pytest.fixture
+def con(tmp_path):
+    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def march(tmp_path):
+    book = plan_book(tmp_path, commission())
+    deals = credited(STRADDLE + [("B1", "B", "2025-03-03", "5000")])
+    return book, deals, run(book, roster("A", "B"), deals, TARGETS)
+
+
+def test_fingerprint_ignores_row_and_column_order_but_not_content(march):
+    book, deals, _ = march
+    base = input_fingerprint({"credited_deals": deals}, book.texts)
+    shuffled = deals.sample(frac=1, random_state=1)[list(reversed(deals.columns))]
+    assert input_fingerprint({"credited_deals": shuffled}, book.texts) == base
+    changed = deals.copy()
+    changed.loc[0, "credit_minor"] += 1
+    assert input_fingerprint({"credited_deals": changed}, book.texts) != base
+    assert input_fingerprint({"credited_deals": deals}, {"p.yaml": "changed"}) != base
+    as_strings = deals.astype({"deal_id": "string", "rep_id": "category"})
+    assert input_fingerprint({"credited_deals": as_strings}, book.texts) == base
+    assert len(base) == 64
+
+
+def test_close_freezes_the_ledger_and_late_data_becomes_an_adjustment(tmp_path, con, march):
+    book, deals, ledger = march
+    close_month(con, "2025-03", ledger, input_fingerprint({"credited_deals": deals}, book.texts), by="finance")
+    assert is_closed(con, "2025-03") and not is_closed(con, "2025-04")
+
+    # a late deal for March arrives: recomputing March changes A's commission by 10% x 1,000
+    late = pd.concat([deals, credited([("D7", "A", "2025-03-30", "1000")])], ignore_index=True)
+    recomputed = run(book, roster("A", "B"), late, TARGETS)
+    frozen = frozen_ledger(con, "2025-03")
+    pd.testing.assert_frame_equal(frozen, ledger)  # the closed month is untouched
+    adjustments = adjustment_lines(frozen, recomputed, recomputed.iloc[0:0], "2025-03", "2025-04")
+    assert adjustments[["rep_id", "component", "kind", "amount_minor", "for_month", "month"]].values.tolist() == [
+        ["A", "commission", "adjustment", 100_00, "2025-03", "2025-04"]]
+    assert adjustments["explanation"][0] == (
+        "Adjustment for 2025-03 (commission): recomputed with later data 1,500.00 USD, "
+        "1,400.00 USD paid when 2025-03 was closed: +100.00 USD")
+
+    # April's statement carries it after April's own lines; the payout counts it as an adjustment
+    april = run(book, roster("A", "B"), credited([("E1", "A", "2025-04-02", "1000")], month="2025-04"),
+                TARGETS, month="2025-04")
+    april = with_adjustments(april, adjustments)
+    a_lines = april[april["rep_id"] == "A"]
+    assert a_lines["kind"].tolist() == ["commission", "adjustment"] and a_lines["line_no"].tolist() == [1, 2]
+    pay = payouts(april, roster("A", "B"), "2025-04").set_index("rep_id")
+    assert pay.loc["A", "adjustments_minor"] == 100_00 and pay.loc["A", "payable_minor"] == 40_00 + 100_00
+
+    # once adjusted, running May against the same recomputation adds nothing more
+    again = adjustment_lines(frozen, recomputed, april, "2025-03", "2025-05")
+    assert again.empty
+    assert adjustment_lines(frozen, recomputed, pd.DataFrame(), "2025-03", "2025-04").equals(adjustments)
+
+
+def test_a_closed_month_cannot_be_closed_twice_and_reopen_needs_a_reason(con, march):
+    _, _, ledger = march
+    close_month(con, "2025-03", ledger, "f" * 64, by="finance", note="March payroll")
+    with pytest.raises(PeriodCloseError, match="2025-03 is already closed .* reopen it with a reason"):
+        close_month(con, "2025-03", ledger, "f" * 64, by="finance")
+    with pytest.raises(PeriodCloseError, match="a reason is required"):
+        reopen_month(con, "2025-03", reason="  ", by="cfo")
+    assert is_closed(con, "2025-03")
+    reopen_month(con, "2025-03", reason="payroll file rejected by the bank", by="cfo")
+    assert not is_closed(con, "2025-03") and frozen_ledger(con, "2025-03").empty
+    log = period_log(con)
+    assert log[["month", "action", "performed_by"]].values.tolist() == [
+        ["2025-03", "close", "finance"], ["2025-03", "reopen", "cfo"]]
+    assert log["reason"].tolist() == ["March payroll", "payroll file rejected by the bank"]
+    assert "dropped 4 frozen lines" in log["detail"][1]
+    with pytest.raises(PeriodCloseError, match="2025-04 is not closed"):
+        reopen_month(con, "2025-04", reason="x", by="cfo")
+
+
+def test_close_refuses_lines_of_other_months(con, march):
+    _, _, ledger = march
+    mixed = pd.concat([ledger, ledger.assign(month="2025-02")])
+    with pytest.raises(PeriodCloseError, match="also holds lines of 2025-02"):
+        close_month(con, "2025-03", mixed, "f" * 64, by="finance")
+    assert not is_closed(con, "2025-03")
+
+
+def test_close_is_atomic(con, march):
+    _, _, ledger = march
+    broken = ledger.assign(base_minor="not a number")
+    with pytest.raises(duckdb.Error):
+        close_month(con, "2025-03", broken, "f" * 64, by="finance")
+    assert not is_closed(con, "2025-03") and frozen_ledger(con, "2025-03").empty
+    assert period_log(con).empty
+
+
+def test_the_fingerprint_of_the_latest_run_is_stored_for_the_close(con):
+    with pytest.raises(PeriodCloseError, match="no input fingerprint is recorded for 2025-03; run the month"):
+        stored_fingerprint(con, "2025-03")
+    record_fingerprint(con, "2025-03", "a" * 64)
+    record_fingerprint(con, "2025-03", "b" * 64)
+    assert stored_fingerprint(con, "2025-03") == "b" * 64
+
+
+def test_frames_without_the_partition_column_are_taken_as_the_month(march):
+    _, _, ledger = march
+    without = ledger.drop(columns=["month"])
+    pay = payouts(without, roster("A", "B"), "2025-03")
+    assert pay["payable_minor"].tolist() == [1400_00, 200_00]
