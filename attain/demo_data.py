@@ -751,8 +751,8 @@ def _team_targets(targets, people, window) -> pd.DataFrame:
 
 
 def _no_targets(people, window) -> pd.DataFrame:
-    """Managers carry no personal revenue quota: an explicit blank target each month."""
-    managers = people.loc[(people["role"] == "manager") & (people["team_no"] >= 0), "rep_id"]
+    """Managers and regional heads carry no personal revenue quota: an explicit blank target each month."""
+    managers = people.loc[people["role"] == "manager", "rep_id"]
     rows = [("rep", rep_id, month, "revenue", "", month_start(month).isoformat(),
              "managers carry no personal quota", _SALES_OPS)
             for rep_id in managers for month in window]

@@ -1,0 +1,44 @@
+"""What every month-end asset shares: the partition's month and the metadata shown in the UI."""
+
+import pandas as pd
+from dagster import AssetExecutionContext, MetadataValue, TableColumn, TableSchema
+
+from attain.money import format_minor
+
+
+def run_month(context: AssetExecutionContext) -> str:
+    """The month ("YYYY-MM") this run materialises: the partition key."""
+    return context.partition_key
+
+
+def stamped(frame: pd.DataFrame, month: str, column: str = "month") -> pd.DataFrame:
+    """``frame`` with the partition column first, as the warehouse stores it.
+
+    Computed tables carry the run month in ``month``; the input tables, some of which have a ``month``
+    column of their own (targets, FX rates), carry it in ``as_of``.
+    """
+    out = frame.copy()
+    out[column] = month
+    return out[[column, *[c for c in out.columns if c != column]]].reset_index(drop=True)
+
+
+def unstamped(frame: pd.DataFrame) -> pd.DataFrame:
+    """An input table as the pure code expects it: without the warehouse's ``as_of`` column."""
+    return frame.drop(columns=["as_of"], errors="ignore")
+
+
+def money_totals(frame: pd.DataFrame, amount: str, currency: str = "currency") -> dict[str, str]:
+    """Exact totals of a minor-unit column per currency, as text (``{"USD": "1234.50"}``)."""
+    if frame.empty:
+        return {}
+    sums = frame.groupby(currency, sort=True)[amount].sum()
+    return {str(ccy): format_minor(int(total), str(ccy)) for ccy, total in sums.items()}
+
+
+def table_metadata(frame: pd.DataFrame, **extra) -> dict:
+    """Row count, the column schema for the UI's Columns tab, and any extra figures."""
+    schema = TableSchema(columns=[TableColumn(name=str(c), type=str(t)) for c, t in frame.dtypes.items()])
+    meta = {"dagster/row_count": len(frame), "dagster/column_schema": schema}
+    for key, value in extra.items():
+        meta[key] = MetadataValue.json(value) if isinstance(value, (dict, list)) else value
+    return meta

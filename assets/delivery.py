@@ -1,0 +1,72 @@
+"""Delivery: each manager's packs by e-mail, exactly once, logged in the warehouse."""
+
+import pandas as pd
+from dagster import AssetExecutionContext, Failure, MetadataValue, Output, asset
+
+from assets.common import run_month, stamped, table_metadata, unstamped
+from attain import delivery
+from attain.credit import roster_as_of
+from pipelines.partitions import MONTH_PARTITION, monthly
+from pipelines.resources import AttainConfig, MailerResource, Warehouse
+
+
+def make_mailer(mailer: MailerResource) -> delivery.OutboxMailer | delivery.SmtpMailer:
+    """The configured way out: the outbox folder, or a real SMTP server."""
+    if mailer.mode == "outbox":
+        return delivery.OutboxMailer(mailer.outbox_dir, from_addr=mailer.from_addr, reply_to=mailer.reply_to)
+    if mailer.mode == "smtp":
+        return delivery.SmtpMailer(
+            host=mailer.host,
+            port=mailer.port,
+            security=mailer.security,
+            username=mailer.username,
+            password=mailer.password,
+            from_addr=mailer.from_addr,
+            reply_to=mailer.reply_to,
+        )
+    raise Failure(description=f"mailer mode {mailer.mode!r} is not 'outbox' or 'smtp'")
+
+
+@asset(metadata=MONTH_PARTITION, partitions_def=monthly, group_name="review", kinds={"email"})
+def deliveries(
+    context: AssetExecutionContext,
+    attain: AttainConfig,
+    warehouse: Warehouse,
+    mailer: MailerResource,
+    review_packs: pd.DataFrame,
+    reps: pd.DataFrame,
+    attainment: pd.DataFrame,
+    payouts: pd.DataFrame,
+) -> Output[pd.DataFrame]:
+    """Send every manager one message with their team's packs; never twice, never to the wrong team."""
+    month = run_month(context)
+    roster = roster_as_of(unstamped(reps), month)
+    headlines = delivery.headlines(attainment.drop(columns=["month"]), payouts.drop(columns=["month"]), roster)
+    messages = delivery.plan_messages(
+        month,
+        review_packs.drop(columns=["month"]),
+        roster,
+        headlines,
+        attain.output_path,
+        copy_to_reps=mailer.copy_to_reps,
+    )
+    with warehouse.connect() as con:
+        log = delivery.DeliveryLog(con)
+        report = delivery.deliver(messages, make_mailer(mailer), log, resend=mailer.resend)
+        table = log.records(month)
+    for failure in report.failed:
+        context.log.error(f"delivery failed: {failure}")
+    for changed in report.changed:
+        context.log.warning(f"pack changed after delivery, not re-sent: {changed}")
+    return Output(
+        stamped(table.drop(columns=["month"], errors="ignore"), month),
+        metadata=table_metadata(
+            table,
+            sent=len(report.sent),
+            skipped_already_sent=len(report.skipped),
+            failed=len(report.failed),
+            changed_after_delivery=MetadataValue.json([str(c) for c in report.changed]),
+        ),
+    )
+
+

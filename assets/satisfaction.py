@@ -1,0 +1,44 @@
+"""Customers: satisfaction scores per rep and ABC segmentation of their accounts."""
+
+import pandas as pd
+from dagster import AssetExecutionContext, AssetOut, Output, multi_asset
+
+from assets.common import run_month, stamped, table_metadata, unstamped
+from attain import satisfaction as rules
+from pipelines.partitions import MONTH_PARTITION, monthly
+from pipelines.resources import AttainConfig
+
+
+@multi_asset(
+    outs={
+        "satisfaction": AssetOut(
+            metadata=MONTH_PARTITION,
+            description="CSAT (% of 4-5 and mean), NPS and response counts per rep, for the month and 12 months.",
+        ),
+        "satisfaction_trend": AssetOut(metadata=MONTH_PARTITION, description="Monthly CSAT and NPS, 12 months."),
+        "account_segments": AssetOut(
+            metadata=MONTH_PARTITION, description="ABC segments of each rep's accounts by revenue share."
+        ),
+    },
+    partitions_def=monthly,
+    group_name="customers",
+)
+def satisfaction_stage(
+    context: AssetExecutionContext,
+    attain: AttainConfig,
+    surveys: pd.DataFrame,
+    deals: pd.DataFrame,
+    reps: pd.DataFrame,
+    credited_deals: pd.DataFrame,
+):
+    """Score each rep's customers; below the minimum number of responses a score is withheld."""
+    month, settings = run_month(context), attain.settings()
+    surveys, deals, roster = unstamped(surveys), unstamped(deals), unstamped(reps)
+    scores = rules.satisfaction(surveys, deals, roster, month, settings)
+    trend = rules.satisfaction_trend(surveys, deals, roster, month, settings)
+    segments = rules.account_segments(credited_deals.drop(columns=["month"]), month, settings)
+    withheld = int((~scores["enough"].astype(bool)).sum())
+    yield Output(stamped(scores, month), output_name="satisfaction",
+                 metadata=table_metadata(scores, scores_withheld_for_too_few_responses=withheld))
+    yield Output(stamped(trend, month), output_name="satisfaction_trend", metadata=table_metadata(trend))
+    yield Output(stamped(segments, month), output_name="account_segments", metadata=table_metadata(segments))

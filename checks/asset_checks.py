@@ -1,0 +1,136 @@
+"""The business rules that must hold before anything downstream runs.
+
+Each check is evaluated on the run's month only (``partitions_def=monthly``). Blocking checks stop the
+month-end at the stage that broke the rule, so no pack or payment is produced from numbers that do not add up.
+"""
+
+import pandas as pd
+from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetIn, MetadataValue, asset_check
+
+from assets.common import unstamped
+from attain import credit, targets as target_rules
+from pipelines.partitions import monthly
+from pipelines.resources import AttainConfig
+
+
+def _month(context: AssetCheckExecutionContext) -> str:
+    return context.partition_key
+
+
+@asset_check(asset="deals", partitions_def=monthly, blocking=True, additional_ins={"reps": AssetIn("reps")})
+def won_deal_owners_in_roster(context: AssetCheckExecutionContext, deals: pd.DataFrame, reps: pd.DataFrame):
+    """Every won deal's owner is a person on the roster in force that month."""
+    month = _month(context)
+    roster = credit.roster_as_of(unstamped(reps), month)
+    won = deals[deals["stage"] == "won"]
+    orphans = won[~won["owner_id"].isin(roster["rep_id"])]
+    return AssetCheckResult(
+        passed=orphans.empty,
+        metadata={
+            "won_deals": len(won),
+            "owners_not_in_roster": MetadataValue.json(sorted(orphans["owner_id"].unique().tolist())[:50]),
+        },
+    )
+
+
+@asset_check(
+    asset="deals", partitions_def=monthly, blocking=True, additional_ins={"quarantine": AssetIn("quarantine")}
+)
+def quarantine_within_limit(
+    context: AssetCheckExecutionContext, attain: AttainConfig, deals: pd.DataFrame, quarantine: pd.DataFrame
+):
+    """The share of deal rows quarantined stays below ``quarantine_max_share``: more means a broken export."""
+    rejected = quarantine[quarantine["table"] == "deals"][["source_file", "source_row"]].drop_duplicates()
+    total = len(deals) + len(rejected)
+    share = len(rejected) / total if total else 0.0
+    limit = float(attain.quarantine_max_share)
+    return AssetCheckResult(
+        passed=share <= limit,
+        metadata={"deal_rows_quarantined": len(rejected), "deal_rows": total, "share": round(share, 4), "limit": limit},
+        description=None if share <= limit else (
+            f"{len(rejected)} of {total} deal rows ({share:.1%}) were rejected, above the {limit:.0%} limit: "
+            "look at the quarantine table, fix the export, or raise quarantine_max_share"
+        ),
+    )
+
+
+@asset_check(
+    asset="credited_deals",
+    partitions_def=monthly,
+    blocking=True,
+    additional_ins={name: AssetIn(name) for name in ("deals", "credit_splits", "reps", "fx_rates")},
+)
+def credit_reconciles(
+    context: AssetCheckExecutionContext,
+    attain: AttainConfig,
+    credited_deals: pd.DataFrame,
+    deals: pd.DataFrame,
+    credit_splits: pd.DataFrame,
+    reps: pd.DataFrame,
+    fx_rates: pd.DataFrame,
+):
+    """Total credited equals won amounts x shares (+ overlays), per currency and month, to the cent."""
+    recon = credit.reconcile_credit(
+        unstamped(deals), unstamped(credit_splits), unstamped(reps), unstamped(fx_rates),
+        credited_deals.drop(columns=["month"]), _month(context), attain.settings(),
+    )
+    off = recon[recon["difference_minor"] != 0]
+    return AssetCheckResult(
+        passed=off.empty,
+        metadata={"reconciliation": MetadataValue.json(recon.astype(str).to_dict("records"))},
+    )
+
+
+@asset_check(asset="targets_in_force", partitions_def=monthly, blocking=True, additional_ins={"reps": AssetIn("reps")})
+def every_rep_has_a_target(context: AssetCheckExecutionContext, targets_in_force: pd.DataFrame, reps: pd.DataFrame):
+    """Every active rep has a target for the month, or an explicit "no target" entry."""
+    missing = target_rules.reps_without_targets(unstamped(reps), unstamped(targets_in_force), _month(context))
+    return AssetCheckResult(
+        passed=missing.empty,
+        metadata={"reps_without_target": MetadataValue.json(missing["rep_id"].tolist()[:100])},
+    )
+
+
+@asset_check(
+    asset="payouts", partitions_def=monthly, blocking=True, additional_ins={"incentive_ledger": AssetIn("incentive_ledger")}
+)
+def payouts_equal_ledger(context: AssetCheckExecutionContext, payouts: pd.DataFrame, incentive_ledger: pd.DataFrame):
+    """Each rep's payable is exactly the sum of their ledger lines, and so is every currency's total."""
+    lines = incentive_ledger.groupby(["rep_id", "currency"])["amount_minor"].sum().rename("ledger_minor")
+    joined = payouts.set_index(["rep_id", "currency"])[["payable_minor"]].join(lines, how="outer").fillna(0)
+    off = joined[joined["payable_minor"] != joined["ledger_minor"]]
+    return AssetCheckResult(
+        passed=off.empty,
+        metadata={"reps": len(joined), "reps_off": MetadataValue.json([list(map(str, i)) for i in off.index[:50]])},
+    )
+
+
+@asset_check(asset="review_packs", partitions_def=monthly, blocking=True, additional_ins={"reps": AssetIn("reps")})
+def every_person_has_a_pack(context: AssetCheckExecutionContext, review_packs: pd.DataFrame, reps: pd.DataFrame):
+    """Every active rep and every manager with a team got a pack."""
+    roster = credit.roster_as_of(unstamped(reps), _month(context))
+    expected = set(roster["rep_id"])
+    missing = sorted(expected - set(review_packs["person_id"]))
+    return AssetCheckResult(passed=not missing, metadata={"missing": MetadataValue.json(missing[:100])})
+
+
+@asset_check(asset="deliveries", partitions_def=monthly)
+def all_managers_reached(context: AssetCheckExecutionContext, deliveries: pd.DataFrame):
+    """No delivery ended in failure (a warning: the other managers still got their mail)."""
+    failed = deliveries[deliveries["outcome"] == "failed"]
+    return AssetCheckResult(
+        passed=failed.empty,
+        severity=AssetCheckSeverity.WARN,
+        metadata={"failed": MetadataValue.json(failed["recipient"].tolist())},
+    )
+
+
+ALL_CHECKS = [
+    won_deal_owners_in_roster,
+    quarantine_within_limit,
+    credit_reconciles,
+    every_rep_has_a_target,
+    payouts_equal_ledger,
+    every_person_has_a_pack,
+    all_managers_reached,
+]

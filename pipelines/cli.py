@@ -1,0 +1,357 @@
+"""`attain`: the jobs people do by hand.
+
+    attain demo                      generate the demo company and run its month-end
+    attain maven                     load the public Maven CRM sample and run its last month
+    attain run --month 2026-10       run (or re-run) a month; --to 2026-12 runs a range (backfill)
+    attain validate PATH             check a data folder or one file, print every problem
+    attain close --month 2026-10     freeze a month's ledger for payroll
+    attain reopen --month 2026-10 --reason "..."
+    attain payouts --month 2026-10 --format csv|xlsx
+    attain statement --rep R001 --month 2026-10
+
+Everything a run writes goes below one folder, ``var/`` in the repo by default (ATTAIN_VAR or --var).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from attain.periods import PeriodError, month_span, parse_month
+from pipelines.resources import DEFAULT_VAR, REPO_ROOT
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def _month(value: str) -> str:
+    try:
+        parse_month(value)
+    except PeriodError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return value
+
+
+def _var(args: argparse.Namespace) -> Path:
+    return Path(args.var or os.environ.get("ATTAIN_VAR") or DEFAULT_VAR).resolve()
+
+
+def _instance(var: Path):
+    """The Dagster instance: DAGSTER_HOME if set, else a lasting one under ``var/dagster``."""
+    from dagster import DagsterInstance
+
+    if not os.environ.get("DAGSTER_HOME"):
+        home = var / "dagster"
+        home.mkdir(parents=True, exist_ok=True)
+        settings = home / "dagster.yaml"
+        if not settings.exists():
+            settings.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        os.environ["DAGSTER_HOME"] = str(home)
+    return DagsterInstance.get()
+
+
+@dataclass
+class MonthSummary:
+    """What a month-end produced, read back from the warehouse and the output folder."""
+
+    month: str
+    success: bool
+    failed_steps: list[str]
+    error: str
+    counts: dict[str, int]
+    payable: dict[str, str]
+    output: Path
+    outbox: Path | None
+
+    def lines(self) -> list[str]:
+        """The summary a person reads at the end of a run."""
+        state = "done" if self.success else "FAILED"
+        out = [f"month-end {self.month}: {state}"]
+        if self.error:
+            out.append(f"  problem: {self.error}")
+        if self.failed_steps:
+            out.append(f"  failed steps: {', '.join(self.failed_steps)}")
+        c = self.counts
+        if c:
+            out.append(
+                f"  deals: {c.get('deals', 0)} accepted, {c.get('quarantined_rows', 0)} rows quarantined "
+                f"(see the quarantine table and the packs)"
+            )
+            out.append(f"  credited deals this month: {c.get('credited_this_month', 0)}")
+            out.append(f"  ledger lines: {c.get('ledger_lines', 0)}; payees: {c.get('payees', 0)}")
+            for ccy, amount in sorted(self.payable.items()):
+                out.append(f"  payable {ccy}: {amount}")
+            out.append(f"  packs: {c.get('rep_packs', 0)} rep, {c.get('manager_packs', 0)} manager")
+            out.append(
+                f"  deliveries: {c.get('sent', 0)} sent, {c.get('skipped', 0)} already sent, "
+                f"{c.get('failed', 0)} failed"
+            )
+        out.append(f"  packs and finance export: {self.output / self.month}")
+        if self.outbox is not None:
+            out.append(f"  outbox (.eml): {self.outbox}")
+        return out
+
+
+def _summary(month: str, result, resources: dict) -> MonthSummary:
+    from attain.money import format_minor
+
+    config, warehouse, mailer = resources["attain"], resources["warehouse"], resources["mailer"]
+    counts: dict[str, int] = {}
+    payable: dict[str, str] = {}
+
+    def table(con, name: str, column: str = "month") -> pd.DataFrame:
+        try:
+            return con.execute(f"SELECT * FROM attain.{name} WHERE {column} = ?", [month]).df()
+        except Exception:  # the table does not exist when the run stopped before that stage
+            return pd.DataFrame()
+
+    with warehouse.connect() as con:
+        deals, quarantine = table(con, "deals", "as_of"), table(con, "quarantine", "as_of")
+        counts["deals"] = len(deals)
+        if not quarantine.empty:
+            counts["quarantined_rows"] = len(quarantine[["table", "source_file", "source_row"]].drop_duplicates())
+        credited = table(con, "credited_deals")
+        if not credited.empty:
+            counts["credited_this_month"] = int((credited["credit_month"] == month).sum())
+        ledger, pay = table(con, "incentive_ledger"), table(con, "payouts")
+        counts["ledger_lines"], counts["payees"] = len(ledger), len(pay)
+        if not pay.empty:
+            for ccy, total in pay.groupby("currency")["payable_minor"].sum().items():
+                payable[str(ccy)] = format_minor(int(total), str(ccy))
+        packs = table(con, "review_packs")
+        if not packs.empty:
+            counts["rep_packs"] = int((packs["kind"] == "rep").sum())
+            counts["manager_packs"] = int((packs["kind"] == "manager").sum())
+    failed_steps, error = [], ""
+    if not result.success:
+        for event in result.all_events:
+            if event.event_type_value == "STEP_FAILURE":
+                failed_steps.append(event.step_key)
+                info = event.step_failure_data.error
+                if info is not None and not error:
+                    error = _root_message(info)
+    for event in result.get_asset_materialization_events() if result.success else []:
+        mat = event.event_specific_data.materialization
+        if mat.asset_key.path[-1] == "deliveries":
+            meta = mat.metadata
+            for key, name in (("sent", "sent"), ("skipped_already_sent", "skipped"), ("failed", "failed")):
+                if key in meta:
+                    counts[name] = int(meta[key].value)
+    outbox = Path(mailer.outbox_dir) if mailer.mode == "outbox" else None
+    return MonthSummary(month, result.success, failed_steps, error, counts, payable, Path(config.output_dir), outbox)
+
+
+def _root_message(info) -> str:
+    """The innermost error message: what the person must fix, without the traceback."""
+    while info.cause is not None:
+        info = info.cause
+    return info.message.strip().splitlines()[-1] if info.message else info.cls_name or "error"
+
+
+def run_months(
+    months: list[str],
+    *,
+    var: Path,
+    data_dir: Path | None = None,
+    resend: bool = False,
+    profile: str | None = None,
+    show_progress: bool = True,
+) -> list[MonthSummary]:
+    """Materialise the month-end job for each month in turn; return what each produced."""
+    from pipelines.definitions import build_definitions
+    from pipelines.progress import BAR
+
+    extra = {"deals_profile": profile} if profile else {}
+    defs = build_definitions(var=var, data_dir=data_dir, resend=resend, **extra)
+    job = defs.get_job_def("month_end")
+    resources = defs.resources
+    instance = _instance(var)
+    summaries = []
+    for month in months:
+        BAR.reset(enabled=show_progress, total_steps=len(job.graph.nodes), title=month)
+        result = job.execute_in_process(
+            partition_key=month,
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}}},
+        )
+        BAR.finish()
+        summaries.append(_summary(month, result, resources))
+    return summaries
+
+
+def _print_summaries(summaries: list[MonthSummary]) -> int:
+    for summary in summaries:
+        print("\n".join(summary.lines()))
+    return EXIT_OK if all(s.success for s in summaries) else EXIT_PROBLEMS
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    months = month_span(args.month, args.to or args.month)
+    summaries = run_months(
+        months, var=_var(args), data_dir=args.data, resend=args.resend, profile=args.profile,
+        show_progress=not args.quiet,
+    )
+    return _print_summaries(summaries)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from attain.demo_data import DEMO_MONTH, generate
+
+    var = _var(args)
+    data_dir = var / "demo-data"
+    generate(data_dir)
+    print(f"demo company written to {data_dir}")
+    return _print_summaries(run_months([args.month or DEMO_MONTH], var=var, data_dir=data_dir, show_progress=not args.quiet))
+
+
+def cmd_maven(args: argparse.Namespace) -> int:
+    from attain.maven import MAVEN_MONTH, load_maven
+
+    var = _var(args) / "maven" if not args.var else _var(args)
+    data_dir = var / "maven-data"
+    load_maven(Path(args.source), data_dir)
+    print(f"Maven CRM sample converted to {data_dir}")
+    return _print_summaries(run_months([args.month or MAVEN_MONTH], var=var, data_dir=data_dir, show_progress=not args.quiet))
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from attain.validation import validate_path
+
+    from attain.readers import InputFileError
+
+    try:
+        report = validate_path(Path(args.path), month=args.month, profile=args.profile)
+    except InputFileError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(report.text())
+    return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+
+def _warehouse_tables(args: argparse.Namespace, *names: str) -> list[pd.DataFrame]:
+    from pipelines.resources import default_resources
+
+    warehouse = default_resources(var=_var(args))["warehouse"]
+    frames = []
+    with warehouse.connect() as con:
+        for name in names:
+            try:
+                frames.append(con.execute(f"SELECT * FROM attain.{name} WHERE month = ?", [args.month]).df())
+            except Exception:
+                frames.append(pd.DataFrame())
+    if any(f.empty for f in frames[:1]):
+        raise SystemExit(f"error: no {names[0]} for {args.month} in the warehouse; run `attain run --month {args.month}` first")
+    return frames
+
+
+def cmd_close(args: argparse.Namespace) -> int:
+    from attain import period_close
+    from pipelines.resources import default_resources
+
+    resources = default_resources(var=_var(args))
+    (ledger,) = _warehouse_tables(args, "incentive_ledger")
+    with resources["warehouse"].connect() as con:
+        fingerprint = period_close.stored_fingerprint(con, args.month)
+        period_close.close_month(con, args.month, ledger, fingerprint, by=args.by, note=args.note)
+    print(f"{args.month} closed by {args.by}: {len(ledger)} ledger lines frozen (inputs {fingerprint[:12]})")
+    return EXIT_OK
+
+
+def cmd_reopen(args: argparse.Namespace) -> int:
+    from attain import period_close
+    from pipelines.resources import default_resources
+
+    with default_resources(var=_var(args))["warehouse"].connect() as con:
+        period_close.reopen_month(con, args.month, reason=args.reason, by=args.by)
+    print(f"{args.month} reopened by {args.by}: {args.reason}")
+    return EXIT_OK
+
+
+def cmd_payouts(args: argparse.Namespace) -> int:
+    from attain.finance_export import write_payouts
+
+    payouts, ledger = _warehouse_tables(args, "payouts", "incentive_ledger")
+    out = Path(args.out) if args.out else _var(args) / "output"
+    for path in write_payouts(payouts, ledger, out, args.month, formats=(args.format,)):
+        print(path)
+    return EXIT_OK
+
+
+def cmd_statement(args: argparse.Namespace) -> int:
+    from attain.finance_export import format_statement
+
+    ledger, payouts = _warehouse_tables(args, "incentive_ledger", "payouts")
+    print(format_statement(ledger, payouts, args.rep, args.month))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="attain", description="Attain: month-end sales performance.")
+    parser.add_argument("--var", help="folder for everything a run writes (default: var/ in the repo, or ATTAIN_VAR)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="generate the demo company and run its month-end")
+    p.add_argument("--month", type=_month, help="month to run (default: the demo month)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("maven", help="load the public Maven CRM sample and run its last month")
+    p.add_argument("--source", default=str(REPO_ROOT.parent / "shared" / "datasets" / "maven-crm"))
+    p.add_argument("--month", type=_month)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_maven)
+
+    p = sub.add_parser("run", help="run the month-end for a month (or a range: backfill)")
+    p.add_argument("--month", type=_month, required=True)
+    p.add_argument("--to", type=_month, help="last month of a backfill range")
+    p.add_argument("--data", type=Path, help="input folder (default: ATTAIN_DATA_DIR or var/demo-data)")
+    p.add_argument("--profile", help="CRM export profile of the deals file (default: detected)")
+    p.add_argument("--resend", action="store_true", help="re-send e-mails already delivered (logged)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("validate", help="check a data folder or a file and list every problem")
+    p.add_argument("path")
+    p.add_argument("--month", type=_month, help="month the data is for (default: the latest close month)")
+    p.add_argument("--profile", help="CRM export profile (default: detected)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("close", help="freeze a month's ledger")
+    p.add_argument("--month", type=_month, required=True)
+    p.add_argument("--by", default=getpass.getuser())
+    p.add_argument("--note", default="")
+    p.set_defaults(func=cmd_close)
+
+    p = sub.add_parser("reopen", help="reopen a closed month (logged)")
+    p.add_argument("--month", type=_month, required=True)
+    p.add_argument("--reason", required=True)
+    p.add_argument("--by", default=getpass.getuser())
+    p.set_defaults(func=cmd_reopen)
+
+    p = sub.add_parser("payouts", help="write the finance export of a month")
+    p.add_argument("--month", type=_month, required=True)
+    p.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    p.add_argument("--out", help="output folder; files go to OUT/MONTH/finance (default: var/output)")
+    p.set_defaults(func=cmd_payouts)
+
+    p = sub.add_parser("statement", help="print one rep's statement")
+    p.add_argument("--rep", required=True)
+    p.add_argument("--month", type=_month, required=True)
+    p.set_defaults(func=cmd_statement)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `attain` command."""
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

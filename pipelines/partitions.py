@@ -1,0 +1,19 @@
+"""The monthly partitions every month-end asset shares."""
+
+from __future__ import annotations
+
+import os
+
+from dagster import MonthlyPartitionsDefinition
+
+#: Time zone in which "the month ended" (ATTAIN_TIMEZONE, an IANA name; default UTC).
+FISCAL_TIMEZONE = os.environ.get("ATTAIN_TIMEZONE", "UTC")
+
+#: One partition per calendar month, keyed "YYYY-MM"; the earliest month Attain can process is 2017-01
+#: (the public Maven sample's year).
+monthly = MonthlyPartitionsDefinition(start_date="2017-01", fmt="%Y-%m", timezone=FISCAL_TIMEZONE)
+
+#: The DuckDB IO manager selects a month's rows of a computed table by its `month` column...
+MONTH_PARTITION = {"partition_expr": "strptime(month, '%Y-%m')"}
+#: ...and of an input table (some have a `month` column of their own) by its `as_of` column.
+AS_OF_PARTITION = {"partition_expr": "strptime(as_of, '%Y-%m')"}
