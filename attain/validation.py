@@ -1,0 +1,1197 @@
+"""Ingest: read the data folder, validate every input row, take the month's snapshot.
+
+``load_inputs`` is the one entry point. File-level problems (a required file
+missing, a misspelled column, an unreadable file) stop the run with one
+:class:`~attain.readers.InputFileError`. Row-level problems never stop it: the
+row goes to the ``quarantine`` table with a reason written for the person who
+fixes the file (file, row, column, value, what to do), and every good row is
+kept.
+
+How a table is validated:
+
+1. the header is checked against the contract (docs/input-contract.md);
+2. text cells are trimmed and parsed, vectorised: amounts to int64 minor units
+   (exactly, from the decimal text: no floats), dates to ``datetime64``;
+   a cell that does not parse is a problem of that cell;
+3. the typed frame is checked with its Pandera schema (``checks/schemas.py``,
+   ``lazy=True``) and each failure case becomes a problem with a reason;
+4. rules across rows and tables (duplicates, unknown reps or deals, split
+   shares, FX coverage) are plain vectorised pandas.
+
+A row with several problems gives several quarantine rows (one per column at
+fault); ``(source_file, source_row)`` identifies the rejected row.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import difflib
+import re
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pa_arrow
+import pyarrow.compute as pc
+
+from attain.money import MINOR_DIGITS
+from attain.periods import add_months, month_end, month_start, parse_month
+from attain.readers import InputFileError, RawTable, find_input, read_table
+from attain.settings import Settings
+from checks.schemas import (
+    CURRENCIES,
+    INPUT_SCHEMAS,
+    LOCALES,
+    METRICS,
+    STAGES,
+    QuarantineSchema,
+)
+
+#: Contract columns of each input file: (required in the header, optional in the header).
+CONTRACT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "deals": (
+        ("deal_id", "owner_id", "account", "product", "amount", "currency", "stage", "close_date"),
+        ("created_date", "cancelled_date", "cancel_reason"),
+    ),
+    "credit_splits": (("deal_id", "rep_id", "share", "role"), ()),
+    "reps": (
+        ("rep_id", "name", "email", "role", "manager_id", "team", "region", "hire_date", "locale", "currency"),
+        ("leave_date", "plan_id", "valid_from"),
+    ),
+    "targets": (("scope", "scope_id", "month", "metric", "amount", "effective_date"), ("reason", "author")),
+    "fx_rates": (("month", "currency", "rate"), ()),
+    "surveys": (("response_id", "response_date", "score", "scale"), ("deal_id", "account", "comment")),
+}
+REQUIRED_TABLES = ("deals", "reps", "targets")
+QUARANTINE_COLUMNS = ["month", "table", "source_file", "source_row", "column", "value", "reason", "record"]
+
+#: Output columns of each validated table, in order (data-model.md).
+OUTPUT_COLUMNS: dict[str, list[str]] = {
+    "deals": ["deal_id", "owner_id", "account", "product", "amount_minor", "currency", "stage", "created_date",
+              "close_date", "cancelled_date", "cancel_reason"],
+    "credit_splits": ["deal_id", "rep_id", "share", "role"],
+    "reps": ["rep_id", "name", "email", "role", "manager_id", "team", "region", "hire_date", "leave_date",
+             "plan_id", "locale", "currency", "valid_from"],
+    "targets": ["scope", "scope_id", "month", "metric", "amount", "target", "currency", "effective_date",
+                "reason", "author"],
+    "fx_rates": ["month", "currency", "rate"],
+    "surveys": ["response_id", "deal_id", "account", "response_date", "score", "scale", "comment"],
+}
+_DATE_COLUMNS = {"deals": ("created_date", "close_date", "cancelled_date"), "reps": ("hire_date", "leave_date"),
+                 "targets": ("effective_date",), "surveys": ("response_date",)}
+_BUILTIN_SCALES = {"csat_1_5": (1, 5), "nps_0_10": (0, 10)}
+_SHARE_DIGITS = 6  # shares are compared as integers in millionths of a percent
+_NO_DATE = pd.NaT
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass
+class TableSource:
+    """Where a table came from and what happened to its rows.
+
+    rows_read = rows_accepted + rows_quarantined + rows_skipped, where skipped rows
+    are outside the month's snapshot (e.g. deals created after the month) or
+    exact repeats of another row.
+    """
+
+    table: str
+    file: str
+    encoding: str | None
+    delimiter: str | None
+    profile: str | None
+    rows_read: int
+    rows_accepted: int
+    rows_quarantined: int
+    rows_skipped: int = 0
+
+
+@dataclass
+class IngestResult:
+    """The validated snapshot of one month and everything rejected on the way."""
+
+    deals: pd.DataFrame
+    credit_splits: pd.DataFrame
+    reps: pd.DataFrame
+    targets: pd.DataFrame
+    fx_rates: pd.DataFrame
+    surveys: pd.DataFrame
+    quarantine: pd.DataFrame
+    sources: dict[str, TableSource] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- problems of one table
+
+
+class _Problems:
+    """Row problems of one table, keyed by the raw row index (row = index + 2)."""
+
+    def __init__(self) -> None:
+        self._parts: list[pd.DataFrame] = []
+
+    def add(self, index: Iterable, column: str, values: Iterable, reasons: Iterable[str] | str) -> None:
+        index = pd.Index(index)
+        if len(index) == 0:
+            return
+        reasons = [reasons] * len(index) if isinstance(reasons, str) else list(reasons)
+        self._parts.append(pd.DataFrame(
+            {"index": index.to_numpy(), "column": column, "value": [str(v) for v in values], "reason": reasons}
+        ))
+
+    def frame(self) -> pd.DataFrame:
+        if not self._parts:
+            return pd.DataFrame({"index": pd.Series(dtype="int64"), "column": "", "value": "", "reason": ""}).iloc[:0]
+        return pd.concat(self._parts, ignore_index=True)
+
+    def rows(self) -> pd.Index:
+        """Indexes of the rows with at least one problem."""
+        if not self._parts:
+            return pd.Index([], dtype="int64")
+        return pd.Index(np.unique(np.concatenate([p["index"].to_numpy() for p in self._parts])))
+
+
+@dataclass
+class _Table:
+    """One input file being validated: its cleaned text, its problems, its typed rows."""
+
+    name: str
+    raw: RawTable
+    source_file: str
+    text: pd.DataFrame
+    #: deals only: ids of the deals created after the month (outside its snapshot).
+    later_ids: pd.Index = field(default_factory=lambda: pd.Index([]))
+    problems: _Problems = field(default_factory=_Problems)
+    skipped: int = 0
+    profile: str | None = None
+    extra_quarantine: pd.DataFrame | None = None
+
+    def rows_label(self, index: Iterable) -> str:
+        """'rows 4, 9' for a list of raw indexes."""
+        numbers = sorted(int(i) + 2 for i in index)
+        return ("row " if len(numbers) == 1 else "rows ") + ", ".join(map(str, numbers))
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def load_inputs(
+    data_dir: Path | str,
+    month: str,
+    settings: Settings,
+    *,
+    today: dt.date | None = None,
+    deals_profile: str | None = None,
+    encodings: dict[str, str] | None = None,
+) -> IngestResult:
+    """Read and validate every input table of ``data_dir`` for the snapshot of ``month``.
+
+    ``today`` (default: today in ``settings.timezone``) bounds close dates;
+    ``deals_profile`` names a CRM export profile for the deals file (see
+    ``attain.crm_profiles``); ``encodings`` declares a CSV encoding per table
+    (e.g. ``{"deals": "big5"}``) where detection is not enough.
+    """
+    data_dir = Path(data_dir)
+    parse_month(month)
+    if today is None:
+        today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
+    end = pd.Timestamp(month_end(month))
+    encodings = encodings or {}
+
+    tables = {name: _open(data_dir, name, encodings.get(name)) for name in CONTRACT if name != "deals"}
+    reps = _validate_reps(tables["reps"])
+    roster = _roster_ids(tables["reps"], reps)
+    deals_table = _open_deals(data_dir, reps, deals_profile, encodings.get("deals"), settings.timezone)
+    tables["deals"] = deals_table
+    deals = _validate_deals(deals_table, roster, end, pd.Timestamp(today))
+    splits = _validate_splits(tables["credit_splits"], deals, deals_table, roster)
+    fx_rates = _validate_fx(tables["fx_rates"], settings.base_currency)
+    deals, splits = _check_fx_coverage(deals, deals_table, splits, tables["credit_splits"], reps, fx_rates,
+                                       tables["fx_rates"] is not None, month, settings.base_currency, data_dir)
+    targets = _validate_targets(tables["targets"], reps, roster, settings.base_currency)
+    surveys = _validate_surveys(tables["surveys"], deals, deals_table, end, settings)
+
+    results = {"deals": deals, "credit_splits": splits, "reps": reps, "targets": targets,
+               "fx_rates": fx_rates, "surveys": surveys}
+    quarantine = _quarantine(tables, month)
+    sources = {name: _source(tables[name], results[name], quarantine) for name in CONTRACT if tables[name] is not None}
+    finished = {name: _finish(results[name], name, tables[name]) for name in CONTRACT}
+    return IngestResult(**finished, quarantine=quarantine, sources=sources)
+
+
+# ---------------------------------------------------------------- checking a folder or one file
+
+
+@dataclass
+class ValidationReport:
+    """What ``attain validate`` prints: per file the rows read, kept and rejected, then every problem."""
+
+    month: str
+    sources: dict[str, TableSource]
+    quarantine: pd.DataFrame
+
+    @property
+    def ok(self) -> bool:
+        """True when no row was rejected."""
+        return self.quarantine.empty
+
+    def text(self) -> str:
+        lines = [f"Input check for the month {self.month}:"]
+        for source in self.sources.values():
+            read = f"read as {source.encoding}" if source.encoding else "read"
+            profile = f", CRM profile {source.profile}" if source.profile else ""
+            lines.append(f"  {source.file}: {source.rows_read} rows {read}{profile}; {source.rows_accepted} accepted, "
+                         f"{source.rows_quarantined} rejected, {source.rows_skipped} outside the month or repeated")
+        if self.ok:
+            lines.append("No problems found.")
+            return "\n".join(lines)
+        rows = self.quarantine.drop_duplicates(["source_file", "source_row"]).shape[0]
+        lines.append(f"{len(self.quarantine)} problem(s) in {rows} row(s):")
+        for q in self.quarantine.itertuples():
+            where = f"{q.source_file} row {q.source_row}" + (f", {q.column}" if q.column else "")
+            lines.append(f"  {where}: {q.reason}")
+        return "\n".join(lines)
+
+
+def validate_path(path: Path | str, *, month: str | None = None, profile: str | None = None,
+                  settings: Settings | None = None, today: dt.date | None = None) -> ValidationReport:
+    """Check a data folder, or one file of it, without running the month.
+
+    ``month`` defaults to the last complete month (the one a month-end run would
+    close today). For a single file, the other files of its folder give the
+    context (the roster for owners, deals for splits) and only that file's
+    problems are reported; its table is named by the file name (``deals.csv``)
+    or, failing that, by the contract header it matches (else: deals, which may
+    be a CRM export).
+    """
+    settings = settings or Settings()
+    path = Path(path)
+    if today is None:
+        today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
+    month = month or add_months(f"{today.year:04d}-{today.month:02d}", -1)
+    if path.is_dir():
+        result = load_inputs(path, month, settings, today=today, deals_profile=profile)
+        return ValidationReport(month, result.sources, result.quarantine)
+    table = _table_of_file(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for name in CONTRACT:
+            source = path if name == table else find_input(path.parent, name)
+            if source is not None and source.is_file():
+                (folder / f"{name}{source.suffix.lower()}").symlink_to(source.resolve())
+        try:
+            result = load_inputs(folder, month, settings, today=today, deals_profile=profile)
+        except InputFileError as exc:
+            raise InputFileError(path if exc.path.stem == table else path.parent / exc.path.name, exc.message) from None
+    quarantine = result.quarantine[result.quarantine["table"] == table].assign(source_file=path.name)
+    source = result.sources[table]
+    source.file = path.name
+    return ValidationReport(month, {table: source}, quarantine.reset_index(drop=True))
+
+
+def _table_of_file(path: Path) -> str:
+    """The input table a lone file holds: by its name, else by its header."""
+    if path.stem in CONTRACT:
+        return path.stem
+    columns = set(read_table(path).df.columns)
+    for name, (required, _) in CONTRACT.items():
+        if set(required) <= columns:
+            return name
+    return "deals"
+
+
+# ---------------------------------------------------------------- files and headers
+
+
+def _open(data_dir: Path, name: str, encoding: str | None) -> _Table | None:
+    """Read the file of table ``name``, check its header; None for a missing optional file."""
+    path = find_input(data_dir, name)
+    if path is None:
+        if name in REQUIRED_TABLES:
+            raise _missing_file(data_dir, name)
+        return None
+    raw = read_table(path, encoding=encoding)
+    _check_header(raw, name)
+    return _table(name, raw, data_dir)
+
+
+def _canonical_locale(locale: str) -> str:
+    """'zh-cn', 'ZH_CN', 'EN' -> the contract's spelling; anything else unchanged (then refused)."""
+    return _LOCALE_SPELLINGS.get(locale.lower().replace("_", "-"), locale)
+
+
+_LOCALE_SPELLINGS = {code.lower().replace("_", "-"): code for code in LOCALES}
+
+#: Case-insensitive columns, normalised once per distinct value when the file is read.
+_NORMALISE: dict[str, dict[str, Callable[[str], str]]] = {
+    "deals": {"currency": str.upper, "stage": str.lower},
+    "credit_splits": {"role": str.lower},
+    "reps": {"role": str.lower, "currency": str.upper, "locale": _canonical_locale},
+    "targets": {"scope": str.lower, "metric": str.lower},
+    "fx_rates": {"currency": str.upper},
+    "surveys": {"scale": str.lower},
+}
+
+
+def _by_unique(column: pd.Series, func: Callable[[str], str]) -> pd.Series:
+    """Apply a per-value function once per distinct value (stage, currency: a few values, many rows)."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    mapped = np.array([func(v) for v in uniques], dtype=object)
+    return pd.Series(mapped[codes], index=column.index, dtype=object)
+
+
+def _missing_file(data_dir: Path, name: str) -> InputFileError:
+    return InputFileError(
+        data_dir / f"{name}.csv",
+        f"required file is missing: put {name}.csv (or {name}.xlsx / {name}.parquet) in the data folder; "
+        "see docs/input-contract.md for its columns",
+    )
+
+
+def _table(name: str, raw: RawTable, data_dir: Path) -> _Table:
+    """Text of the contract columns (the reader trimmed it), case-normalised; absent optional columns blank."""
+    required, optional = CONTRACT[name]
+    normalise = _NORMALISE.get(name, {})
+    columns = {}
+    for column in required + optional:
+        if column not in raw.df.columns:
+            columns[column] = np.full(len(raw.df), "", dtype=object)
+            continue
+        cells = raw.df[column]
+        columns[column] = (_by_unique(cells, normalise[column]) if column in normalise else cells).to_numpy()
+    # Built in one go so the frame is one consolidated block (column-by-column assignment fragments it).
+    text = pd.DataFrame(columns, index=raw.df.index)
+    try:
+        source_file = raw.path.relative_to(data_dir).as_posix()
+    except ValueError:
+        source_file = raw.path.name
+    return _Table(name=name, raw=raw, source_file=source_file, text=text)
+
+
+def _missing_columns(raw: RawTable, name: str) -> list[str]:
+    return [c for c in CONTRACT[name][0] if c not in raw.df.columns]
+
+
+def _check_header(raw: RawTable, name: str, hint: str = "") -> None:
+    """Raise one InputFileError naming every missing contract column and the likely misspelling."""
+    missing = _missing_columns(raw, name)
+    if not missing:
+        return
+    contract = set(CONTRACT[name][0]) | set(CONTRACT[name][1])
+    spare = [c for c in raw.df.columns if c not in contract]
+    lowered = {c.lower(): c for c in spare}
+    fixes = []
+    for column in missing:
+        close = difflib.get_close_matches(column, list(lowered), n=1, cutoff=0.6)
+        if close:
+            fixes.append(f"rename column '{lowered[close[0]]}' to '{column}'")
+            del lowered[close[0]]
+        else:
+            fixes.append(f"add a column '{column}'")
+    raise InputFileError(
+        raw.path,
+        f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}: " + "; ".join(fixes)
+        + f". The file's columns are: {', '.join(raw.df.columns)}. See docs/input-contract.md ({name})." + hint,
+    )
+
+
+def _open_deals(data_dir: Path, reps: pd.DataFrame, profile: str | None, encoding: str | None,
+                timezone: str) -> _Table:
+    """The deals file as contract columns, adapting a CRM export when its header is not the contract's."""
+    path = find_input(data_dir, "deals")
+    if path is None:
+        raise _missing_file(data_dir, "deals")
+    raw = read_table(path, encoding=encoding)
+    if profile is None and not _missing_columns(raw, "deals"):
+        return _table("deals", raw, data_dir)
+    try:
+        from attain.crm_profiles import adapt
+    except ImportError:
+        _check_header(raw, "deals")
+        raise
+    try:
+        adapted = adapt(raw, reps, profile=profile, timezone=timezone)
+    except InputFileError:
+        # A file holding most contract columns was meant to be one: say what to rename.
+        required = CONTRACT["deals"][0]
+        if profile is None and len(_missing_columns(raw, "deals")) <= len(required) // 2:
+            _check_header(raw, "deals")
+        raise
+    df = adapted.df
+    rows = df["source_row"].astype("int64").to_numpy()
+    adapted_raw = RawTable(
+        df=df.drop(columns="source_row").set_axis(pd.Index(rows - 2), axis=0),
+        path=raw.path, encoding=raw.encoding, delimiter=raw.delimiter, sheet=raw.sheet,
+    )
+    _check_header(adapted_raw, "deals")
+    table = _table("deals", adapted_raw, data_dir)
+    table.profile = adapted.profile
+    table.extra_quarantine = adapted.quarantine
+    return table
+
+
+# ---------------------------------------------------------------- vectorised parsing
+
+
+_NUMBER_RE = r"^(?P<sign>-?)(?P<int>\d+)(?:\.(?P<frac>\d*))?$"
+_OK, _BLANK, _NOT_A_NUMBER, _TOO_PRECISE, _TOO_LARGE = range(5)
+
+
+def _minor_units(text: pd.Series, digits: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
+    """Decimal text to exact int64 units of 10**-digits, vectorised.
+
+    Returns ``(units, status)``; ``status`` is _OK, _BLANK, _NOT_A_NUMBER (not plain
+    digits with an optional sign and decimal point), _TOO_PRECISE (more significant
+    decimals than ``digits``: amounts are never rounded on input) or _TOO_LARGE
+    (would not fit in int64). ``units`` is 0 where status is not _OK.
+    """
+    n = len(text)
+    digits = np.broadcast_to(np.asarray(digits, dtype=np.int64), (n,))
+    values = pa_arrow.array(text.to_numpy(dtype=object), type=pa_arrow.string(), from_pandas=True)
+    parts = pc.extract_regex(values, _NUMBER_RE)
+    matched = parts.is_valid().to_numpy(zero_copy_only=False)
+    negative = pc.equal(pc.struct_field(parts, "sign"), "-").fill_null(False).to_numpy(zero_copy_only=False)
+    whole = pc.utf8_ltrim(pc.struct_field(parts, "int"), "0")
+    frac = pc.utf8_rtrim(pc.struct_field(parts, "frac"), "0")
+    whole_len = pc.utf8_length(whole).fill_null(0).to_numpy(zero_copy_only=False)
+    frac_len = pc.utf8_length(frac).fill_null(0).to_numpy(zero_copy_only=False)
+
+    status = np.full(n, _OK, dtype=np.int8)
+    status[~matched] = _NOT_A_NUMBER
+    status[pc.equal(values, "").to_numpy(zero_copy_only=False)] = _BLANK
+    status[matched & (frac_len > digits)] = _TOO_PRECISE
+    status[matched & (frac_len <= digits) & (whole_len + digits > 18)] = _TOO_LARGE
+
+    units = np.zeros(n, dtype=np.int64)
+    good = status == _OK
+    for d in np.unique(digits[good]):
+        rows = np.flatnonzero(good & (digits == d))
+        padded = pc.utf8_rpad(pc.take(frac, pa_arrow.array(rows)), width=int(d), padding="0")
+        joined = pc.binary_join_element_wise(pc.take(whole, pa_arrow.array(rows)), padded, "")
+        joined = pc.if_else(pc.equal(joined, ""), "0", joined)
+        units[rows] = pc.cast(joined, pa_arrow.int64()).to_numpy(zero_copy_only=False)
+    return np.where(negative, -units, units), status
+
+
+def _dates(table: _Table, column: str) -> pd.Series:
+    """Parse a YYYY-MM-DD column; a non-blank cell that is not such a date is a problem."""
+    text = table.text[column]
+    parsed = _parse_dates(text)
+    unparsed = text[parsed.isna().to_numpy()]
+    bad = unparsed[(unparsed != "").to_numpy()]
+    table.problems.add(bad.index, column, bad, [
+        f"{column} '{v}' is not a date in the form YYYY-MM-DD (for example 2025-03-31); correct the date"
+        for v in bad])
+    return parsed
+
+
+def _parse_dates(text: pd.Series) -> pd.Series:
+    """YYYY-MM-DD text to datetime64 (NaT where blank or not such a date), parsed once per distinct value."""
+    codes, uniques = pd.factorize(text, use_na_sentinel=False)
+    parsed = pd.to_datetime(pd.Series(uniques, dtype=object), format="%Y-%m-%d", errors="coerce").to_numpy()
+    return pd.Series(parsed[codes], index=text.index)
+
+
+def _blank(table: _Table, column: str, mask: pd.Series, reason: str) -> None:
+    """Record a blank required cell."""
+    table.problems.add(table.text.index[mask], column, [""] * int(mask.sum()), reason)
+
+
+def _amount_problems(table: _Table, column: str, status: np.ndarray, digits: np.ndarray | int,
+                     currency: pd.Series | None, what: str) -> None:
+    """Turn the failed statuses of ``_minor_units`` (not a number, too precise, too large) into problems."""
+    text = table.text[column]
+    digits = np.broadcast_to(np.asarray(digits), (len(text),))
+    for code, template in (
+        (_NOT_A_NUMBER, "{col} '{v}' is not a number; write {what} with digits and a decimal point only, "
+                       "for example 1234.50 (no currency symbol, no thousands separator)"),
+        (_TOO_PRECISE, "{col} {v} has more than {d} decimal place{s}{ccy}; {what} are never rounded on input: "
+                      "correct the value"),
+        (_TOO_LARGE, "{col} {v} is too large to be a real value; correct it"),
+    ):
+        rows = np.flatnonzero(status == code)
+        if len(rows):
+            ccys = currency.to_numpy()[rows] if currency is not None else [""] * len(rows)
+            reasons = [
+                template.format(col=column, v=v, what=what, d=int(d), s="" if d == 1 else "s",
+                                ccy=f" ({c} has {int(d)})" if c else "")
+                for v, d, c in zip(text.iloc[rows], digits[rows], ccys)
+            ]
+            table.problems.add(text.index[rows], column, text.iloc[rows], reasons)
+
+
+# ---------------------------------------------------------------- pandera
+
+
+#: Reasons for Pandera failures: (table, schema column or check name) -> (file column, reason per row).
+#: A reason function receives the failing rows' cleaned text and returns one sentence per row.
+_Reason = Callable[[pd.DataFrame], list[str]]
+
+
+def _each(template: str, column: str) -> _Reason:
+    """Reason from a template with {v} = the cell's text."""
+    return lambda rows: [template.format(v=v) for v in rows[column]]
+
+
+def _generic(check: str) -> _Reason:
+    """Fallback for a check without a written reason: still quarantined, never dropped silently."""
+    return lambda rows: [f"the row fails the check {check}; see docs/input-contract.md"] * len(rows)
+
+
+def _blank_or(column: str, blank: str, other: str) -> _Reason:
+    return lambda rows: [blank if v == "" else other.format(v=v) for v in rows[column]]
+
+
+_CCY_LIST = ", ".join(CURRENCIES)
+_CURRENCY_REASON = _blank_or(
+    "currency", "currency is blank; enter the ISO currency code, for example USD",
+    "currency '{v}' is not a supported ISO currency code; use one of " + _CCY_LIST,
+)
+_MONTH_REASON = _blank_or("month", "month is blank; enter the month as YYYY-MM, for example 2025-03",
+                          "month '{v}' is not a month in the form YYYY-MM (for example 2025-03); correct it")
+
+_REASONS: dict[tuple[str, str], tuple[str, _Reason]] = {
+    ("deals", "deal_id"): ("deal_id", _each("deal_id is blank; every deal needs its CRM id", "deal_id")),
+    ("deals", "owner_id"): ("owner_id", _each("owner_id is blank; enter the rep_id of the deal's owner", "owner_id")),
+    ("deals", "amount_minor"): ("amount", _each(
+        "amount {v} is negative; enter refunds as a cancellation (cancelled_date) instead", "amount")),
+    ("deals", "currency"): ("currency", _CURRENCY_REASON),
+    ("deals", "stage"): ("stage", _blank_or(
+        "stage", "stage is blank; enter won, lost or open",
+        "stage '{v}' is not won, lost or open; map the CRM stage to one of these three")),
+    ("deals", "closed_deal_has_close_date"): ("close_date", lambda rows: [
+        f"close_date is blank on a {s.lower()} deal; enter the date the deal was {s.lower()} (YYYY-MM-DD)"
+        for s in rows["stage"]]),
+    ("deals", "close_not_before_created"): ("close_date", lambda rows: [
+        f"close_date {c} is before created_date {o}; correct whichever date is wrong"
+        for c, o in zip(rows["close_date"], rows["created_date"])]),
+    ("deals", "cancelled_only_if_won"): ("cancelled_date", lambda rows: [
+        f"cancelled_date {c} is set on a {s.lower()} deal; only won deals can be cancelled: clear the date or correct the stage"
+        for c, s in zip(rows["cancelled_date"], rows["stage"])]),
+    ("deals", "cancelled_not_before_close"): ("cancelled_date", lambda rows: [
+        f"cancelled_date {c} is before close_date {d}; a deal is cancelled after it was won: correct one of the dates"
+        for c, d in zip(rows["cancelled_date"], rows["close_date"])]),
+    ("credit_splits", "deal_id"): ("deal_id", _each("deal_id is blank; enter the deal this credit belongs to", "deal_id")),
+    ("credit_splits", "rep_id"): ("rep_id", _each("rep_id is blank; enter the rep who receives this credit", "rep_id")),
+    ("credit_splits", "share"): ("share", _blank_or(
+        "share", "share is blank; enter the percentage credited, for example 60 for 60%",
+        "share '{v}' is not a percentage; write it as a plain number, for example 60 or 33.5 (no % sign)")),
+    ("credit_splits", "share_positive"): ("share", _each("share {v} is zero; remove the row or enter the share", "share")),
+    ("credit_splits", "role"): ("role", _blank_or(
+        "role", "role is blank; enter split (shares of the deal add up to 100) or overlay (extra credit)",
+        "role '{v}' is not split or overlay; use split (shares add up to 100) or overlay (extra credit)")),
+    ("reps", "rep_id"): ("rep_id", _each("rep_id is blank; every roster row needs the person's id", "rep_id")),
+    ("reps", "name"): ("name", _each("name is blank; enter the person's name as it should appear in packs", "name")),
+    ("reps", "email"): ("email", _each("email '{v}' is not an e-mail address; correct it or leave it blank", "email")),
+    ("reps", "role"): ("role", _blank_or("role", "role is blank; enter rep or manager",
+                                         "role '{v}' is not rep or manager; use one of these two")),
+    ("reps", "hire_date"): ("hire_date", _each("hire_date is blank; enter the first day of employment (YYYY-MM-DD)", "hire_date")),
+    ("reps", "locale"): ("locale", _blank_or("locale", "locale is blank; enter en or zh_CN",
+                                             "locale '{v}' is not supported; use en (English) or zh_CN (Chinese)")),
+    ("reps", "currency"): ("currency", _CURRENCY_REASON),
+    ("reps", "valid_from"): ("valid_from", _each(
+        "valid_from '{v}' is not a month in the form YYYY-MM (for example 2025-04); correct it or leave it blank", "valid_from")),
+    ("reps", "leave_not_before_hire"): ("leave_date", lambda rows: [
+        f"leave_date {lv} is before hire_date {h}; correct one of the dates"
+        for lv, h in zip(rows["leave_date"], rows["hire_date"])]),
+    ("targets", "scope"): ("scope", _blank_or("scope", "scope is blank; enter rep or team",
+                                              "scope '{v}' is not rep or team; use one of these two")),
+    ("targets", "scope_id"): ("scope_id", _each("scope_id is blank; enter the rep_id or team name", "scope_id")),
+    ("targets", "month"): ("month", _MONTH_REASON),
+    ("targets", "metric"): ("metric", _blank_or(
+        "metric", "metric is blank; enter " + ", ".join(METRICS),
+        "metric '{v}' is not a known metric; use one of " + ", ".join(METRICS))),
+    ("targets", "target"): ("amount", _each("amount {v} is negative; a target is zero or more", "amount")),
+    ("targets", "effective_date"): ("effective_date", _each(
+        "effective_date is blank; enter the date this target took effect (YYYY-MM-DD)", "effective_date")),
+    ("fx_rates", "month"): ("month", _MONTH_REASON),
+    ("fx_rates", "currency"): ("currency", _CURRENCY_REASON),
+    ("fx_rates", "rate"): ("rate", _blank_or(
+        "rate", "rate is blank; enter the value of one unit of the currency in the base currency",
+        "rate '{v}' is not a positive decimal number; write it as for example 1.0845")),
+    ("fx_rates", "rate_positive"): ("rate", _each("rate {v} is zero; enter the real exchange rate", "rate")),
+    ("surveys", "response_id"): ("response_id", _each("response_id is blank; every response needs an id", "response_id")),
+    ("surveys", "response_date"): ("response_date", _each(
+        "response_date is blank; enter the date of the response (YYYY-MM-DD)", "response_date")),
+    ("surveys", "scale"): ("scale", _each("scale is blank; enter csat_1_5, nps_0_10 or a declared scale such as 1-10", "scale")),
+    ("surveys", "deal_or_account"): ("deal_id", _each(
+        "deal_id and account are both blank; enter the deal surveyed or the account", "deal_id")),
+}
+
+
+@cache
+def _check_schema(name: str) -> pa.DataFrameSchema:
+    """The table's schema relaxed for the check pass.
+
+    Only columns with checks are kept. Cells that did not parse are already
+    problems and are null here, so every column is nullable; text is ``str`` by
+    construction, so its per-element dtype check (seconds on 1M rows) is
+    skipped; uniqueness is the duplicate rule's job, which can tell identical
+    repeats from conflicting ones; provenance is added later.
+    """
+    schema = INPUT_SCHEMAS[name].to_schema()
+    unchecked = [c for c, column in schema.columns.items()
+                 if not column.checks or c in ("source_file", "source_row")]
+    schema = schema.remove_columns(unchecked)
+    updates: dict[str, dict] = {}
+    for column_name, column in schema.columns.items():
+        update: dict = {"unique": False, "nullable": True}
+        if str(column.dtype) == "str":
+            update["dtype"] = None
+        elif str(column.dtype) in ("int64", "Int64"):
+            update["dtype"] = "Int64"
+        updates[column_name] = update
+    schema = schema.update_columns(updates)
+    schema.strict = False  # validated in place: extra columns must stay
+    return schema
+
+
+@cache
+def _column_schema(name: str) -> pa.DataFrameSchema:
+    """The check-pass schema without its row-wise (dataframe) checks, which ``_pandera`` runs itself."""
+    schema = copy.copy(_check_schema(name))
+    schema.checks = []
+    return schema
+
+
+def _pandera(table: _Table, typed: pd.DataFrame, required_dates: tuple[str, ...] = ()) -> None:
+    """Run the table's schema lazily and turn every failure case into a problem.
+
+    Column checks go through Pandera's lazy validation. The row-wise checks
+    across columns are evaluated directly as boolean masks: Pandera's
+    failure-case report for them reshapes row by row, far too slow when a large
+    file has many bad rows.
+    """
+    failures = []
+    try:
+        _column_schema(table.name).validate(typed, lazy=True, inplace=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        if cases["index"].isna().any():
+            raise RuntimeError(f"schema of {table.name} failed on a whole column:\n{cases}") from None
+        for column, group in cases.groupby("column", sort=False):
+            failures.append((column, pd.Index(group["index"].astype("int64").unique())))
+    for check in _check_schema(table.name).checks:
+        passed = check(typed).check_output
+        failures.append((check.name, typed.index[~passed.to_numpy(dtype=bool)]))
+
+    reported = table.problems.frame().set_index(["index", "column"]).index
+    for key, index in failures:
+        if len(index) == 0:
+            continue
+        column, reason = _REASONS.get((table.name, key), (key if key in table.text else "", _generic(key)))
+        # A cell that did not parse is already reported; a rule on its null value would only repeat it.
+        index = index[~pd.MultiIndex.from_arrays([index, [column] * len(index)]).isin(reported)]
+        rows = table.text.loc[index]
+        table.problems.add(index, column, rows[column] if column else [""] * len(rows), reason(rows))
+    for column in required_dates:
+        blank = typed[column].isna() & (table.text[column] == "")
+        if blank.any():
+            _, reason = _REASONS[(table.name, column)]
+            rows = table.text[blank]
+            table.problems.add(rows.index, column, rows[column], reason(rows))
+
+
+# ---------------------------------------------------------------- shared row rules
+
+
+def _duplicates(table: _Table, key: list[str], what: str) -> None:
+    """Collapse exact repeats of a row; quarantine every copy of a key whose rows disagree.
+
+    Each quarantined copy names the other rows with the same key and the columns
+    that differ. Exact repeats are dropped from ``table.text`` and counted as skipped.
+    """
+    text = table.text
+    dup = (text[key[0]].duplicated(keep=False) if len(key) == 1 else text.duplicated(key, keep=False)).to_numpy()
+    if not dup.any():
+        return
+    sub = text[dup]
+    repeat = sub.duplicated(keep="first")
+    distinct = sub[~repeat]
+    conflicting_keys = distinct[distinct.duplicated(key, keep=False)][key].drop_duplicates()
+    in_conflict = sub.reset_index().merge(conflicting_keys, on=key).set_index("index")
+    for _, group in in_conflict.groupby(key, sort=False):
+        differing = [c for c in text.columns if group[c].nunique() > 1]
+        for idx in group.index:
+            others = table.rows_label(group.index.drop(idx))
+            key_text = ", ".join(f"{k} {group.at[idx, k] or '(blank)'}" for k in key)
+            table.problems.add(
+                [idx], key[0], [group.at[idx, key[0]]],
+                f"{key_text} also appears on {others} with different {', '.join(differing)}; "
+                f"keep one row per {what} (or give each its own id)",
+            )
+    drop = repeat.index[repeat.to_numpy()].difference(in_conflict.index)
+    table.text = text.drop(index=drop)
+    table.skipped += len(drop)
+
+
+def _unknown(table: _Table, column: str, known: pd.Index, rejected: pd.Index, noun: str, fix: str,
+             mask: pd.Series | None = None) -> None:
+    """Problem for each non-blank ``column`` value not in ``known``; say so when it was itself rejected."""
+    values = table.text[column]
+    unknown = ~values.isin(known)
+    if mask is not None:
+        unknown &= mask
+    values = values[unknown.to_numpy()]
+    values = values[(values != "").to_numpy()]
+    if values.empty:
+        return
+    was_rejected = values.isin(rejected)
+    reasons = np.where(
+        was_rejected,
+        column + " " + values + f" is a {noun} whose own row was rejected (see quarantine); fix that row first",
+        column + " " + values + f" is not a {noun}; {fix}",
+    )
+    table.problems.add(values.index, column, values, reasons)
+
+
+def _drop_problem_rows(table: _Table, typed: pd.DataFrame) -> pd.DataFrame:
+    return typed.drop(index=table.problems.rows().intersection(typed.index))
+
+
+# ---------------------------------------------------------------- reps
+
+
+def _validate_reps(table: _Table) -> pd.DataFrame:
+    text = table.text
+    _duplicates(table, ["rep_id", "valid_from"], "rep_id and valid_from")
+    text = table.text
+    typed = text.copy()
+    for column in _DATE_COLUMNS["reps"]:
+        typed[column] = _dates(table, column)
+    _pandera(table, typed, required_dates=("hire_date",))
+    rep_ids = pd.Index(text["rep_id"].unique())
+    _unknown(table, "manager_id", rep_ids, pd.Index([]), "rep_id in reps",
+             "add the manager's own row to reps or correct the id")
+    return _drop_problem_rows(table, typed)
+
+
+def _roster_ids(table: _Table, reps: pd.DataFrame) -> tuple[pd.Index, pd.Index]:
+    """(accepted rep_ids, rep_ids whose every roster row was rejected)."""
+    accepted = pd.Index(reps["rep_id"].unique())
+    return accepted, pd.Index(table.text["rep_id"].unique()).difference(accepted)
+
+
+def _roster_ids(table: _Table, reps: pd.DataFrame) -> tuple[pd.Index, pd.Index]:
+    """(rep_ids with an accepted roster row, rep_ids in the file whose every row was rejected)."""
+    accepted = pd.Index(reps["rep_id"].unique())
+    return accepted, pd.Index(table.text["rep_id"].unique()).difference(accepted)
+
+
+def _roster_in_force(reps: pd.DataFrame, months: Iterable[str]) -> pd.DataFrame:
+    """``month, rep_id, team, currency``: the roster row in force for each month.
+
+    That is the rep's row with the latest ``valid_from <= month`` (blank = always).
+    """
+    grid = pd.DataFrame({"month": pd.unique(np.asarray(list(months), dtype=object))}).merge(
+        reps[["rep_id", "valid_from", "team", "currency"]], how="cross")
+    grid = grid[grid["valid_from"] <= grid["month"]].sort_values("valid_from", kind="stable")
+    return grid.drop_duplicates(["month", "rep_id"], keep="last").drop(columns="valid_from")
+
+
+def _plan_currency(wanted: pd.DataFrame, reps: pd.DataFrame) -> pd.Series:
+    """The plan currency of ``wanted.rep_id`` in ``wanted.month``, indexed like ``wanted`` (NaN: no roster row)."""
+    roster = _roster_in_force(reps, wanted["month"])[["month", "rep_id", "currency"]]
+    found = wanted[["rep_id", "month"]].merge(roster, on=["rep_id", "month"], how="left")
+    return pd.Series(found["currency"].to_numpy(), index=wanted.index)
+
+
+def _team_currency(wanted: pd.DataFrame, reps: pd.DataFrame, base_currency: str) -> pd.Series:
+    """The currency of a team revenue target: its members' most common plan currency that month.
+
+    Ties go to the alphabetically first; a team without members that month gets
+    the base currency (the same rule as ``attain.targets``).
+    """
+    roster = _roster_in_force(reps, wanted["month"])
+    counts = roster.groupby(["month", "team", "currency"]).size().rename("n").reset_index()
+    counts = counts.sort_values(["month", "team", "n", "currency"], ascending=[True, True, False, True])
+    chosen = counts.drop_duplicates(["month", "team"]).rename(columns={"team": "scope_id"})
+    found = wanted[["scope_id", "month"]].merge(chosen, on=["scope_id", "month"], how="left")
+    return pd.Series(found["currency"].fillna(base_currency).to_numpy(), index=wanted.index)
+
+
+# ---------------------------------------------------------------- deals
+
+
+def _validate_deals(table: _Table, roster: tuple[pd.Index, pd.Index], end: pd.Timestamp,
+                    today: pd.Timestamp) -> pd.DataFrame:
+    """Validated deals of the snapshot; see the module docstring for the rules."""
+    # Snapshot first: deals opened after the month did not exist at its end (not an error).
+    created = _parse_dates(table.text["created_date"])
+    later = (created > end).to_numpy()
+    if later.any():
+        table.later_ids = pd.Index(table.text["deal_id"][later].unique())
+        table.text = table.text[~later]
+        table.skipped += int(later.sum())
+    _duplicates(table, ["deal_id"], "deal")
+    text = table.text
+    stage, currency = text["stage"], text["currency"]
+
+    known_currency = currency.isin(MINOR_DIGITS).to_numpy()
+    digits = currency.map(MINOR_DIGITS).fillna(2).astype("int64").to_numpy()
+    units, status = _minor_units(text["amount"], digits)
+    # With an unknown currency the decimals cannot be judged; the currency problem says what to fix.
+    status = np.where(~known_currency & (status == _TOO_PRECISE), _OK, status)
+    _amount_problems(table, "amount", status, digits, currency, "amounts")
+    _blank(table, "amount", pd.Series((status == _BLANK) & (stage == "won").to_numpy(), index=text.index),
+           "amount is blank on a won deal; enter the deal's value")
+
+    amount_minor = pd.array(units, dtype="Int64")
+    amount_minor[~np.isin(status, (_OK, _BLANK))] = pd.NA
+    typed = pd.DataFrame({
+        "deal_id": text["deal_id"], "owner_id": text["owner_id"], "account": text["account"],
+        "product": text["product"], "amount_minor": amount_minor, "currency": currency, "stage": stage,
+        **{column: _dates(table, column) for column in _DATE_COLUMNS["deals"]},
+        "cancel_reason": text["cancel_reason"],
+    }, index=text.index)
+    _pandera(table, typed)
+
+    for column, event in (("close_date", "won or lost"), ("cancelled_date", "cancelled")):
+        future = typed[column] > today
+        if column == "close_date":
+            future &= stage.isin(["won", "lost"])
+        if future.any():
+            values = text.loc[future, column]
+            table.problems.add(values.index, column, values, [
+                f"{column} {v} is after today ({today.date()}); a deal cannot be {event} in the future: "
+                "correct the date" + (" or set the stage to open" if column == "close_date" else "")
+                for v in values])
+    _unknown(table, "owner_id", *roster, "rep_id in reps", "add the rep to reps or correct the owner")
+
+    deals = _drop_problem_rows(table, typed)
+    # Snapshot: what was known at the month's end.
+    decided_later = deals["close_date"] > end
+    deals.loc[decided_later, "stage"] = "open"
+    deals.loc[decided_later, "close_date"] = _NO_DATE
+    cancelled_later = deals["cancelled_date"] > end
+    deals.loc[cancelled_later, "cancelled_date"] = _NO_DATE
+    deals.loc[cancelled_later, "cancel_reason"] = ""
+    deals["amount_minor"] = deals["amount_minor"].fillna(0).astype("int64")
+    return deals
+
+
+def _deal_ids(deals_table: _Table, deals: pd.DataFrame) -> tuple[pd.Index, pd.Index, pd.Index]:
+    """(accepted deal ids, ids whose rows were all quarantined, ids only outside the snapshot)."""
+    accepted = pd.Index(deals["deal_id"])
+    text = deals_table.text
+    problem_rows = deals_table.problems.rows().intersection(text.index)
+    rejected = pd.Index(text.loc[problem_rows, "deal_id"].unique()).difference(accepted)
+    return accepted, rejected, deals_table.later_ids.difference(accepted).difference(rejected)
+
+
+def _skip_rows(table: _Table, mask: pd.Series) -> None:
+    """Leave rows out of the snapshot (not an error: they belong to a later month)."""
+    if mask.any():
+        table.text = table.text[~mask]
+        table.skipped += int(mask.sum())
+
+
+# ---------------------------------------------------------------- credit splits
+
+
+def _validate_splits(table: _Table | None, deals: pd.DataFrame, deals_table: _Table,
+                     roster: tuple[pd.Index, pd.Index]) -> pd.DataFrame:
+    """Validated split and overlay credit rows of deals in the snapshot."""
+    if table is None:
+        return _empty("credit_splits")
+    accepted, rejected, later = _deal_ids(deals_table, deals)
+    _skip_rows(table, table.text["deal_id"].isin(later))
+    _duplicates(table, ["deal_id", "rep_id", "role"], "deal, rep and role")
+    text = table.text
+    _pandera(table, text)
+    _unknown(table, "deal_id", accepted, rejected, "deal in deals", "correct the id or add the deal to deals")
+    _unknown(table, "rep_id", *roster, "rep_id in reps", "add the rep to reps or correct the id")
+
+    units, status = _minor_units(text["share"], _SHARE_DIGITS)
+    too_precise = pd.Series(status == _TOO_PRECISE, index=text.index)
+    table.problems.add(text.index[too_precise], "share", text["share"][too_precise],
+                       f"share has more than {_SHARE_DIGITS} decimal places; shorten it")
+
+    split = text[text["role"] == "split"].assign(units=units[(text["role"] == "split").to_numpy()])
+    bad = split.index.isin(table.problems.rows())
+    split = split.assign(bad=bad)
+    by_deal = split.groupby("deal_id")
+    total = by_deal["units"].transform("sum")
+    deal_has_bad = by_deal["bad"].transform("any")
+    fail = split[~split["bad"] & (deal_has_bad | (total != 100 * 10**_SHARE_DIGITS))]
+    for deal_id, group in fail.groupby("deal_id", sort=False):
+        rows = split[split["deal_id"] == deal_id]
+        for idx in group.index:
+            if rows["bad"].any():
+                reason = (f"another split row of deal {deal_id} ({table.rows_label(rows.index[rows['bad']])}) "
+                          "was rejected, so this deal's split cannot be applied; fix that row")
+            else:
+                shares = _share_text(int(rows["units"].sum()))
+                reason = (f"the split shares of deal {deal_id} ({table.rows_label(rows.index)}) add up to "
+                          f"{shares}, not 100; correct them so they add up to exactly 100 "
+                          "(until then the deal is credited 100% to its owner)")
+            table.problems.add([idx], "share", [text.at[idx, "share"]], reason)
+    return _drop_problem_rows(table, text)
+
+
+def _share_text(units: int) -> str:
+    whole, frac = divmod(units, 10**_SHARE_DIGITS)
+    return f"{whole}.{frac:0{_SHARE_DIGITS}d}".rstrip("0").rstrip(".")
+
+
+# ---------------------------------------------------------------- FX rates
+
+
+def _validate_fx(table: _Table | None, base_currency: str) -> pd.DataFrame:
+    """Validated FX rates; the base currency, when listed, must have rate 1."""
+    if table is None:
+        return _empty("fx_rates")
+    _duplicates(table, ["month", "currency"], "month and currency")
+    text = table.text
+    _pandera(table, text)
+    base_not_one = (text["currency"] == base_currency) & ~text["rate"].str.fullmatch(r"0*1(\.0*)?")
+    rows = text[base_not_one & (text["rate"] != "")]
+    table.problems.add(rows.index, "rate", rows["rate"],
+                       f"{base_currency} is the base currency, so its rate is 1 by definition; "
+                       "correct the rate or the base_currency setting")
+    return _drop_problem_rows(table, text)
+
+
+def _check_fx_coverage(
+    deals: pd.DataFrame, deals_table: _Table, splits: pd.DataFrame, splits_table: _Table | None,
+    reps: pd.DataFrame, fx_rates: pd.DataFrame, fx_file_present: bool, month: str, base_currency: str,
+    data_dir: Path,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Quarantine won deals whose credit needs an FX rate that fx_rates lacks.
+
+    A won deal needs rates when it is credited in the 12 months ending ``month``
+    or cancelled in ``month`` (the clawback uses its original rate): for its
+    close month, its currency and the plan currency of each credited rep, unless
+    they are equal or the base currency. Returns (deals, credit_splits) without
+    the rejected deals and their credit rows.
+    """
+    first = pd.Timestamp(month_start(add_months(month, -11)))
+    cancelled_now = deals["cancelled_date"] >= pd.Timestamp(month_start(month))
+    needs_rate = ((deals["stage"] == "won") & ((deals["close_date"] >= first) | cancelled_now)).to_numpy()
+    won = pd.DataFrame({c: deals[c].to_numpy()[needs_rate] for c in ("deal_id", "owner_id", "currency", "close_date")})
+    if won.empty:
+        return deals, splits
+    codes, days = pd.factorize(won["close_date"])
+    won = won.assign(month=days.strftime("%Y-%m").to_numpy(dtype=object)[codes])
+    credited = pd.concat([
+        won[["deal_id", "owner_id", "currency", "month"]].rename(columns={"owner_id": "rep_id"}),
+        won[["deal_id", "currency", "month"]].merge(splits[["deal_id", "rep_id"]], on="deal_id"),
+    ], ignore_index=True)
+    # Rates are looked up per distinct (rep, deal currency, month): a few hundred keys, not a row per deal.
+    key = np.zeros(len(credited), dtype=np.int64)
+    for column in ("rep_id", "currency", "month"):
+        column_codes, uniques = pd.factorize(credited[column])
+        key = key * (len(uniques) + 1) + column_codes
+    key_of_row, first_rows = pd.factorize(key)[0], pd.Series(np.arange(len(key))).groupby(key, sort=False).first()
+    keys = credited.loc[first_rows.to_numpy(), ["rep_id", "currency", "month"]].set_axis(
+        key_of_row[first_rows.to_numpy()], axis=0)
+    keys["plan"] = _plan_currency(keys, reps)
+    keys = keys[keys["plan"].notna() & (keys["plan"] != keys["currency"])]
+    needs = pd.concat([
+        keys.assign(need=keys["currency"], why=""),
+        keys.assign(need=keys["plan"],
+                    why=" (to convert to " + keys["plan"] + ", the plan currency of " + keys["rep_id"] + ")"),
+    ])
+    needs = needs[needs["need"] != base_currency]
+    have = pd.MultiIndex.from_frame(fx_rates[["month", "currency"]])
+    lacking = needs[~pd.MultiIndex.from_arrays([needs["month"], needs["need"]]).isin(have)]
+    if lacking.empty:
+        return deals, splits
+    hit = credited[np.isin(key_of_row, lacking.index)].assign(key=lambda f: key_of_row[f.index])
+    missing = hit[["deal_id", "key"]].merge(lacking[["month", "currency", "need", "why"]],
+                                            left_on="key", right_index=True)
+    missing = missing.drop_duplicates(["deal_id", "month", "need"])
+    if not fx_file_present:
+        currencies = ", ".join(sorted(missing["need"].unique()))
+        raise InputFileError(
+            data_dir / "fx_rates.csv",
+            f"required file is missing: won deals need exchange rates for {currencies} "
+            f"(base currency {base_currency}); add fx_rates.csv with columns month, currency, rate "
+            "(see docs/input-contract.md)",
+        )
+    index = deals.index[deals["deal_id"].isin(missing["deal_id"])]
+    by_id = pd.Series(index, index=deals.loc[index, "deal_id"].to_numpy())
+    rows = by_id.loc[missing["deal_id"]].to_numpy()
+    deals_table.problems.add(rows, "currency", missing["currency"], [
+        f"no FX rate for {need} in {m}{why}; add it to fx_rates"
+        for need, m, why in zip(missing["need"], missing["month"], missing["why"])])
+    rejected = pd.Index(missing["deal_id"].unique())
+    deals = deals.drop(index=index)
+    if splits_table is not None:
+        hit = splits[splits["deal_id"].isin(rejected)]
+        splits_table.problems.add(hit.index, "deal_id", hit["deal_id"], [
+            f"deal_id {d} is a deal whose own row was rejected (no FX rate, see quarantine); fix that row first"
+            for d in hit["deal_id"]])
+        splits = splits.drop(index=hit.index)
+    return deals, splits
+
+
+# ---------------------------------------------------------------- targets
+
+
+def _validate_targets(table: _Table, reps: pd.DataFrame, roster: tuple[pd.Index, pd.Index],
+                      base_currency: str) -> pd.DataFrame:
+    """Validated targets with ``target`` (int, minor units for revenue) and its ``currency``."""
+    _duplicates(table, ["scope", "scope_id", "month", "metric", "effective_date"],
+                "scope, scope_id, month, metric and effective_date")
+    text = table.text
+    is_rep, is_team = text["scope"] == "rep", text["scope"] == "team"
+    revenue = text["metric"] == "revenue"
+
+    currency = pd.Series("", index=text.index, dtype=object)
+    rep_rows = text[is_rep & revenue]
+    currency.loc[rep_rows.index] = _plan_currency(
+        rep_rows.rename(columns={"scope_id": "rep_id"}), reps).fillna("")
+    team_rows = text[is_team & revenue]
+    currency.loc[team_rows.index] = _team_currency(team_rows, reps, base_currency)
+
+    digits = np.where(revenue, currency.map(MINOR_DIGITS).fillna(2), 0).astype("int64")
+    units, status = _minor_units(text["amount"], digits)
+    status_money = np.where(revenue.to_numpy(), status, np.where(status == _TOO_PRECISE, -1, status))
+    _amount_problems(table, "amount", status_money, digits, currency.where(revenue, ""), "targets")
+    counts = text[status_money == -1]
+    table.problems.add(counts.index, "amount", counts["amount"], [
+        f"amount {v} is not a whole number; a {m} target is a count" for v, m in zip(counts["amount"], counts["metric"])])
+
+    typed = text[["scope", "scope_id", "month", "metric", "amount"]].copy()
+    typed["target"] = pd.array(units, dtype="Int64")
+    typed["target"] = typed["target"].mask(status != _OK)
+    typed["currency"] = currency.where(revenue, "")
+    typed["effective_date"] = _dates(table, "effective_date")
+    typed["reason"], typed["author"] = text["reason"], text["author"]
+    _pandera(table, typed, required_dates=("effective_date",))
+    _unknown(table, "scope_id", *roster, "rep_id in reps", "add the rep to reps or correct the id", mask=is_rep)
+    _unknown(table, "scope_id", pd.Index(reps["team"].unique()), pd.Index([]), "team in reps",
+             "correct the team name (it must match the team column of reps)", mask=is_team)
+    return _drop_problem_rows(table, typed)
+
+
+# ---------------------------------------------------------------- surveys
+
+
+def _validate_surveys(table: _Table | None, deals: pd.DataFrame, deals_table: _Table, end: pd.Timestamp,
+                      settings: Settings) -> pd.DataFrame:
+    """Validated survey responses up to the month's end, with scales checked against settings."""
+    if table is None:
+        return _empty("surveys")
+    accepted, rejected, later = _deal_ids(deals_table, deals)
+    _duplicates(table, ["response_id"], "response")
+    response_date = _parse_dates(table.text["response_date"])
+    _skip_rows(table, (response_date > end) | table.text["deal_id"].isin(later))
+    text = table.text
+
+    units, status = _minor_units(text["score"], 0)
+    bad_score = pd.Series(~np.isin(status, (_OK,)), index=text.index)
+    table.problems.add(text.index[bad_score], "score", text["score"][bad_score], [
+        "score is blank; enter the response's score" if v == "" else
+        f"score '{v}' is not a whole number; enter the score as given by the customer"
+        for v in text["score"][bad_score]])
+
+    scales = {**_BUILTIN_SCALES, **{k.lower(): tuple(v) for k, v in settings.survey_scales.items()}}
+    low = text["scale"].map({name: bounds[0] for name, bounds in scales.items()})
+    high = text["scale"].map({name: bounds[1] for name, bounds in scales.items()})
+    undeclared = low.isna() & (text["scale"] != "")
+    table.problems.add(text.index[undeclared], "scale", text["scale"][undeclared], [
+        f"scale '{s}' is not declared; Attain does not guess scales: use csat_1_5 or nps_0_10, or declare it in "
+        f"settings.survey_scales (for example survey_scales: {{\"{s}\": {_scale_bounds(s)}}}) so it is converted "
+        "linearly to 1-5" for s in text["scale"][undeclared]])
+    score = pd.Series(units, index=text.index)
+    outside = ~undeclared & ~bad_score & low.notna() & ((score < low) | (score > high))
+    table.problems.add(text.index[outside], "score", text["score"][outside], [
+        f"score {v} is outside the {s} scale ({int(lo)} to {int(hi)}); correct the score or the scale"
+        for v, s, lo, hi in zip(text["score"][outside], text["scale"][outside], low[outside], high[outside])])
+
+    typed = text[["response_id", "deal_id", "account"]].copy()
+    typed["response_date"] = _dates(table, "response_date")
+    typed["score"] = pd.array(units, dtype="Int64")
+    typed["score"] = typed["score"].mask(bad_score.to_numpy())
+    typed["scale"], typed["comment"] = text["scale"], text["comment"]
+    _pandera(table, typed, required_dates=("response_date",))
+    _unknown(table, "deal_id", accepted, rejected, "deal in deals", "correct the id, or leave it blank and fill account")
+    return _drop_problem_rows(table, typed)
+
+
+def _scale_bounds(scale: str) -> str:
+    """The bounds a scale name such as '1-7' suggests, for the example in a reason."""
+    match = re.fullmatch(r"(\d+)-(\d+)", scale)
+    return f"[{match[1]}, {match[2]}]" if match else "[1, 10]"
+
+
+# ---------------------------------------------------------------- assembling the result
+
+
+def _empty(name: str) -> pd.DataFrame:
+    """An empty table with the validated columns and dtypes (for an optional file that is absent)."""
+    columns = INPUT_SCHEMAS[name].to_schema().columns
+    dtypes = {"str": object, "int64": "int64", "Int64": "Int64", "datetime64[ns]": "datetime64[ns]"}
+    return pd.DataFrame({c: pd.Series(dtype=dtypes.get(str(columns[c].dtype), object)) for c in OUTPUT_COLUMNS[name]})
+
+
+def _finish(df: pd.DataFrame, name: str, table: _Table | None) -> pd.DataFrame:
+    """Output column order, integer dtypes, provenance (source_file, source_row), fresh index.
+
+    ``df`` is the validator's own frame, changed in place: no copy of a million rows.
+    """
+    if table is None:
+        out = _empty(name)
+        return out.assign(source_file=pd.Series(dtype=object), source_row=pd.Series(dtype="int64"))
+    if list(df.columns) != OUTPUT_COLUMNS[name]:
+        df = df[OUTPUT_COLUMNS[name]].copy()
+    if name == "surveys":
+        df["score"] = df["score"].astype("int64")
+    rows = (df.index.to_numpy() + 2).astype("int64")
+    df.index = pd.RangeIndex(len(df))
+    df["source_file"] = table.source_file
+    df["source_row"] = rows
+    return df
+
+
+def _quarantine(tables: dict[str, _Table | None], month: str) -> pd.DataFrame:
+    """One quarantine row per (row, column) problem of every table, in file order."""
+    parts = []
+    for name in CONTRACT:
+        table = tables.get(name)
+        if table is None:
+            continue
+        problems = table.problems.frame()
+        if len(problems):
+            index = problems["index"].to_numpy()
+            records = table.raw.df.loc[index].to_json(orient="records", lines=True, force_ascii=False)
+            parts.append(pd.DataFrame({
+                "month": month, "table": name, "source_file": table.source_file,
+                "source_row": (index + 2).astype("int64"), "column": problems["column"].to_numpy(),
+                "value": problems["value"].to_numpy(), "reason": problems["reason"].to_numpy(),
+                "record": records.splitlines(),
+            }))
+        if table.extra_quarantine is not None and len(table.extra_quarantine):
+            extra = table.extra_quarantine[QUARANTINE_COLUMNS].copy()
+            extra["month"], extra["table"] = month, name
+            extra["source_row"] = extra["source_row"].astype("int64")
+            parts.append(extra)
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "source_row" else object)
+                             for c in QUARANTINE_COLUMNS})
+    out = pd.concat(parts, ignore_index=True)
+    order = {name: i for i, name in enumerate(CONTRACT)}
+    out = out.sort_values(["table", "source_row", "column"], key=lambda s: s.map(order) if s.name == "table" else s,
+                          kind="stable").reset_index(drop=True)
+    return QuarantineSchema.validate(out)
+
+
+def _source(table: _Table, accepted: pd.DataFrame, quarantine: pd.DataFrame) -> TableSource:
+    """Row counts of one table for the run's report."""
+    rejected = quarantine.loc[quarantine["table"] == table.name, "source_row"].nunique()
+    extra = table.extra_quarantine
+    extra_rows = 0 if extra is None or extra.empty else extra["source_row"].nunique()
+    return TableSource(
+        table=table.name, file=table.source_file, encoding=table.raw.encoding, delimiter=table.raw.delimiter,
+        profile=table.profile, rows_read=len(table.raw.df) + extra_rows, rows_accepted=len(accepted),
+        rows_quarantined=int(rejected), rows_skipped=table.skipped,
+    )

@@ -1,0 +1,211 @@
+"""Pandera schemas of the input tables after parsing, and of the quarantine.
+
+One ``DataFrameModel`` per input table of docs/data-model.md, typed as the
+validated DataFrames are (money in ``int64`` minor units, dates as
+``datetime64[ns]``, ratios as decimal text). ``attain.validation`` runs them with
+``lazy=True`` so every problem of a file is reported at once, and turns each
+failure into a quarantine row; the Dagster layer turns them into Dagster types.
+
+Check names are stable: ``attain.validation`` maps ``(column, check name)`` to a
+reason written for the person who fixes the file.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from attain.money import MINOR_DIGITS
+
+CURRENCIES = sorted(MINOR_DIGITS)
+STAGES = ["won", "lost", "open"]
+SPLIT_ROLES = ["split", "overlay"]
+REP_ROLES = ["rep", "manager"]
+LOCALES = ["en", "zh_CN"]
+TARGET_SCOPES = ["rep", "team"]
+METRICS = ["revenue", "won_deals", "new_accounts"]
+INPUT_TABLES = ["deals", "credit_splits", "reps", "targets", "fx_rates", "surveys"]
+
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+#: A positive or zero decimal literal such as "60", "0.92", "12.5".
+DECIMAL_PATTERN = r"^\d+(\.\d+)?$"
+
+
+def _required_text(description: str) -> pa.Field:
+    return pa.Field(ne="", description=description)
+
+
+class _Traced(pa.DataFrameModel):
+    """Every validated input row keeps where it came from."""
+
+    source_file: Series[str] = pa.Field(description="file name, relative to the data folder")
+    source_row: Series[int] = pa.Field(ge=2, description="row in the file; the header is row 1")
+
+
+class DealsSchema(_Traced):
+    """deals after parsing: one row per deal in the month's snapshot."""
+
+    deal_id: Series[str] = pa.Field(ne="", unique=True, description="CRM opportunity id, unique")
+    owner_id: Series[str] = _required_text("rep_id of the deal owner (a roster rep)")
+    account: Series[str] = pa.Field(description="customer name; may be blank on open deals")
+    product: Series[str] = pa.Field(description="product sold")
+    amount_minor: Series[int] = pa.Field(ge=0, description="deal amount in minor units of `currency` (0 for a blank amount on an open deal)")
+    currency: Series[str] = pa.Field(isin=CURRENCIES, description="ISO 4217 code of the amount")
+    stage: Series[str] = pa.Field(isin=STAGES, description="won, lost or open (lower-cased)")
+    created_date: Series[pd.Timestamp] = pa.Field(nullable=True, description="opportunity opened; NaT when unknown")
+    close_date: Series[pd.Timestamp] = pa.Field(nullable=True, description="won/lost date; NaT on open deals")
+    cancelled_date: Series[pd.Timestamp] = pa.Field(nullable=True, description="cancellation or refund of a won deal (clawback event)")
+    cancel_reason: Series[str] = pa.Field(description="why the deal was cancelled")
+
+    @pa.dataframe_check(name="closed_deal_has_close_date", ignore_na=False)
+    def closed_deal_has_close_date(cls, df: pd.DataFrame) -> pd.Series:
+        """Won and lost deals need the date they were decided."""
+        return ~(df["stage"].isin(["won", "lost"]) & df["close_date"].isna())
+
+    @pa.dataframe_check(name="close_not_before_created", ignore_na=False)
+    def close_not_before_created(cls, df: pd.DataFrame) -> pd.Series:
+        """A deal cannot close before it was opened."""
+        return ~(df["close_date"] < df["created_date"])
+
+    @pa.dataframe_check(name="cancelled_only_if_won", ignore_na=False)
+    def cancelled_only_if_won(cls, df: pd.DataFrame) -> pd.Series:
+        """Only a won deal can be cancelled or refunded."""
+        return df["cancelled_date"].isna() | (df["stage"] == "won")
+
+    @pa.dataframe_check(name="cancelled_not_before_close", ignore_na=False)
+    def cancelled_not_before_close(cls, df: pd.DataFrame) -> pd.Series:
+        """A deal is cancelled after it was won."""
+        return ~(df["cancelled_date"] < df["close_date"])
+
+    class Config:
+        strict = "filter"
+
+
+class CreditSplitsSchema(_Traced):
+    """credit_splits: extra or shared credit on a deal."""
+
+    deal_id: Series[str] = _required_text("a deal_id of deals")
+    rep_id: Series[str] = _required_text("the credited rep (a roster rep)")
+    share: Series[str] = pa.Field(str_matches=DECIMAL_PATTERN, description='percent as decimal text: "60" = 60%')
+    role: Series[str] = pa.Field(isin=SPLIT_ROLES, description="split (shares of a deal sum to 100) or overlay (extra credit)")
+
+    @pa.dataframe_check(name="share_positive", ignore_na=False)
+    def share_positive(cls, df: pd.DataFrame) -> pd.Series:
+        """A credit row with a zero share credits nothing and is a data-entry slip."""
+        return ~df["share"].str.fullmatch(r"0+(\.0+)?")
+
+    class Config:
+        strict = "filter"
+
+
+class RepsSchema(_Traced):
+    """reps: the roster, one row per (rep_id, valid_from)."""
+
+    rep_id: Series[str] = _required_text("person id; unique per valid_from")
+    name: Series[str] = _required_text("full name as printed in packs")
+    email: Series[str] = pa.Field(str_matches=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$", description="e-mail address for packs (blank: none)")
+    role: Series[str] = pa.Field(isin=REP_ROLES, description="rep or manager")
+    manager_id: Series[str] = pa.Field(description="rep_id of this person's manager; blank at the top")
+    team: Series[str] = pa.Field(description="team name")
+    region: Series[str] = pa.Field(description="region name")
+    hire_date: Series[pd.Timestamp] = pa.Field(description="first day employed")
+    leave_date: Series[pd.Timestamp] = pa.Field(nullable=True, description="last day employed; NaT while employed")
+    plan_id: Series[str] = pa.Field(description="incentive plan id (plans/*.yaml); blank = no plan")
+    locale: Series[str] = pa.Field(isin=LOCALES, description="language of the pack and e-mail")
+    currency: Series[str] = pa.Field(isin=CURRENCIES, description="plan currency credit is converted to")
+    valid_from: Series[str] = pa.Field(str_matches=r"^$|" + MONTH_PATTERN, description="first month (YYYY-MM) this row is in force; blank = always")
+
+    @pa.dataframe_check(name="leave_not_before_hire", ignore_na=False)
+    def leave_not_before_hire(cls, df: pd.DataFrame) -> pd.Series:
+        """Nobody leaves before being hired."""
+        return ~(df["leave_date"] < df["hire_date"])
+
+    class Config:
+        strict = "filter"
+
+
+class TargetsSchema(_Traced):
+    """targets: effective-dated monthly targets per rep or team.
+
+    ``target`` is ``amount`` as an integer: minor units of ``currency`` (the
+    scope's plan currency) for revenue, a count for the other metrics; <NA> when
+    the amount is blank ("no target").
+    """
+
+    scope: Series[str] = pa.Field(isin=TARGET_SCOPES, description="rep or team")
+    scope_id: Series[str] = _required_text("a rep_id or a team name of the roster")
+    month: Series[str] = pa.Field(str_matches=MONTH_PATTERN, description="target month YYYY-MM")
+    metric: Series[str] = pa.Field(isin=METRICS, description="revenue, won_deals or new_accounts")
+    amount: Series[str] = pa.Field(description="the amount as written in the file (decimal text)")
+    target: Series[pd.Int64Dtype] = pa.Field(ge=0, nullable=True, description="minor units (revenue) or count; <NA> = no target")
+    currency: Series[str] = pa.Field(description="plan currency of a revenue target; blank for counts")
+    effective_date: Series[pd.Timestamp] = pa.Field(description="when this value took effect")
+    reason: Series[str] = pa.Field(description="why the target was set or changed")
+    author: Series[str] = pa.Field(description="who set it")
+
+    class Config:
+        strict = "filter"
+
+
+class FxRatesSchema(_Traced):
+    """fx_rates: value of one unit of `currency` in the base currency, per month."""
+
+    month: Series[str] = pa.Field(str_matches=MONTH_PATTERN, description="month YYYY-MM")
+    currency: Series[str] = pa.Field(isin=CURRENCIES, description="ISO code")
+    rate: Series[str] = pa.Field(str_matches=DECIMAL_PATTERN, description="base-currency units per 1 unit, decimal text")
+
+    @pa.dataframe_check(name="rate_positive", ignore_na=False)
+    def rate_positive(cls, df: pd.DataFrame) -> pd.Series:
+        """A zero rate would make every conversion zero or a division by zero."""
+        return ~df["rate"].str.fullmatch(r"0+(\.0+)?")
+
+    class Config:
+        strict = "filter"
+
+
+class SurveysSchema(_Traced):
+    """surveys: customer responses tied to a deal or an account."""
+
+    response_id: Series[str] = pa.Field(ne="", unique=True, description="unique response id")
+    deal_id: Series[str] = pa.Field(description="the deal surveyed (blank: use account)")
+    account: Series[str] = pa.Field(description="the account surveyed when there is no deal")
+    response_date: Series[pd.Timestamp] = pa.Field(description="date of the response")
+    score: Series[int] = pa.Field(description="score within the scale")
+    scale: Series[str] = pa.Field(ne="", description="csat_1_5, nps_0_10 or a scale declared in settings.survey_scales")
+    comment: Series[str] = pa.Field(description="free text")
+
+    @pa.dataframe_check(name="deal_or_account", ignore_na=False)
+    def deal_or_account(cls, df: pd.DataFrame) -> pd.Series:
+        """A response must say whom it is about."""
+        return (df["deal_id"] != "") | (df["account"] != "")
+
+    class Config:
+        strict = "filter"
+
+
+class QuarantineSchema(pa.DataFrameModel):
+    """quarantine: one row per (input row, column) problem; nothing is dropped silently."""
+
+    month: Series[str] = pa.Field(str_matches=MONTH_PATTERN, description="the run's month")
+    table: Series[str] = pa.Field(isin=INPUT_TABLES, description="input table of the rejected row")
+    source_file: Series[str] = pa.Field(description="file name, relative to the data folder")
+    source_row: Series[int] = pa.Field(ge=2, description="row in the file; the header is row 1")
+    column: Series[str] = pa.Field(description="the column at fault (blank: the whole row)")
+    value: Series[str] = pa.Field(description="the value at fault, as written in the file")
+    reason: Series[str] = pa.Field(ne="", description="what is wrong and what to do, for the person who fixes the file")
+    record: Series[str] = pa.Field(description="the rejected row as JSON text")
+
+    class Config:
+        strict = True
+
+
+#: The schema of each input table, by table name.
+INPUT_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
+    "deals": DealsSchema,
+    "credit_splits": CreditSplitsSchema,
+    "reps": RepsSchema,
+    "targets": TargetsSchema,
+    "fx_rates": FxRatesSchema,
+    "surveys": SurveysSchema,
+}
