@@ -45,14 +45,14 @@ def _instance(var: Path):
     """The Dagster instance: DAGSTER_HOME if set, else a lasting one under ``var/dagster``."""
     from dagster import DagsterInstance
 
-    if not os.environ.get("DAGSTER_HOME"):
-        home = var / "dagster"
-        home.mkdir(parents=True, exist_ok=True)
-        settings = home / "dagster.yaml"
-        if not settings.exists():
-            settings.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
-        os.environ["DAGSTER_HOME"] = str(home)
-    return DagsterInstance.get()
+    if os.environ.get("DAGSTER_HOME"):
+        return DagsterInstance.get()
+    home = var / "dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    settings = home / "dagster.yaml"
+    if not settings.exists():
+        settings.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    return DagsterInstance.from_config(str(home))
 
 
 @dataclass
@@ -161,21 +161,34 @@ def run_months(
     resend: bool = False,
     profile: str | None = None,
     show_progress: bool = True,
+    until: str | None = None,
 ) -> list[MonthSummary]:
-    """Materialise the month-end job for each month in turn; return what each produced."""
+    """Materialise the month-end job for each month in turn; return what each produced.
+
+    ``until`` names an asset (``payouts``, say): only it and what it depends on run.
+    """
+    from dagster import AssetSelection
+
     from pipelines.definitions import build_definitions
     from pipelines.progress import BAR
 
+    var.mkdir(parents=True, exist_ok=True)
     extra = {"deals_profile": profile} if profile else {}
     defs = build_definitions(var=var, data_dir=data_dir, resend=resend, **extra)
     job = defs.get_job_def("month_end")
     resources = defs.resources
     instance = _instance(var)
+    selection = None
+    if until:
+        graph = defs.resolve_asset_graph()
+        selection = sorted(AssetSelection.assets(until).upstream().required_multi_asset_neighbors().resolve(graph))
     summaries = []
     for month in months:
-        BAR.reset(enabled=show_progress, total_steps=len(job.graph.nodes), title=month)
+        steps = len(selection) if selection else len(job.graph.nodes)
+        BAR.reset(enabled=show_progress, total_steps=steps, title=month)
         result = job.execute_in_process(
             partition_key=month,
+            asset_selection=selection,
             instance=instance,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}}},
@@ -195,7 +208,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     months = month_span(args.month, args.to or args.month)
     summaries = run_months(
         months, var=_var(args), data_dir=args.data, resend=args.resend, profile=args.profile,
-        show_progress=not args.quiet,
+        show_progress=not args.quiet, until=args.until,
     )
     return _print_summaries(summaries)
 
@@ -313,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, help="input folder (default: ATTAIN_DATA_DIR or var/demo-data)")
     p.add_argument("--profile", help="CRM export profile of the deals file (default: detected)")
     p.add_argument("--resend", action="store_true", help="re-send e-mails already delivered (logged)")
+    p.add_argument("--until", metavar="ASSET", help="stop after this asset (e.g. payouts): it and its inputs run")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_run)
 

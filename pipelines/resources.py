@@ -142,6 +142,7 @@ def default_resources(
     """
     env = os.environ
     var = Path(var or env.get("ATTAIN_VAR") or DEFAULT_VAR).resolve()
+    var.mkdir(parents=True, exist_ok=True)
     data_dir = Path(data_dir or env.get("ATTAIN_DATA_DIR") or var / "demo-data").resolve()
     database = str(var / "warehouse.duckdb")
     config.setdefault("fiscal_year_start", int(env.get("ATTAIN_FISCAL_YEAR_START", "1")))

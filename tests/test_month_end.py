@@ -1,0 +1,128 @@
+"""The month-end end to end: real DuckDB file, real PDFs, real .eml files, exactly-once delivery, period close.
+
+One small demo company (12 reps, two per team) is generated once per module; each test runs the month-end
+in its own ``var`` folder through the same entry point the CLI uses.
+"""
+
+import email
+import shutil
+from email import policy
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from attain.demo_data import DEMO_MONTH, generate
+from attain.money import format_minor
+from attain.periods import add_months
+from pipelines.cli import main, run_months
+
+
+@pytest.fixture(scope="module")
+def demo_data(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("demo") / "demo-data"
+    generate(folder, reps=12)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, demo_data):
+    """The demo month run once, shared by the read-only assertions below."""
+    var = tmp_path_factory.mktemp("var")
+    [summary] = run_months([DEMO_MONTH], var=var, data_dir=demo_data, show_progress=False)
+    return var, summary
+
+
+def _table(var: Path, name: str, month: str = DEMO_MONTH, column: str = "month") -> pd.DataFrame:
+    with duckdb.connect(str(var / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(f"SELECT * FROM attain.{name} WHERE {column} = ?", [month]).df()
+
+
+def test_month_end_produces_packs_export_and_one_mail_per_manager(first_run):
+    var, summary = first_run
+    assert summary.success, summary.lines()
+    reps = _table(var, "reps", column="as_of")
+    managers = set(reps.loc[reps["role"] == "manager", "rep_id"])
+    packs = _table(var, "review_packs")
+    assert set(packs["person_id"]) >= set(reps["rep_id"]) - set(reps.loc[reps["leave_date"].notna(), "rep_id"])
+    for path in packs["path"]:
+        assert (var / "output" / path).read_bytes().startswith(b"%PDF")
+    mails = sorted((var / "outbox").rglob("*.eml"))
+    recipients = [email.message_from_bytes(p.read_bytes(), policy=policy.default)["To"] for p in mails]
+    manager_mail = reps.set_index("rep_id").loc[sorted(managers), "email"]
+    assert len(mails) == len(managers)
+    assert sorted(r.split("<")[-1].rstrip(">") for r in recipients) == sorted(manager_mail)
+    finance = var / "output" / DEMO_MONTH / "finance"
+    assert {p.suffix for p in finance.iterdir()} == {".csv", ".xlsx"}
+
+
+def test_bad_rows_are_quarantined_and_counted(first_run):
+    var, summary = first_run
+    quarantine = _table(var, "quarantine", column="as_of")
+    rows = quarantine[["source_file", "source_row"]].drop_duplicates()
+    assert len(rows) == summary.counts["quarantined_rows"] >= 4
+    assert quarantine["reason"].str.len().min() > 20
+    assert set(quarantine["column"]) >= {"amount", "owner_id"}
+
+
+def test_payouts_equal_ledger_to_the_cent_and_pdf_prints_them(first_run):
+    var, _ = first_run
+    ledger, payouts = _table(var, "incentive_ledger"), _table(var, "payouts")
+    by_rep = ledger.groupby("rep_id")["amount_minor"].sum()
+    assert (payouts.set_index("rep_id")["payable_minor"] == by_rep.reindex(payouts["rep_id"]).to_numpy()).all()
+    rep = payouts.sort_values("payable_minor").iloc[-1]
+    packs = _table(var, "review_packs").set_index("person_id")
+    text = "".join(page.extract_text() for page in PdfReader(var / "output" / packs.loc[rep["rep_id"], "path"]).pages)
+    payable = format_minor(int(rep["payable_minor"]), rep["currency"])
+    whole, cents = payable.split(".")
+    assert f"{int(whole):,}.{cents}" in text
+
+
+def test_rerun_gives_identical_figures_and_sends_nothing(first_run, demo_data):
+    var, _ = first_run
+    before = {name: _table(var, name) for name in ("credited_deals", "attainment", "incentive_ledger", "payouts")}
+    mails_before = {p: p.read_bytes() for p in (var / "outbox").rglob("*.eml")}
+    [summary] = run_months([DEMO_MONTH], var=var, data_dir=demo_data, show_progress=False)
+    assert summary.success
+    assert summary.counts["sent"] == 0 and summary.counts["skipped"] == len(mails_before)
+    assert {p: p.read_bytes() for p in (var / "outbox").rglob("*.eml")} == mails_before
+    for name, frame in before.items():
+        pd.testing.assert_frame_equal(_table(var, name), frame, obj=name)
+
+
+def test_closed_month_is_frozen_and_late_deal_becomes_next_month_adjustment(tmp_path, demo_data):
+    data = tmp_path / "data"
+    shutil.copytree(demo_data, data)
+    closed, open_month = add_months(DEMO_MONTH, -1), DEMO_MONTH
+    var = tmp_path / "var"
+    [first] = run_months([closed], var=var, data_dir=data, show_progress=False, until="payouts")
+    assert first.success, first.lines()
+    assert main(["--var", str(var), "close", "--month", closed, "--by", "finance"]) == 0
+    frozen = _table(var, "incentive_ledger", closed)
+
+    # A won deal of the closed month arrives late, for the rep who earned most that month.
+    deals = pd.read_csv(data / "deals.csv", dtype=str, keep_default_na=False)
+    pay = _table(var, "payouts", closed)
+    rep = pay[pay["currency"] == "USD"].sort_values("payable_minor").iloc[-1]["rep_id"]
+    late = deals[(deals["owner_id"] == rep) & (deals["stage"] == "won")].iloc[0].copy()
+    late["deal_id"], late["amount"], late["currency"] = "LATE-1", "50000.00", "USD"
+    late["close_date"], late["cancelled_date"], late["cancel_reason"] = f"{closed}-15", "", ""
+    late["created_date"] = f"{closed}-01"
+    pd.concat([deals, late.to_frame().T]).to_csv(data / "deals.csv", index=False)
+
+    [rerun_closed, next_month] = run_months(
+        [closed, open_month], var=var, data_dir=data, show_progress=False, until="payouts"
+    )
+    assert rerun_closed.success and next_month.success
+    pd.testing.assert_frame_equal(_table(var, "incentive_ledger", closed), frozen)
+    ledger = _table(var, "incentive_ledger", open_month)
+    adjustments = ledger[(ledger["kind"] == "adjustment") & (ledger["rep_id"] == rep)]
+    assert not adjustments.empty and set(adjustments["for_month"]) == {closed}
+    assert adjustments["amount_minor"].sum() > 0
+
+    assert main(["--var", str(var), "reopen", "--month", closed, "--reason", "late deal LATE-1"]) == 0
+    with duckdb.connect(str(var / "warehouse.duckdb"), read_only=True) as con:
+        log = con.execute("SELECT * FROM period_log").df()
+    assert "late deal LATE-1" in log.to_string()
