@@ -9,7 +9,7 @@ from attain.attainment import attainment, attainment_trend
 from attain.credit import credited_deals
 from attain.settings import Settings
 from attain.targets import months_needed, targets_in_force
-from measures_builders import SETTINGS, deals, reps, splits, targets
+from tests.measures_builders import SETTINGS, deals, reps, splits, targets
 
 
 def _run(d, r, t, month, s=None, settings=SETTINGS):

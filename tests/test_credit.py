@@ -11,7 +11,7 @@ from hypothesis import Phase, given, settings as hsettings, strategies as st
 from attain.credit import (
     clawback_events, credited_deals, memberships, reconcile_credit, roster_as_of, roster_by_month,
 )
-from measures_builders import SETTINGS, deals, fx, reps, splits
+from tests.measures_builders import SETTINGS, deals, fx, reps, splits
 
 M = "2025-03"
 

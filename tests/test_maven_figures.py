@@ -22,7 +22,7 @@ from attain.attainment import attainment
 from attain.credit import credited_deals
 from attain.pipeline_health import pipeline_health
 from attain.targets import months_needed, targets_in_force
-from measures_builders import SETTINGS, targets
+from tests.measures_builders import SETTINGS, targets
 
 MAVEN = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "maven-crm"
 pytestmark = pytest.mark.skipif(not (MAVEN / "sales_pipeline.csv").exists(), reason="Maven CRM sample not present")

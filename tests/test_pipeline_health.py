@@ -8,7 +8,7 @@ import pandas as pd
 
 from attain.pipeline_health import pipeline_health
 from attain.targets import months_needed, targets_in_force
-from measures_builders import SETTINGS, deals, fx, reps, targets
+from tests.measures_builders import SETTINGS, deals, fx, reps, targets
 
 M = "2025-03"
 

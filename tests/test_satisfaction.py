@@ -10,7 +10,7 @@ import pytest
 from attain.credit import credited_deals
 from attain.satisfaction import account_segments, attribute_surveys, satisfaction, satisfaction_trend
 from attain.settings import Settings
-from measures_builders import SETTINGS, deals, reps, surveys
+from tests.measures_builders import SETTINGS, deals, reps, surveys
 
 M = "2025-03"
 R = reps({"rep_id": "a"}, {"rep_id": "b"})

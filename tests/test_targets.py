@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from attain.targets import months_needed, reps_without_targets, targets_in_force
-from measures_builders import SETTINGS, reps, targets
+from tests.measures_builders import SETTINGS, reps, targets
 
 M = "2025-03"
 
