@@ -6,7 +6,7 @@ demo: setup
 	.venv/bin/attain demo
 
 test: setup
-	.venv/bin/python -m pytest -n 2 -q
+	.venv/bin/python -m pytest -n 2 --dist loadfile -q
 
 setup:
 	@bash scripts/setup.sh

@@ -20,9 +20,11 @@ def make_mailer(mailer: MailerResource) -> delivery.OutboxMailer | delivery.Smtp
             port=mailer.port,
             security=mailer.security,
             username=mailer.username,
-            password=mailer.password,
+            password=mailer.password or None,
             from_addr=mailer.from_addr,
             reply_to=mailer.reply_to,
+            timeout=mailer.timeout,
+            cafile=mailer.cafile or None,
         )
     raise Failure(description=f"mailer mode {mailer.mode!r} is not 'outbox' or 'smtp'")
 
@@ -51,7 +53,7 @@ def deliveries(
         copy_to_reps=mailer.copy_to_reps,
     )
     with warehouse.connect() as con:
-        log = delivery.DeliveryLog(con)
+        log = delivery.DeliveryLog(con, table="delivery_log")
         report = delivery.deliver(messages, make_mailer(mailer), log, resend=mailer.resend)
         table = log.records(month)
     for failure in report.failed:

@@ -162,10 +162,12 @@ def run_months(
     profile: str | None = None,
     show_progress: bool = True,
     until: str | None = None,
+    only: list[str] | None = None,
 ) -> list[MonthSummary]:
     """Materialise the month-end job for each month in turn; return what each produced.
 
-    ``until`` names an asset (``payouts``, say): only it and what it depends on run.
+    ``until`` names an asset (``payouts``, say): only it and what it depends on run. ``only`` names the
+    assets to run alone, reading their inputs from the warehouse (``["deliveries"]`` retries the mail).
     """
     from dagster import AssetSelection
 
@@ -179,9 +181,9 @@ def run_months(
     resources = defs.resources
     instance = _instance(var)
     selection = None
-    if until:
-        graph = defs.resolve_asset_graph()
-        selection = sorted(AssetSelection.assets(until).upstream().required_multi_asset_neighbors().resolve(graph))
+    if until or only:
+        chosen = AssetSelection.assets(until).upstream() if until else AssetSelection.assets(*only)
+        selection = sorted(chosen.required_multi_asset_neighbors().resolve(defs.resolve_asset_graph()))
     summaries = []
     for month in months:
         steps = len(selection) if selection else len(job.graph.nodes)
@@ -208,7 +210,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     months = month_span(args.month, args.to or args.month)
     summaries = run_months(
         months, var=_var(args), data_dir=args.data, resend=args.resend, profile=args.profile,
-        show_progress=not args.quiet, until=args.until,
+        show_progress=not args.quiet, until=args.until, only=args.only.split(",") if args.only else None,
     )
     return _print_summaries(summaries)
 
@@ -327,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="CRM export profile of the deals file (default: detected)")
     p.add_argument("--resend", action="store_true", help="re-send e-mails already delivered (logged)")
     p.add_argument("--until", metavar="ASSET", help="stop after this asset (e.g. payouts): it and its inputs run")
+    p.add_argument("--only", metavar="ASSET[,ASSET]", help="run only these assets, e.g. deliveries to retry the mail")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_run)
 

@@ -15,7 +15,7 @@ from typing import Iterator
 
 import duckdb
 import pandas as pd
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 from pydantic import Field
 
@@ -103,7 +103,9 @@ class MailerResource(ConfigurableResource):
     port: int = Field(default=587)
     security: str = Field(default="starttls", description="'starttls', 'ssl' or 'none'.")
     username: str = Field(default="")
-    password: str = Field(default="", description="Set from the environment: EnvVar('ATTAIN_SMTP_PASSWORD').")
+    password: str = Field(default="", description="Blank: read ATTAIN_SMTP_PASSWORD from the environment.")
+    timeout: float = Field(default=30.0, description="Seconds before an unanswered SMTP call is retried.")
+    cafile: str = Field(default="", description="CA bundle for a server with a private certificate.")
     from_addr: str = Field(default="attain@localhost")
     reply_to: str = Field(default="")
     copy_to_reps: bool = Field(default=False, description="Also send each rep their own pack.")
@@ -123,7 +125,7 @@ def mailer_from_env(var: Path, resend: bool = False) -> MailerResource:
         port=int(env.get("ATTAIN_SMTP_PORT", "587")),
         security=env.get("ATTAIN_SMTP_SECURITY", "starttls"),
         username=env.get("ATTAIN_SMTP_USER", ""),
-        password=EnvVar("ATTAIN_SMTP_PASSWORD") if env.get("ATTAIN_SMTP_PASSWORD") else "",
+        cafile=env.get("ATTAIN_SMTP_CAFILE", ""),
         from_addr=env.get("ATTAIN_MAIL_FROM", "attain@localhost"),
         reply_to=env.get("ATTAIN_MAIL_REPLY_TO", ""),
         copy_to_reps=env.get("ATTAIN_COPY_TO_REPS") == "1",

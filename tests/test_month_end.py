@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
+from attain.credit import roster_as_of
 from attain.demo_data import DEMO_MONTH, generate
 from attain.money import format_minor
 from attain.periods import add_months
@@ -126,3 +127,39 @@ def test_closed_month_is_frozen_and_late_deal_becomes_next_month_adjustment(tmp_
     with duckdb.connect(str(var / "warehouse.duckdb"), read_only=True) as con:
         log = con.execute("SELECT * FROM period_log").df()
     assert "late deal LATE-1" in log.to_string()
+
+
+def test_delivery_through_a_real_smtp_server(first_run, tmp_path, monkeypatch):
+    """The month's packs sent by the `deliveries` asset over STARTTLS + AUTH to a server the test runs."""
+    from tests.smtp_server import PASSWORD, USER, SmtpTestServer, self_signed_certificate
+
+    var, _ = first_run
+    copy = tmp_path / "var"
+    shutil.copytree(var, copy, ignore=shutil.ignore_patterns("outbox", "dagster"))
+    with duckdb.connect(str(copy / "warehouse.duckdb")) as con:
+        con.execute("DROP TABLE delivery_log")
+    server = SmtpTestServer(self_signed_certificate(tmp_path))
+    server.start()
+    try:
+        for key, value in {"MAILER": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(server.port),
+                           "SMTP_SECURITY": "starttls", "SMTP_USER": USER, "SMTP_PASSWORD": PASSWORD,
+                           "SMTP_CAFILE": server.cafile, "MAIL_FROM": "attain@acme.example"}.items():
+            monkeypatch.setenv(f"ATTAIN_{key}", value)
+        [summary] = run_months([DEMO_MONTH], var=copy, show_progress=False, only=["deliveries"])
+    finally:
+        server.stop()
+    assert summary.success, summary.lines()
+    packs = _table(copy, "review_packs")
+    roster = roster_as_of(_table(copy, "reps", column="as_of").drop(columns=["as_of"]), DEMO_MONTH)
+    managers = roster[roster["role"] == "manager"]
+    assert len(server.received) == len(managers)
+    for received in server.received:
+        message = email.message_from_bytes(received.data, policy=policy.default)
+        [manager_id] = managers.loc[managers["email"] == received.rcpt_tos[0], "rep_id"]
+        team = set(roster.loc[roster["manager_id"] == manager_id, "rep_id"])
+        attached = {part.get_filename(): part.get_content() for part in message.iter_attachments()}
+        expected = packs[((packs["kind"] == "rep") & packs["person_id"].isin(team))
+                         | ((packs["kind"] == "manager") & (packs["person_id"] == manager_id))]
+        assert sorted(attached) == sorted(Path(p).name for p in expected["path"])
+        for path in expected["path"]:
+            assert attached[Path(path).name] == (copy / "output" / path).read_bytes()
