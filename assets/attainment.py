@@ -5,25 +5,24 @@ attain.pipeline_health; these assets add the month, store the tables and show th
 """
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetOut, Output, asset, multi_asset
+from dagster import AssetExecutionContext, Output, asset, multi_asset
 
-from assets.common import money_totals, run_month, stamped, table_metadata, unstamped
+from assets.common import money_totals, run_month, stamped, table_metadata, table_out, unstamped
 from attain import attainment as attainment_rules
-from attain import credit, pipeline_health as health_rules, targets as target_rules
-from pipelines.partitions import AS_OF_PARTITION, MONTH_PARTITION, monthly
+from attain import credit
+from attain import pipeline_health as health_rules
+from attain import targets as target_rules
+from pipelines.partitions import MONTH_PARTITION, monthly
 from pipelines.resources import AttainConfig
 
 
 @multi_asset(
     outs={
-        "credited_deals": AssetOut(
-            metadata=MONTH_PARTITION,
-            description="One row per won deal and credited rep (owner, split, overlay), in plan currency, "
-            "for the 12 months ending with the run month.",
+        "credited_deals": table_out(
+            "One row per won deal and credited rep (owner, split, overlay), in plan currency, "
+            "for the 12 months ending with the run month."
         ),
-        "clawback_events": AssetOut(
-            metadata=MONTH_PARTITION, description="Cancellations recorded in the month, with the credit they undo."
-        ),
+        "clawback_events": table_out("Cancellations recorded in the month, with the credit they undo."),
     },
     partitions_def=monthly,
     group_name="measure",
@@ -60,12 +59,12 @@ def credit_stage(
 
 @multi_asset(
     outs={
-        "targets_in_force": AssetOut(
-            metadata=AS_OF_PARTITION,
-            description="The target in force at each month's end per rep and team, prorated for joiners and leavers.",
+        "targets_in_force": table_out(
+            "The target in force at each month's end per rep and team, prorated for joiners and leavers.",
+            partition_column="as_of",
         ),
-        "target_warnings": AssetOut(
-            metadata=AS_OF_PARTITION, description="Team targets that disagree with the sum of their members'."
+        "target_warnings": table_out(
+            "Team targets that disagree with the sum of their members'.", partition_column="as_of"
         ),
     },
     partitions_def=monthly,
@@ -93,13 +92,10 @@ def target_stage(context: AssetExecutionContext, attain: AttainConfig, targets: 
 
 @multi_asset(
     outs={
-        "attainment": AssetOut(
-            metadata=MONTH_PARTITION,
-            description="Attainment per metric for month, QTD and YTD; rep, team, manager, region, company; ranks.",
+        "attainment": table_out(
+            "Attainment per metric for month, QTD and YTD; rep, team, manager, region, company; ranks."
         ),
-        "attainment_trend": AssetOut(
-            metadata=MONTH_PARTITION, description="Monthly attainment for the 12 months ending with the run month."
-        ),
+        "attainment_trend": table_out("Monthly attainment for the 12 months ending with the run month."),
     },
     partitions_def=monthly,
     group_name="measure",

@@ -1,9 +1,20 @@
 """What every month-end asset shares: the partition's month and the metadata shown in the UI."""
 
 import pandas as pd
-from dagster import AssetExecutionContext, MetadataValue, TableColumn, TableSchema
+from dagster import AssetExecutionContext, AssetOut, MetadataValue, TableColumn, TableSchema
 
 from attain.money import format_minor
+from pipelines.partitions import AS_OF_PARTITION, MONTH_PARTITION
+
+
+def table_out(description: str, *, partition_column: str = "month") -> AssetOut:
+    """One output of a multi-asset stage: a monthly table in the warehouse.
+
+    Computed tables carry their partition in ``month``; tables that have a ``month`` column of their own
+    (targets, FX rates, targets in force) carry it in ``as_of``.
+    """
+    metadata = AS_OF_PARTITION if partition_column == "as_of" else MONTH_PARTITION
+    return AssetOut(description=description, metadata=metadata, kinds={"duckdb"})
 
 
 def run_month(context: AssetExecutionContext) -> str:

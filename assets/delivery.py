@@ -70,5 +70,3 @@ def deliveries(
             changed_after_delivery=MetadataValue.json([str(c) for c in report.changed]),
         ),
     )
-
-

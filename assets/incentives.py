@@ -8,7 +8,9 @@ import pandas as pd
 from dagster import AssetExecutionContext, Output, asset
 
 from assets.common import money_totals, run_month, stamped, table_metadata, unstamped
-from attain import ledger as ledger_rules, month_end, payouts as payout_rules, period_close
+from attain import ledger as ledger_rules
+from attain import month_end, period_close
+from attain import payouts as payout_rules
 from attain.periods import add_months
 from attain.plans import load_plans
 from pipelines.partitions import MONTH_PARTITION, monthly
@@ -50,15 +52,19 @@ def incentive_ledger(
                 kept = history[~history["month"].isin(frozen)] if not history.empty else history
                 history = pd.concat([kept, *frozen.values()], ignore_index=True)
             plans = load_plans(attain.plans_path)
-            inputs = month_end.Inputs(
-                *(unstamped(f) for f in (deals, credit_splits, reps, targets, fx_rates, surveys))
-            )
+            inputs = month_end.Inputs(*(unstamped(f) for f in (deals, credit_splits, reps, targets, fx_rates, surveys)))
             fingerprint = period_close.input_fingerprint(vars(inputs), plans.texts)
             period_close.record_fingerprint(con, month, fingerprint)
             ledger = ledger_rules.compute_ledger(
-                month, plans, inputs.reps, credited_deals.drop(columns=["month"]),
-                attainment.drop(columns=["month"]), satisfaction.drop(columns=["month"]),
-                clawback_events.drop(columns=["month"]), history if not history.empty else None, settings,
+                month,
+                plans,
+                inputs.reps,
+                credited_deals.drop(columns=["month"]),
+                attainment.drop(columns=["month"]),
+                satisfaction.drop(columns=["month"]),
+                clawback_events.drop(columns=["month"]),
+                history if not history.empty else None,
+                settings,
             )
             adjustments = month_end.closed_month_adjustments(inputs, plans, month, settings, frozen, history)
             if not adjustments.empty:

@@ -2,12 +2,12 @@
 
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AssetOut, Failure, MetadataValue, Output, multi_asset
+from dagster import AssetExecutionContext, Failure, MetadataValue, Output, multi_asset
 
-from assets.common import money_totals, run_month, stamped, table_metadata
+from assets.common import money_totals, run_month, stamped, table_metadata, table_out
 from attain.readers import InputFileError
 from attain.validation import load_inputs
-from pipelines.partitions import AS_OF_PARTITION, monthly
+from pipelines.partitions import monthly
 from pipelines.resources import AttainConfig
 
 #: The validated input tables, in the order of docs/input-contract.md.
@@ -25,10 +25,7 @@ _DESCRIPTIONS = {
 
 
 @multi_asset(
-    outs={
-        name: AssetOut(metadata=AS_OF_PARTITION, description=_DESCRIPTIONS[name], kinds={"duckdb"})
-        for name in (*INPUT_TABLES, "quarantine")
-    },
+    outs={name: table_out(_DESCRIPTIONS[name], partition_column="as_of") for name in (*INPUT_TABLES, "quarantine")},
     partitions_def=monthly,
     group_name="ingest",
 )

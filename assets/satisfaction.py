@@ -1,24 +1,21 @@
 """Customers: satisfaction scores per rep and ABC segmentation of their accounts."""
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetOut, Output, multi_asset
+from dagster import AssetExecutionContext, Output, multi_asset
 
-from assets.common import run_month, stamped, table_metadata, unstamped
+from assets.common import run_month, stamped, table_metadata, table_out, unstamped
 from attain import satisfaction as rules
-from pipelines.partitions import MONTH_PARTITION, monthly
+from pipelines.partitions import monthly
 from pipelines.resources import AttainConfig
 
 
 @multi_asset(
     outs={
-        "satisfaction": AssetOut(
-            metadata=MONTH_PARTITION,
-            description="CSAT (% of 4-5 and mean), NPS and response counts per rep, for the month and 12 months.",
+        "satisfaction": table_out(
+            "CSAT (% of 4-5 and mean), NPS and response counts per rep, for the month and 12 months."
         ),
-        "satisfaction_trend": AssetOut(metadata=MONTH_PARTITION, description="Monthly CSAT and NPS, 12 months."),
-        "account_segments": AssetOut(
-            metadata=MONTH_PARTITION, description="ABC segments of each rep's accounts by revenue share."
-        ),
+        "satisfaction_trend": table_out("Monthly CSAT and NPS, 12 months."),
+        "account_segments": table_out("ABC segments of each rep's accounts by revenue share."),
     },
     partitions_def=monthly,
     group_name="customers",
@@ -38,7 +35,10 @@ def satisfaction_stage(
     trend = rules.satisfaction_trend(surveys, deals, roster, month, settings)
     segments = rules.account_segments(credited_deals.drop(columns=["month"]), month, settings)
     withheld = int((~scores["enough"].astype(bool)).sum())
-    yield Output(stamped(scores, month), output_name="satisfaction",
-                 metadata=table_metadata(scores, scores_withheld_for_too_few_responses=withheld))
+    yield Output(
+        stamped(scores, month),
+        output_name="satisfaction",
+        metadata=table_metadata(scores, scores_withheld_for_too_few_responses=withheld),
+    )
     yield Output(stamped(trend, month), output_name="satisfaction_trend", metadata=table_metadata(trend))
     yield Output(stamped(segments, month), output_name="account_segments", metadata=table_metadata(segments))

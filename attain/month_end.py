@@ -38,12 +38,8 @@ def month_ledger(
     inputs: Inputs, plans: PlanBook, month: str, settings: Settings, history: pd.DataFrame | None
 ) -> pd.DataFrame:
     """The ledger of ``month`` computed from ``inputs`` alone: credit, targets, attainment, CSAT, pay."""
-    credited = credit.credited_deals(
-        inputs.deals, inputs.credit_splits, inputs.reps, inputs.fx_rates, month, settings
-    )
-    events = credit.clawback_events(
-        inputs.deals, inputs.credit_splits, inputs.reps, inputs.fx_rates, month, settings
-    )
+    credited = credit.credited_deals(inputs.deals, inputs.credit_splits, inputs.reps, inputs.fx_rates, month, settings)
+    events = credit.clawback_events(inputs.deals, inputs.credit_splits, inputs.reps, inputs.fx_rates, month, settings)
     in_force = targets.targets_in_force(inputs.targets, inputs.reps, targets.months_needed(month), settings).in_force
     measured = attainment.attainment(credited, inputs.deals, in_force, inputs.reps, month, settings)
     scores = satisfaction.satisfaction(inputs.surveys, inputs.deals, inputs.reps, month, settings)

@@ -5,10 +5,18 @@ month-end at the stage that broke the rule, so no pack or payment is produced fr
 """
 
 import pandas as pd
-from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetIn, MetadataValue, asset_check
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetIn,
+    MetadataValue,
+    asset_check,
+)
 
 from assets.common import unstamped
-from attain import credit, targets as target_rules
+from attain import credit
+from attain import targets as target_rules
 from pipelines.partitions import monthly
 from pipelines.resources import AttainConfig
 
@@ -33,9 +41,7 @@ def won_deal_owners_in_roster(context: AssetCheckExecutionContext, deals: pd.Dat
     )
 
 
-@asset_check(
-    asset="deals", partitions_def=monthly, blocking=True, additional_ins={"quarantine": AssetIn("quarantine")}
-)
+@asset_check(asset="deals", partitions_def=monthly, blocking=True, additional_ins={"quarantine": AssetIn("quarantine")})
 def quarantine_within_limit(
     context: AssetCheckExecutionContext, attain: AttainConfig, deals: pd.DataFrame, quarantine: pd.DataFrame
 ):
@@ -47,7 +53,9 @@ def quarantine_within_limit(
     return AssetCheckResult(
         passed=share <= limit,
         metadata={"deal_rows_quarantined": len(rejected), "deal_rows": total, "share": round(share, 4), "limit": limit},
-        description=None if share <= limit else (
+        description=None
+        if share <= limit
+        else (
             f"{len(rejected)} of {total} deal rows ({share:.1%}) were rejected, above the {limit:.0%} limit: "
             "look at the quarantine table, fix the export, or raise quarantine_max_share"
         ),
@@ -71,8 +79,13 @@ def credit_reconciles(
 ):
     """Total credited equals won amounts x shares (+ overlays), per currency and month, to the cent."""
     recon = credit.reconcile_credit(
-        unstamped(deals), unstamped(credit_splits), unstamped(reps), unstamped(fx_rates),
-        credited_deals.drop(columns=["month"]), _month(context), attain.settings(),
+        unstamped(deals),
+        unstamped(credit_splits),
+        unstamped(reps),
+        unstamped(fx_rates),
+        credited_deals.drop(columns=["month"]),
+        _month(context),
+        attain.settings(),
     )
     off = recon[recon["difference_minor"] != 0]
     return AssetCheckResult(
@@ -92,7 +105,10 @@ def every_rep_has_a_target(context: AssetCheckExecutionContext, targets_in_force
 
 
 @asset_check(
-    asset="payouts", partitions_def=monthly, blocking=True, additional_ins={"incentive_ledger": AssetIn("incentive_ledger")}
+    asset="payouts",
+    partitions_def=monthly,
+    blocking=True,
+    additional_ins={"incentive_ledger": AssetIn("incentive_ledger")},
 )
 def payouts_equal_ledger(context: AssetCheckExecutionContext, payouts: pd.DataFrame, incentive_ledger: pd.DataFrame):
     """Each rep's payable is exactly the sum of their ledger lines, and so is every currency's total."""

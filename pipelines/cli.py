@@ -209,8 +209,14 @@ def _print_summaries(summaries: list[MonthSummary]) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     months = month_span(args.month, args.to or args.month)
     summaries = run_months(
-        months, var=_var(args), data_dir=args.data, resend=args.resend, profile=args.profile,
-        show_progress=not args.quiet, until=args.until, only=args.only.split(",") if args.only else None,
+        months,
+        var=_var(args),
+        data_dir=args.data,
+        resend=args.resend,
+        profile=args.profile,
+        show_progress=not args.quiet,
+        until=args.until,
+        only=args.only.split(",") if args.only else None,
     )
     return _print_summaries(summaries)
 
@@ -222,7 +228,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     data_dir = var / "demo-data"
     generate(data_dir)
     print(f"demo company written to {data_dir}")
-    return _print_summaries(run_months([args.month or DEMO_MONTH], var=var, data_dir=data_dir, show_progress=not args.quiet))
+    return _print_summaries(
+        run_months([args.month or DEMO_MONTH], var=var, data_dir=data_dir, show_progress=not args.quiet)
+    )
 
 
 def cmd_maven(args: argparse.Namespace) -> int:
@@ -232,13 +240,14 @@ def cmd_maven(args: argparse.Namespace) -> int:
     data_dir = var / "maven-data"
     load_maven(Path(args.source), data_dir)
     print(f"Maven CRM sample converted to {data_dir}")
-    return _print_summaries(run_months([args.month or MAVEN_MONTH], var=var, data_dir=data_dir, show_progress=not args.quiet))
+    return _print_summaries(
+        run_months([args.month or MAVEN_MONTH], var=var, data_dir=data_dir, show_progress=not args.quiet)
+    )
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from attain.validation import validate_path
-
     from attain.readers import InputFileError
+    from attain.validation import validate_path
 
     try:
         report = validate_path(Path(args.path), month=args.month, profile=args.profile)
@@ -261,7 +270,9 @@ def _warehouse_tables(args: argparse.Namespace, *names: str) -> list[pd.DataFram
             except Exception:
                 frames.append(pd.DataFrame())
     if any(f.empty for f in frames[:1]):
-        raise SystemExit(f"error: no {names[0]} for {args.month} in the warehouse; run `attain run --month {args.month}` first")
+        raise SystemExit(
+            f"error: no {names[0]} for {args.month} in the warehouse; run `attain run --month {args.month}` first"
+        )
     return frames
 
 

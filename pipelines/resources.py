@@ -37,7 +37,9 @@ class AttainConfig(ConfigurableResource):
     timezone: str = Field(default="UTC", description="IANA time zone in which the month ends.")
     base_currency: str = Field(default="USD", description="Currency that FX rates are quoted in.")
     min_responses: int = Field(default=5, description="Survey responses needed before a score is shown.")
-    quarantine_max_share: str = Field(default="0.05", description="Largest share of deal rows quarantined before the run stops.")
+    quarantine_max_share: str = Field(
+        default="0.05", description="Largest share of deal rows quarantined before the run stops."
+    )
     render_processes: int = Field(default=2, description="Processes rendering PDF packs in parallel.")
 
     def settings(self) -> Settings:
@@ -155,4 +157,3 @@ def default_resources(
         "io_manager": DuckDBPandasIOManager(database=database, schema="attain"),
         "mailer": mailer_from_env(var, resend),
     }
-
