@@ -1,0 +1,124 @@
+"""Languages for packs and e-mails: translations from editable .po files, Babel formatting.
+
+Translators edit ``report_templates/locale/<locale>/LC_MESSAGES/<domain>.po`` (plain gettext
+catalogues; ``messages`` holds the review-pack labels). They are read at run time with Babel's
+``read_po``: there is no compile step to forget, and a fixed .po takes effect on the next run.
+Each catalogue is parsed once per process (cached).
+
+Every number, date, month and amount a reader sees goes through the helpers below, so it is
+written the way the reader's locale writes it (``$1,234.50`` / ``US$1,234.50``, ``October 2026`` /
+``2026年10月``). Money arrives as integer minor units (``attain.money``) and is formatted from the
+exact ``Decimal``, never from a float.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from functools import lru_cache
+from pathlib import Path
+
+import babel.dates
+import babel.numbers
+import pandas as pd
+from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+from attain.money import from_minor
+from attain.periods import month_start
+
+#: Locales a pack or e-mail can be written in (the roster's ``locale`` column).
+LOCALES: tuple[str, ...] = ("en", "zh_CN")
+
+#: Where the translation catalogues live: ``<repo>/report_templates/locale``.
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "report_templates" / "locale"
+
+#: What a missing or undefined figure prints as (no ratio without a target, no win rate without deals).
+MISSING = "\u2014"
+
+
+class LocaleError(ValueError):
+    """A locale without a translation catalogue."""
+
+
+def po_path(locale: str, domain: str = "messages", locale_dir: Path | None = None) -> Path:
+    """The .po file a translator edits for ``locale`` and ``domain``."""
+    return Path(locale_dir or LOCALE_DIR) / locale / "LC_MESSAGES" / f"{domain}.po"
+
+
+@lru_cache(maxsize=None)
+def _load(path: Path, locale: str, domain: str) -> Translations:
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=locale, domain=domain)
+    mo = io.BytesIO()
+    write_mo(mo, catalog)
+    mo.seek(0)
+    return Translations(mo, domain=domain)
+
+
+def translator(locale: str, domain: str = "messages", locale_dir: Path | None = None) -> Translations:
+    """The ``gettext``/``ngettext`` object for ``locale``, read from its .po file (cached).
+
+    An untranslated entry falls back to its English msgid, so a half-finished catalogue still
+    prints. A locale with no catalogue at all is an error naming the file to add.
+    """
+    path = po_path(locale, domain, locale_dir)
+    if not path.is_file():
+        raise LocaleError(
+            f"no {domain!r} translations for locale {locale!r}: expected {path}; "
+            f"use one of {', '.join(LOCALES)} in the roster's locale column, or add that .po file"
+        )
+    return _load(path.resolve(), locale, domain)
+
+
+@lru_cache(maxsize=None)
+def _babel_locale(locale: str) -> Locale:
+    """Parsed once: Babel re-parses a locale string on every call, the main cost of formatting."""
+    return Locale.parse(locale)
+
+
+def format_money(minor: int, currency: str, locale: str) -> str:
+    """``123450, "USD"`` -> ``$1,234.50`` (en) / ``US$1,234.50`` (zh_CN), exact."""
+    return babel.numbers.format_currency(from_minor(int(minor), currency), currency, locale=_babel_locale(locale))
+
+
+def _missing(value: object) -> bool:
+    """None, NaN, ``pd.NA`` and ``pd.NaT``: a figure that does not exist."""
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
+def format_percent(ratio: float | None, locale: str, digits: int = 1) -> str:
+    """``1.0456`` -> ``104.6%``; a missing ratio (None, NaN, <NA>) prints as an em dash."""
+    if _missing(ratio):
+        return MISSING
+    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+    return babel.numbers.format_percent(ratio, format=pattern, locale=_babel_locale(locale))
+
+
+def format_number(value: float | int | None, locale: str, digits: int = 0) -> str:
+    """A count or score with ``digits`` decimals, grouped for the locale; missing -> em dash."""
+    if _missing(value):
+        return MISSING
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return babel.numbers.format_decimal(value, format=pattern, locale=_babel_locale(locale))
+
+
+def format_date(day: dt.date, locale: str) -> str:
+    """``2026-10-05`` -> ``Oct 5, 2026`` (en) / ``2026年10月5日`` (zh_CN); missing -> em dash."""
+    if _missing(day):
+        return MISSING
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    return babel.dates.format_date(day, format="medium", locale=_babel_locale(locale))
+
+
+def format_month(month: str, locale: str) -> str:
+    """``"2026-10"`` -> ``October 2026`` (en) / ``2026年10月`` (zh_CN)."""
+    return babel.dates.format_skeleton("yMMMM", month_start(month), locale=_babel_locale(locale))
+
+
+def format_month_short(month: str, locale: str) -> str:
+    """``"2026-10"`` -> ``Oct`` (en) / ``10月`` (zh_CN): chart axis labels."""
+    return babel.dates.format_skeleton("MMM", month_start(month), locale=_babel_locale(locale))

@@ -1,0 +1,395 @@
+"""The figures of the monthly review packs: one rep's review, one manager's team review.
+
+Pure functions over the computed tables of ``docs/data-model.md``; nothing here formats or renders.
+Numbers stay numbers (money in integer minor units next to its currency, ratios as floats, dates as
+dates) so the renderer formats them for the reader's locale and tests compare them with the tables.
+
+Strengths and points to improve come from the rules in ``RULES`` (documented in
+``docs/review-packs.md``): each finding names its rule and carries the figure behind it, so the pack
+can cite it ("Revenue attainment 112.0% this month").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from attain.money import to_minor
+from attain.periods import add_months, month_end, month_start, trailing
+from attain.settings import Settings
+
+#: Metrics in the order the pack lists them (data-model: targets.metric).
+METRICS: tuple[str, ...] = ("revenue", "won_deals", "new_accounts")
+PERIODS: tuple[str, ...] = ("month", "qtd", "ytd")
+
+#: Thresholds of the strength / improvement rules (docs/review-packs.md explains each).
+RULES: dict[str, float] = {
+    "target_met": 1.00,            # month attainment >= this: strength (each metric with a target)
+    "target_missed": 0.80,         # month attainment < this: point to improve
+    "ytd_met": 1.00,               # YTD revenue attainment >= this: strength
+    "ytd_behind": 0.90,            # YTD revenue attainment < this: point to improve
+    "win_rate_margin_up": 0.05,    # win rate >= company + this: strength
+    "win_rate_margin_down": 0.10,  # win rate <= company - this: point to improve
+    "win_rate_min_closed": 3,      # fewer won + lost deals than this: no win-rate finding
+    "coverage_strong": 3.0,        # open pipeline / next month's target >= this: strength
+    "coverage_weak": 1.0,          # below this: point to improve
+    "csat_strong": 0.85,           # CSAT share (enough responses only) >= this: strength
+    "csat_weak": 0.70,             # below this: point to improve
+    "trend_months": 3,             # this many consecutive rises (falls) of monthly attainment
+    "top_quartile": 1,             # company quartile equal to this: strength
+}
+
+#: Attainment bands of the manager's distribution chart: (id, lower bound inclusive).
+BANDS: tuple[tuple[str, float], ...] = (
+    ("lt50", -np.inf), ("50to80", 0.5), ("80to100", 0.8), ("100to120", 1.0), ("ge120", 1.2),
+)
+
+
+class ReviewError(ValueError):
+    """Tables that contradict each other, so no trustworthy pack can be printed."""
+
+
+@dataclass
+class ReviewTables:
+    """The computed tables one month's packs are made from (columns: docs/data-model.md).
+
+    ``deals`` is the validated snapshot of the month; ``targets`` the validated targets (the rows for
+    the month after are used for the next-period SMART target, ``amount_minor`` or ``amount``);
+    ``satisfaction`` may hold both windows; ``quarantine`` is the month's quarantine (only counted).
+    Lookups by person are grouped once and cached, so a pack costs dictionary look-ups, not scans.
+    """
+
+    reps: pd.DataFrame
+    attainment: pd.DataFrame
+    attainment_trend: pd.DataFrame
+    pipeline_health: pd.DataFrame
+    satisfaction: pd.DataFrame
+    incentive_ledger: pd.DataFrame
+    payouts: pd.DataFrame
+    deals: pd.DataFrame
+    targets: pd.DataFrame
+    quarantine: pd.DataFrame | None = None
+    _groups: dict[tuple[str, str], dict] = field(default_factory=dict, init=False, repr=False)
+
+    def records(self, table: str, key: str, value: str, **equal: object) -> list[dict]:
+        """The rows of ``table`` whose ``key`` column equals ``value`` (and each column of ``equal``
+        its value), as dicts with missing values as None. The table is converted and grouped by
+        ``key`` once; later calls are dictionary look-ups."""
+        groups = self._groups.get((table, key))
+        if groups is None:
+            frame = getattr(self, table)
+            groups = {}
+            for row in _frame_records(frame):
+                groups.setdefault(row[key], []).append(row)
+            self._groups[(table, key)] = groups
+        rows = groups.get(value, [])
+        return [r for r in rows if all(r[c] == v for c, v in equal.items())] if equal else rows
+
+
+def _frame_records(frame: pd.DataFrame | None) -> list[dict]:
+    """All rows of ``frame`` as dicts; NaN, <NA> and NaT become None, numpy scalars Python ones."""
+    if frame is None or frame.empty:
+        return []
+    plain = frame.astype(object).where(frame.notna(), None)
+    return plain.to_dict("records")
+
+
+def roster_for_month(reps: pd.DataFrame, month: str) -> pd.DataFrame:
+    """The roster as it stood in ``month``: for each rep the latest row with ``valid_from <= month``
+    (blank = always), keeping only people employed during the month."""
+    valid_from = reps["valid_from"].fillna("").astype(str) if "valid_from" in reps else pd.Series("", index=reps.index)
+    current = reps[valid_from <= month].assign(_vf=valid_from).sort_values(["rep_id", "_vf"])
+    current = current.drop_duplicates("rep_id", keep="last").drop(columns="_vf")
+    hire = pd.to_datetime(current["hire_date"])
+    hired = hire.isna() | (hire <= pd.Timestamp(month_end(month)))
+    leave = pd.to_datetime(current.get("leave_date"))
+    stayed = leave.isna() | (leave >= pd.Timestamp(month_start(month)))
+    return current[hired & stayed].set_index("rep_id", drop=False)
+
+
+def _person(roster: pd.DataFrame, person_id: str) -> dict:
+    if person_id not in roster.index:
+        raise ReviewError(f"{person_id!r} is not in the roster in force for this month (reps file, rep_id column)")
+    row = {k: (None if pd.isna(v) else v) for k, v in roster.loc[person_id].items()}
+    manager_id = row.get("manager_id") or ""
+    manager_name = roster.loc[manager_id, "name"] if manager_id in roster.index else ""
+    keys = ["rep_id", "name", "email", "role", "team", "region", "locale", "currency", "plan_id"]
+    return {**{k: row.get(k) for k in keys}, "manager_id": manager_id, "manager_name": manager_name}
+
+
+def _attainment(tables: ReviewTables, scope: str, scope_id: str, month: str) -> dict[tuple[str, str], dict]:
+    """``{(metric, period): row}`` of the attainment table for one scope (ranks included)."""
+    rows = tables.records("attainment", "scope_id", scope_id, scope=scope, month=month)
+    return {(r["metric"], r["period"]): r for r in rows}
+
+
+def _attainment_table(att: dict[tuple[str, str], dict]) -> list[dict]:
+    """Rows metric x (month, QTD, YTD) in pack order, for the metrics that have figures."""
+    out = []
+    for metric in METRICS:
+        if not any((metric, p) in att for p in PERIODS):
+            continue
+        out.append({"metric": metric, **{p: att.get((metric, p)) for p in PERIODS}})
+    return out
+
+
+def _trend(tables: ReviewTables, scope: str, scope_id: str, month: str) -> list[dict]:
+    """Monthly revenue attainment for the 12 months ending ``month`` (missing months: no figures)."""
+    rows = tables.records("attainment_trend", "scope_id", scope_id, scope=scope, metric="revenue", month=month)
+    by_month = {r["trend_month"]: r for r in rows}
+    empty = {"actual": None, "target": None, "attainment": None}
+    return [{**empty, **by_month.get(m, {}), "trend_month": m} for m in trailing(month, 12)]
+
+
+def _pipeline(tables: ReviewTables, scope: str, scope_id: str, month: str) -> dict | None:
+    rows = tables.records("pipeline_health", "scope_id", scope_id, scope=scope, month=month)
+    return rows[0] if rows else None
+
+
+def _deals(tables: ReviewTables, rep_id: str, month: str) -> tuple[list[dict], list[dict]]:
+    """Won and lost deals the rep owns that closed in ``month``, by close date then deal id."""
+    first, last = pd.Timestamp(month_start(month)), pd.Timestamp(month_end(month))
+    rows = [d for d in tables.records("deals", "owner_id", rep_id)
+            if d["close_date"] is not None and first <= pd.Timestamp(d["close_date"]) <= last]
+    rows.sort(key=lambda d: (pd.Timestamp(d["close_date"]), d["deal_id"]))
+    return [d for d in rows if d["stage"] == "won"], [d for d in rows if d["stage"] == "lost"]
+
+
+def _satisfaction(tables: ReviewTables, rep_id: str, month: str) -> dict[str, dict | None]:
+    by_window = {r["window"]: r for r in tables.records("satisfaction", "rep_id", rep_id, month=month)}
+    return {w: by_window.get(w) for w in ("month", "trailing_12")}
+
+
+def _statement(tables: ReviewTables, rep_id: str, month: str) -> dict:
+    """The ledger lines exactly as stored, in statement order, and the payout they add up to."""
+    lines = sorted(tables.records("incentive_ledger", "rep_id", rep_id, month=month), key=lambda r: r["line_no"])
+    payouts = tables.records("payouts", "rep_id", rep_id, month=month)
+    payout = payouts[0] if payouts else None
+    total = sum(int(line["amount_minor"]) for line in lines)
+    if payout is not None and int(payout["payable_minor"]) != total:
+        raise ReviewError(
+            f"rep {rep_id}, {month}: the incentive ledger lines add up to {total} minor units but "
+            f"payouts.payable_minor is {payout['payable_minor']}; re-run the incentives stage for {month}"
+        )
+    currency = payout["currency"] if payout else (lines[0]["currency"] if lines else None)
+    return {"lines": lines, "total_minor": total, "currency": currency, "payout": payout}
+
+
+def _target_value(row: dict, currency: str) -> int | None:
+    """A target amount as the attainment tables hold it (minor units for revenue, else a count);
+    None when blank, which means "explicitly no target"."""
+    if row.get("amount_minor") is not None:
+        return int(row["amount_minor"])
+    if row.get("amount") in (None, ""):
+        return None
+    if row["metric"] == "revenue":
+        return to_minor(str(row["amount"]), currency)
+    return int(Decimal(str(row["amount"])))
+
+
+def _next_target(tables: ReviewTables, rep_id: str, month: str, currency: str, trend: list[dict]) -> dict:
+    """Next month's targets in force (the latest effective date per metric), with the basis a rep
+    can judge them against: the average actual of the last three months."""
+    nxt = add_months(month, 1)
+    last_day = pd.Timestamp(month_end(nxt))
+    rows = [r for r in tables.records("targets", "scope_id", rep_id, scope="rep", month=nxt)
+            if pd.Timestamp(r["effective_date"]) <= last_day]
+    in_force: dict[str, dict] = {}
+    for row in sorted(rows, key=lambda r: pd.Timestamp(r["effective_date"])):
+        in_force[row["metric"]] = row
+    targets = [
+        {"metric": r["metric"], "amount": _target_value(r, currency), "effective_date": r["effective_date"],
+         "reason": r.get("reason"), "author": r.get("author")}
+        for metric, r in in_force.items()
+    ]
+    targets = [t for t in targets if t["amount"] is not None]
+    targets.sort(key=lambda t: METRICS.index(t["metric"]) if t["metric"] in METRICS else len(METRICS))
+    recent = [p["actual"] for p in trend[-3:] if p["actual"] is not None]
+    basis = round(sum(recent) / len(recent)) if recent else None
+    return {"month": nxt, "start": month_start(nxt), "end": month_end(nxt), "currency": currency,
+            "targets": targets, "recent_average_minor": basis}
+
+
+def findings(att: dict, trend: list[dict], pipeline: dict | None, company_pipeline: dict | None,
+             satisfaction: dict[str, dict | None]) -> dict[str, list[dict]]:
+    """Strengths and points to improve by the rules in ``RULES``, each with the figure behind it.
+
+    A finding is ``{"rule", "kind" (strength|improvement), "value", ...the figures it cites}``.
+    """
+    out: dict[str, list[dict]] = {"strength": [], "improvement": []}
+
+    def add(kind: str, rule: str, **figures: object) -> None:
+        out[kind].append({"rule": rule, "kind": kind, "threshold": RULES[rule] if rule in RULES else None,
+                          **figures})
+
+    for metric in METRICS:
+        row = att.get((metric, "month"))
+        if row is None or row["attainment"] is None or row["target"] in (None, 0):
+            continue
+        figures = {"metric": metric, "value": row["attainment"], "actual": row["actual"],
+                   "target": row["target"], "currency": row["currency"]}
+        if row["attainment"] >= RULES["target_met"]:
+            add("strength", "target_met", **figures)
+        elif row["attainment"] < RULES["target_missed"]:
+            add("improvement", "target_missed", **figures)
+    ytd = att.get(("revenue", "ytd"))
+    if ytd is not None and ytd["attainment"] is not None and ytd["target"]:
+        figures = {"value": ytd["attainment"], "actual": ytd["actual"], "target": ytd["target"],
+                   "currency": ytd["currency"]}
+        if ytd["attainment"] >= RULES["ytd_met"]:
+            add("strength", "ytd_met", **figures)
+        elif ytd["attainment"] < RULES["ytd_behind"]:
+            add("improvement", "ytd_behind", **figures)
+    month_row = att.get(("revenue", "month"))
+    if month_row is not None and month_row.get("quartile_company") == RULES["top_quartile"]:
+        add("strength", "top_quartile", value=month_row["rank_company"])
+    if pipeline is not None:
+        closed = (pipeline["won_count"] or 0) + (pipeline["lost_count"] or 0)
+        rate, company_rate = pipeline["win_rate"], (company_pipeline or {}).get("win_rate")
+        if closed >= RULES["win_rate_min_closed"] and rate is not None and company_rate is not None:
+            if rate >= company_rate + RULES["win_rate_margin_up"]:
+                add("strength", "win_rate_high", value=rate, benchmark=company_rate)
+            elif rate <= company_rate - RULES["win_rate_margin_down"]:
+                add("improvement", "win_rate_low", value=rate, benchmark=company_rate)
+        coverage = pipeline["coverage"]
+        if coverage is not None:
+            figures = {"value": coverage, "pipeline": pipeline["open_pipeline_minor"],
+                       "target": pipeline["next_month_target_minor"], "currency": pipeline["currency"]}
+            if coverage >= RULES["coverage_strong"]:
+                add("strength", "coverage_strong", **figures)
+            elif coverage < RULES["coverage_weak"]:
+                add("improvement", "coverage_weak", **figures)
+    sat = satisfaction.get("trailing_12") or satisfaction.get("month")
+    if sat is not None and sat["enough"] and sat["csat_pct"] is not None:
+        figures = {"value": sat["csat_pct"], "responses": sat["csat_responses"], "window": sat["window"]}
+        if sat["csat_pct"] >= RULES["csat_strong"]:
+            add("strength", "csat_strong", **figures)
+        elif sat["csat_pct"] < RULES["csat_weak"]:
+            add("improvement", "csat_weak", **figures)
+    n = int(RULES["trend_months"])
+    last = [p["attainment"] for p in trend[-(n + 1):]]
+    if len(last) == n + 1 and None not in last:
+        steps = np.diff(np.asarray(last, dtype=float))
+        if (steps > 0).all():
+            add("strength", "trend_rising", value=last[-1], start=last[0], months=n)
+        elif (steps < 0).all():
+            add("improvement", "trend_falling", value=last[-1], start=last[0], months=n)
+    return out
+
+
+def rep_review(rep_id: str, month: str, tables: ReviewTables, settings: Settings,
+               roster: pd.DataFrame | None = None) -> dict:
+    """Every figure of one rep's pack for ``month`` (see the module docstring for the conventions).
+
+    ``roster`` is ``roster_for_month(tables.reps, month)``; pass it when reviewing many reps.
+    """
+    roster = roster_for_month(tables.reps, month) if roster is None else roster
+    person = _person(roster, rep_id)
+    att = _attainment(tables, "rep", rep_id, month)
+    trend = _trend(tables, "rep", rep_id, month)
+    pipeline = _pipeline(tables, "rep", rep_id, month)
+    company_pipeline = next(iter(tables.records("pipeline_health", "scope", "company", month=month)), None)
+    satisfaction = _satisfaction(tables, rep_id, month)
+    won, lost = _deals(tables, rep_id, month)
+    statement = _statement(tables, rep_id, month)
+    currency = person["currency"] or statement["currency"]
+    return {
+        "kind": "rep",
+        "month": month,
+        "quarter": settings.calendar.quarter_label(month),
+        "fiscal_year": settings.calendar.year_label(month),
+        "person": person,
+        "attainment": _attainment_table(att),
+        "ranking": att.get(("revenue", "month")),
+        "trend": trend,
+        "won_deals": won,
+        "lost_deals": lost,
+        "pipeline": pipeline,
+        "company_win_rate": (company_pipeline or {}).get("win_rate"),
+        "satisfaction": satisfaction,
+        "min_responses": settings.min_responses,
+        "statement": statement,
+        "findings": findings(att, trend, pipeline, company_pipeline, satisfaction),
+        "next_target": _next_target(tables, rep_id, month, currency, trend),
+    }
+
+
+def team_members(roster: pd.DataFrame, manager_id: str) -> list[str]:
+    """The reps whose manager is ``manager_id`` in this month's roster, by rep id."""
+    members = roster[(roster["manager_id"] == manager_id) & (roster["rep_id"] != manager_id)]
+    return sorted(members["rep_id"])
+
+
+def attainment_band(ratio: pd.Series) -> pd.Series:
+    """The distribution band id of each attainment ratio; "none" where there is no target."""
+    bounds = np.array([b for _, b in BANDS[1:]])
+    ids = np.array([i for i, _ in BANDS], dtype=object)
+    values = ratio.astype(float).to_numpy()
+    band = ids[np.searchsorted(bounds, np.nan_to_num(values, nan=0.0), side="right")]
+    return pd.Series(np.where(np.isnan(values), "none", band), index=ratio.index)
+
+
+def _revenue_ytd(review: dict) -> float | None:
+    row = next((a for a in review["attainment"] if a["metric"] == "revenue"), None)
+    return (row["ytd"] or {}).get("attainment") if row else None
+
+
+def manager_review(manager_id: str, month: str, tables: ReviewTables, settings: Settings,
+                   roster: pd.DataFrame | None = None) -> dict:
+    """A manager's pack: the team's summary, ranking and attainment distribution, then each
+    member's review. Members are the reps reporting to the manager in that month's roster."""
+    roster = roster_for_month(tables.reps, month) if roster is None else roster
+    person = _person(roster, manager_id)
+    members = [rep_review(r, month, tables, settings, roster) for r in team_members(roster, manager_id)]
+    ranking = pd.DataFrame({
+        "rep_id": [m["person"]["rep_id"] for m in members],
+        "name": [m["person"]["name"] for m in members],
+        "currency": [(m["ranking"] or {}).get("currency") or m["person"]["currency"] for m in members],
+        "actual": [(m["ranking"] or {}).get("actual") for m in members],
+        "target": [(m["ranking"] or {}).get("target") for m in members],
+        "attainment": pd.array([(m["ranking"] or {}).get("attainment") for m in members], dtype="Float64"),
+        "ytd_attainment": [_revenue_ytd(m) for m in members],
+        "payable_minor": [(m["statement"]["payout"] or {}).get("payable_minor") for m in members],
+        "payout_currency": [m["statement"]["currency"] for m in members],
+    })
+    ranking["band"] = attainment_band(ranking["attainment"])
+    ranking = ranking.sort_values(["attainment", "actual", "rep_id"], ascending=[False, False, True],
+                                  na_position="last").reset_index(drop=True)
+    ranking.insert(0, "rank", range(1, len(ranking) + 1))
+    counts = ranking["band"].value_counts()
+    distribution = [{"band": b, "count": int(counts.get(b, 0))} for b, _ in BANDS]
+    distribution.append({"band": "none", "count": int(counts.get("none", 0))})
+    payable = ranking.dropna(subset=["payable_minor"]).groupby("payout_currency")["payable_minor"].sum()
+    quarantine = tables.quarantine
+    quarantined = 0 if quarantine is None else int((quarantine["month"] == month).sum())
+    by_id = {m["person"]["rep_id"]: m for m in members}
+    return {
+        "kind": "manager",
+        "month": month,
+        "quarter": settings.calendar.quarter_label(month),
+        "fiscal_year": settings.calendar.year_label(month),
+        "person": person,
+        "attainment": _attainment_table(_attainment(tables, "manager", manager_id, month)),
+        "trend": _trend(tables, "manager", manager_id, month),
+        "pipeline": _pipeline(tables, "manager", manager_id, month),
+        "ranking": _frame_records(ranking),
+        "distribution": distribution,
+        "payable_by_currency": {str(c): int(v) for c, v in payable.items()},
+        "quarantined_rows": quarantined,
+        "members": [by_id[r] for r in ranking["rep_id"]],
+    }
+
+
+def pack_list(month: str, reps: pd.DataFrame) -> pd.DataFrame:
+    """Who gets which pack for ``month``: a rep pack for every employed rep, a manager pack for every
+    manager with at least one member; columns ``person_id, kind, locale``."""
+    roster = roster_for_month(reps, month)
+    has_team = roster["rep_id"].isin(roster["manager_id"])
+    reps_ = roster[roster["role"] == "rep"].assign(kind="rep")
+    managers = roster[(roster["role"] == "manager") & has_team].assign(kind="manager")
+    packs = pd.concat([reps_, managers])[["rep_id", "kind", "locale"]].rename(columns={"rep_id": "person_id"})
+    return packs.sort_values(["kind", "person_id"], ascending=[False, True]).reset_index(drop=True)
+

@@ -1,0 +1,169 @@
+"""Review packs as PDFs (attain.render), read back with pypdf, plus the locale helpers (attain.i18n).
+
+The packs are rendered once per module (WeasyPrint costs ~0.3 s a page-set): R1 gets 25 extra won
+deals so its pack runs over several pages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from attain import i18n
+from attain.render import TEMPLATES_DIR, FetchRefused, Renderer, TemplatesOnlyFetcher, css_string, render_packs
+from attain.review import rep_review
+from tests.test_review import INJECTION, MONTH, SETTINGS, make_tables
+
+FINGERPRINT = "fp-3f9a1c"
+
+
+@pytest.fixture(scope="module")
+def packs(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    out = tmp_path_factory.mktemp("out")
+    return out, render_packs(MONTH, make_tables(extra_won_deals=25), SETTINGS, out, FINGERPRINT, processes=1)
+
+
+def _pdf(packs, person_id: str) -> PdfReader:
+    out, table = packs
+    return PdfReader(out / table.set_index("person_id").loc[person_id, "path"])
+
+
+def _text(reader: PdfReader) -> str:
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_review_packs_table_points_at_the_files(packs):
+    out, table = packs
+    assert list(table.columns) == ["month", "person_id", "kind", "locale", "path", "sha256"]
+    assert list(table[["person_id", "kind", "locale"]].itertuples(index=False, name=None)) == [
+        ("R1", "rep", "en"), ("R2", "rep", "zh_CN"), ("R3", "rep", "en"), ("M1", "manager", "zh_CN")]
+    assert table.loc[0, "path"] == "2026-10/packs/rep-R1.en.pdf"
+    for row in table.itertuples():
+        assert hashlib.sha256((out / row.path).read_bytes()).hexdigest() == row.sha256
+    assert not list(out.rglob(".*.pdf.*")), "no temporary files left behind"
+
+
+def test_rep_pack_prints_the_ledger_and_attainment(packs):
+    text = _text(_pdf(packs, "R1"))
+    # Ledger: commission 56,000 + 25 x 10,000 / 20 = 68,500; bonus 50,000; clawback -12,345.
+    for amount, explanation in [("$685.00", "5% of credited revenue"),
+                                ("$500.00", "Bonus for reaching 100% of the monthly target"),
+                                ("-$123.45", "Clawback: deal D-0999 cancelled on 2026-10-12")]:
+        assert re.search(re.escape(amount), text) and explanation in text
+    assert re.search(r"Total payable\s*\$1,061\.55", text)  # 68,500 + 50,000 - 12,345
+    # Attainment: 1,370,000 / 1,000,000 this month; 8,750,000 / 10,000,000 year to date.
+    assert "$13,700.00" in text and "137.0%" in text and "87.5%" in text
+    assert "not enough responses (3 of the 5 needed)" in text
+    assert "Alice Martin: reach $12,000.00 of credited revenue and 4 won deals" in text
+
+
+def test_page_x_of_y_on_a_multipage_pack(packs):
+    reader = _pdf(packs, "R1")
+    n = len(reader.pages)
+    assert n >= 3
+    assert sum("Extra account" in page.extract_text() for page in reader.pages) >= 2
+    for i, page in enumerate(reader.pages, start=1):
+        text = page.extract_text()
+        assert f"page {i} of {n}" in text
+        assert "Alice Martin · Monthly review" in text and "October 2026" in text  # running header
+        if "Extra account" in text:  # the won-deals table runs over pages 2 and 3: its header repeats
+            assert "Deal Account Product Closed Amount" in text
+
+
+def test_injection_prints_literally_and_nothing_is_fetched(packs):
+    assert INJECTION in _text(_pdf(packs, "R1"))
+    renderer = Renderer()
+    review = rep_review("R1", MONTH, make_tables(), SETTINGS)
+    html = renderer.html(review, "en", FINGERPRINT)
+    assert "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in html and INJECTION not in html
+    renderer.pdf(html)
+    assert renderer.fetcher.refused == []
+
+
+def test_chinese_pack_has_real_chinese_text(packs):
+    reader = _pdf(packs, "R2")
+    text = _text(reader)
+    for phrase in ("李娜", "月度评估，2026年10月", "上海贸易有限公司", "薪酬明细", "2026年10月9日", "US$252.00",
+                   "第 1 页，共 2 页"):
+        assert phrase in text
+    fonts = {str(f["/BaseFont"]) for page in reader.pages for f in page["/Resources"]["/Font"].values()
+             if "/BaseFont" in f.get_object()}
+    assert any("WenQuanYi" in f for f in fonts), fonts
+
+
+def test_manager_pack_ranks_and_holds_each_member(packs):
+    reader = _pdf(packs, "M1")
+    text = _text(reader)
+    assert "团队评估：陈梅" in text and "3 名团队成员" in text
+    assert "本月有 2 行输入数据被隔离" in text
+    ranking = text[text.index("排名"):text.index("团队应付合计")]
+    assert ranking.index("Alice Martin") < ranking.index("李娜") < ranking.index("Bob Stone")
+    assert re.search(r"团队应付合计\s*US\$1,313\.55", text)  # 106,155 + 25,200
+    n = len(reader.pages)
+    assert f"第 {n} 页，共 {n} 页" in reader.pages[-1].extract_text()
+
+
+def test_pdf_metadata_names_person_month_and_fingerprint(packs):
+    meta = _pdf(packs, "R1").metadata
+    assert meta.title == "Monthly review: Alice Martin, October 2026"
+    assert FINGERPRINT in meta.subject and "2026-10" in meta.subject
+    assert {"2026-10", "R1", f"fingerprint:{FINGERPRINT}"} <= {k.strip() for k in meta["/Keywords"].split(",")}
+    assert meta["/CreationDate"].startswith("D:20261031")
+
+
+def test_process_pool_gives_the_same_bytes(packs, tmp_path):
+    _, sequential = packs
+    pooled = render_packs(MONTH, make_tables(), SETTINGS, tmp_path, FINGERPRINT, processes=2)
+    # R2's and R3's packs do not depend on R1's extra deals: same inputs, same bytes.
+    same = sequential.set_index("person_id").loc[["R2", "R3"], "sha256"]
+    assert (pooled.set_index("person_id").loc[["R2", "R3"], "sha256"] == same).all()
+
+
+@pytest.mark.parametrize("url", [
+    "file:///etc/passwd", "http://127.0.0.1:9/x.css", "https://example.com/logo.png",
+    "data:text/css,body{color:red}", (TEMPLATES_DIR / ".." / "attain" / "money.py").as_uri(),
+    "file://otherhost" + (TEMPLATES_DIR / "pack.css").as_posix(),
+])
+def test_fetcher_refuses_everything_outside_the_templates(url):
+    fetcher = TemplatesOnlyFetcher(TEMPLATES_DIR)
+    with pytest.raises(FetchRefused):
+        fetcher.fetch(url)
+    assert fetcher.refused == [url]
+
+
+def test_fetcher_serves_template_files_and_weasyprint_loads_nothing_else():
+    fetcher = TemplatesOnlyFetcher(TEMPLATES_DIR)
+    assert fetcher.fetch((TEMPLATES_DIR / "pack.css").as_uri()).read().startswith(b"/*")
+    renderer = Renderer()
+    hostile = ('<html><head><link rel="stylesheet" href="http://127.0.0.1:9/x.css"></head><body>'
+               '<img src="file:///etc/passwd"><p>x</p></body></html>')
+    assert renderer.pdf(hostile).startswith(b"%PDF")
+    assert set(renderer.fetcher.refused) == {"http://127.0.0.1:9/x.css", "file:///etc/passwd"}
+
+
+def test_css_string_cannot_break_out():
+    assert css_string('a "b" </style>') == '"a \\000022b\\000022 \\00003c\\00002fstyle\\00003e"'
+
+
+def test_locale_formatting():
+    assert i18n.format_money(-123450, "USD", "en") == "-$1,234.50"
+    assert i18n.format_money(123450, "CNY", "zh_CN") == "¥1,234.50"
+    assert i18n.format_money(1234, "JPY", "en") == "¥1,234"
+    assert i18n.format_month("2026-10", "en") == "October 2026"
+    assert i18n.format_month("2026-10", "zh_CN") == "2026年10月"
+    assert i18n.format_percent(1.0456, "en") == "104.6%"
+    assert i18n.format_percent(float("nan"), "en") == i18n.format_percent(None, "zh_CN") == "—"
+    assert i18n.format_date(pd.Timestamp("2026-10-05"), "zh_CN") == "2026年10月5日"
+
+
+def test_translator_reads_po_and_falls_back_to_english():
+    assert i18n.translator("zh_CN").gettext("Pay statement") == "薪酬明细"
+    assert i18n.translator("en").gettext("Pay statement") == "Pay statement"
+    assert i18n.translator("zh_CN").gettext("a label nobody translated") == "a label nobody translated"
+    with pytest.raises(i18n.LocaleError, match="fr.*messages.po"):
+        i18n.translator("fr")
