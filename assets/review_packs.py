@@ -47,7 +47,13 @@ def review_packs(
     with warehouse.connect() as con:
         fingerprint = period_close.stored_fingerprint(con, month)
     packs = render_packs(
-        month, tables, attain.settings(), attain.output_path, fingerprint, processes=attain.render_processes
+        month,
+        tables,
+        attain.settings(),
+        attain.output_path,
+        fingerprint,
+        processes=attain.render_processes,
+        progress=lambda done, total: context.log.debug(f"progress: packs {done}/{total}"),
     )
     return Output(
         stamped(packs, month),

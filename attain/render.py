@@ -26,6 +26,7 @@ import tempfile
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
@@ -307,20 +308,29 @@ def _pool_context() -> multiprocessing.context.BaseContext:
 
 
 def render_packs(month: str, tables: ReviewTables, settings: Settings, out_dir: Path | str,
-                 fingerprint: str, processes: int = 2, templates_dir: Path | str = TEMPLATES_DIR) -> pd.DataFrame:
+                 fingerprint: str, processes: int = 2, templates_dir: Path | str = TEMPLATES_DIR,
+                 progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """Render every pack of ``month`` (``attain.review.pack_list``) and return the ``review_packs``
     table. With ``processes > 1`` the packs are spread over a pool of worker processes, each of
-    which prepares templates, fonts and table indexes once; manager packs (the longest) go first."""
+    which prepares templates, fonts and table indexes once; manager packs (the longest) go first.
+    ``progress(done, total)`` is called as packs complete (the CLI's progress bar)."""
     packs = pack_list(month, tables.reps).sort_values(["kind", "person_id"])
     jobs = list(packs[["person_id", "kind", "locale"]].itertuples(index=False, name=None))
     args = (month, tables, settings, Path(out_dir), fingerprint, Path(templates_dir))
+    report = progress or (lambda done, total: None)
+    rows = []
     if processes <= 1 or len(jobs) <= 1:
         job = _PackJob(*args)
-        rows = [job(*pack) for pack in jobs]
+        for pack in jobs:
+            rows.append(job(*pack))
+            report(len(rows), len(jobs))
     else:
         with ProcessPoolExecutor(processes, mp_context=_pool_context(), initializer=_init_worker,
                                  initargs=args) as pool:
-            rows = list(pool.map(_run_worker, jobs, chunksize=max(1, min(16, len(jobs) // (processes * 8)))))
+            chunk = max(1, min(16, len(jobs) // (processes * 8)))
+            for row in pool.map(_run_worker, jobs, chunksize=chunk):
+                rows.append(row)
+                report(len(rows), len(jobs))
     table = pd.DataFrame(rows, columns=REVIEW_PACK_COLUMNS)
     return table.sort_values(["kind", "person_id"], ascending=[False, True]).reset_index(drop=True)
 

@@ -159,7 +159,11 @@ def _deals(tables: ReviewTables, rep_id: str, month: str) -> tuple[list[dict], l
 
 
 def _satisfaction(tables: ReviewTables, rep_id: str, month: str) -> dict[str, dict | None]:
-    by_window = {r["window"]: r for r in tables.records("satisfaction", "rep_id", rep_id, month=month)}
+    """The month's and the trailing 12 months' scores; ``csat_share`` is ``csat_pct`` (0-100) as a ratio."""
+    by_window = {}
+    for row in tables.records("satisfaction", "rep_id", rep_id, month=month):
+        pct = row["csat_pct"]
+        by_window[row["window"]] = {**row, "csat_share": None if pct is None else pct / 100}
     return {w: by_window.get(w) for w in ("month", "trailing_12")}
 
 
@@ -263,11 +267,11 @@ def findings(att: dict, trend: list[dict], pipeline: dict | None, company_pipeli
             elif coverage < RULES["coverage_weak"]:
                 add("improvement", "coverage_weak", **figures)
     sat = satisfaction.get("trailing_12") or satisfaction.get("month")
-    if sat is not None and sat["enough"] and sat["csat_pct"] is not None:
-        figures = {"value": sat["csat_pct"], "responses": sat["csat_responses"], "window": sat["window"]}
-        if sat["csat_pct"] >= RULES["csat_strong"]:
+    if sat is not None and sat["enough"] and sat["csat_share"] is not None:
+        figures = {"value": sat["csat_share"], "responses": sat["csat_responses"], "window": sat["window"]}
+        if sat["csat_share"] >= RULES["csat_strong"]:
             add("strength", "csat_strong", **figures)
-        elif sat["csat_pct"] < RULES["csat_weak"]:
+        elif sat["csat_share"] < RULES["csat_weak"]:
             add("improvement", "csat_weak", **figures)
     n = int(RULES["trend_months"])
     last = [p["attainment"] for p in trend[-(n + 1):]]

@@ -177,7 +177,7 @@ def run_months(
     var.mkdir(parents=True, exist_ok=True)
     extra = {"deals_profile": profile} if profile else {}
     defs = build_definitions(var=var, data_dir=data_dir, resend=resend, **extra)
-    job = defs.get_job_def("month_end")
+    job = defs.resolve_job_def("month_end")
     resources = defs.resources
     instance = _instance(var)
     selection = None

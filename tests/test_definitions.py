@@ -28,7 +28,7 @@ def test_definitions_load_and_resolve():
     from pipelines.definitions import defs
 
     defs.validate_loadable(defs)
-    job = defs.get_job_def("month_end")
+    job = defs.resolve_job_def("month_end")
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     for expected in ("deals", "quarantine", "credited_deals", "attainment", "incentive_ledger", "payouts",
                      "finance_export", "review_packs", "deliveries"):

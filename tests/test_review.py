@@ -109,9 +109,9 @@ def make_tables(extra_won_deals: int = 0) -> ReviewTables:
         _pipe("company", "ALL", 40, 40, 50_000_000, 20_000_000),
     ])
     satisfaction = pd.DataFrame([
-        _sat("R1", "month", 3, 1.0, 4.67, 66.7),
-        _sat("R1", "trailing_12", 8, 0.875, 4.25, 50.0),
-        _sat("R2", "trailing_12", 10, 0.6, 3.6, -10.0),
+        _sat("R1", "month", 3, 100.0, 4.67, 66.7),
+        _sat("R1", "trailing_12", 8, 87.5, 4.25, 50.0),
+        _sat("R2", "trailing_12", 10, 60.0, 3.6, -10.0),
     ])
     ledger = pd.DataFrame([
         _line("R1", 1, "commission", "commission", 56_000 + extra // 20,
@@ -218,6 +218,7 @@ def test_rep_findings_cite_their_figures():
     assert strengths["target_met"]["value"] == pytest.approx(1.12)
     assert strengths["coverage_strong"]["value"] == pytest.approx(3.5)
     assert strengths["csat_strong"]["responses"] == 8
+    assert strengths["csat_strong"]["value"] == pytest.approx(0.875)  # csat_pct is a percentage (87.5)
     assert improvements["target_missed"]["metric"] == "won_deals"
     assert improvements["target_missed"]["value"] == pytest.approx(0.75)
     assert (strengths["trend_rising"]["start"], strengths["trend_rising"]["value"]) == pytest.approx((0.8, 1.12))
@@ -239,7 +240,7 @@ def test_target_rule_boundaries(ratio, expected):
 
 
 def test_satisfaction_rule_needs_enough_responses():
-    few = {"trailing_12": dict(enough=False, csat_pct=0.2, csat_responses=2, window="trailing_12")}
+    few = {"trailing_12": dict(enough=False, csat_pct=20.0, csat_share=0.2, csat_responses=2, window="trailing_12")}
     assert findings({}, [], None, None, few) == {"strength": [], "improvement": []}
 
 
