@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 import yaml
 
 from attain.parsing import (
+    DATE_ORDERS,
     ConventionError,
     arrow_flags,
     arrow_text,
@@ -51,15 +52,35 @@ PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
 
 #: The deals contract (docs/data-model.md), in order.
 CONTRACT_COLUMNS = (
-    "deal_id", "owner_id", "account", "product", "amount", "currency", "stage",
-    "created_date", "close_date", "cancelled_date", "cancel_reason",
+    "deal_id",
+    "owner_id",
+    "account",
+    "product",
+    "amount",
+    "currency",
+    "stage",
+    "created_date",
+    "close_date",
+    "cancelled_date",
+    "cancel_reason",
 )
 #: Keys of a profile's ``columns:`` section: contract columns (``owner`` is the
 #: export's owner, mapped to ``owner_id`` through the roster) plus the yes/no
 #: columns ``won`` and ``closed`` that decide the stage when present.
 SOURCE_KEYS = (
-    "deal_id", "owner", "account", "product", "amount", "currency", "stage",
-    "created_date", "close_date", "cancelled_date", "cancel_reason", "won", "closed",
+    "deal_id",
+    "owner",
+    "account",
+    "product",
+    "amount",
+    "currency",
+    "stage",
+    "created_date",
+    "close_date",
+    "cancelled_date",
+    "cancel_reason",
+    "won",
+    "closed",
 )
 REQUIRED_KEYS = ("owner", "amount", "stage", "close_date")
 DATE_KEYS = ("close_date", "created_date", "cancelled_date")
@@ -67,8 +88,20 @@ TEXT_KEYS = ("account", "product", "cancel_reason")
 OUTCOMES = ("won", "lost", "open")
 QUARANTINE_COLUMNS = ("month", "table", "source_file", "source_row", "column", "value", "reason", "record")
 PROFILE_KEYS = (
-    "label", "extends", "columns", "detect", "deal_id_from", "salesforce_ids", "stages", "owners",
-    "default_currency", "date_order", "decimal_comma", "encoding", "delimiter", "sheet",
+    "label",
+    "extends",
+    "columns",
+    "detect",
+    "deal_id_from",
+    "salesforce_ids",
+    "stages",
+    "owners",
+    "default_currency",
+    "date_order",
+    "decimal_comma",
+    "encoding",
+    "delimiter",
+    "sheet",
 )
 OWNER_ALIASES = "owner_aliases"
 #: How many top rows may hold the header row when the first row does not (title and filter lines).
@@ -117,8 +150,9 @@ class AdaptedDeals:
     ``df``: the contract columns as text (ISO dates, plain decimal amounts,
     ISO currency codes, stage won/lost/open) plus ``source_row`` (int);
     ``quarantine``: one row per problem (:data:`QUARANTINE_COLUMNS`);
-    ``profile``: the profile used; ``notes``: how the file was read (encoding,
-    delimiter, date order, decimal convention, counts) for ``attain validate``.
+    ``profile``: the profile used; ``notes``: how the file was read (profile and
+    how it was chosen, encoding, delimiter, date order per column, decimal
+    convention, how owners matched, counts) for ``attain validate``.
     """
 
     df: pd.DataFrame
@@ -258,8 +292,11 @@ def _locate(profile: Profile, headers: list[str]) -> dict[str, str]:
 
 def _missing(profile: Profile, located: dict[str, str], keys) -> list[str]:
     """Descriptions of ``keys`` the export lacks, each with the header names that would do."""
-    return [f"{key} ({' or '.join(repr(n) for n in profile.columns.get(key, ())) or 'not mapped'})"
-            for key in keys if key not in located]
+    return [
+        f"{key} ({' or '.join(repr(n) for n in profile.columns.get(key, ())) or 'not mapped'})"
+        for key in keys
+        if key not in located
+    ]
 
 
 def detect_profile(raw: RawTable, profiles: dict[str, Profile]) -> Profile:
@@ -275,6 +312,7 @@ def detect_profile(raw: RawTable, profiles: dict[str, Profile]) -> Profile:
             f"its header row fits several CRM profiles ({names}); choose one with --profile "
             f"(for example --profile {min(p.name for p in matches)}) or profile: in the run settings",
         )
+
     def closeness(p: Profile) -> tuple[int, int]:
         missing = len(_missing(p, _locate(p, headers), p.detect))
         return (-missing, len(p.detect) - missing)
@@ -295,7 +333,7 @@ def detect_profile(raw: RawTable, profiles: dict[str, Profile]) -> Profile:
 
 def adapt(
     raw: RawTable,
-    reps: pd.DataFrame,
+    reps: pd.DataFrame | None,
     *,
     profile: str | None = None,
     mapping_file: Path | None = None,
@@ -312,23 +350,40 @@ def adapt(
     ``owner_aliases``: a file with columns ``owner, rep_id``; by default
     ``owner_aliases.csv`` (or .xlsx/.parquet) next to the export is used when present.
     ``timezone``: date-times with ``Z`` or an offset are dated in this zone.
-    ``reps`` is the roster (``rep_id``, ``name``, ``email``).
+    ``reps`` is the roster (``rep_id``, ``name``, ``email``); None when there
+    is none (``attain validate`` of a lone export): owners are then kept as
+    written, unmatched, and ``notes["owners"]`` says so.
     """
+    if date_order is not None and date_order.upper() not in DATE_ORDERS:
+        raise InputFileError(
+            raw.path,
+            f"date order {date_order!r} is not one of {', '.join(DATE_ORDERS)}: "
+            "use DMY (15/04/2021) or MDY (04/15/2021)",
+        )
     builtins = builtin_profiles()
     if profile is not None and profile not in builtins:
         raise InputFileError(
             raw.path, f"--profile {profile!r} is not a known profile; use one of {', '.join(builtins)}"
         )
     base = builtins[profile] if profile else None
+
     def any_builtin_fits(headers: list[str]) -> bool:
         return any(not _missing(p, _locate(p, headers), p.detect) for p in builtins.values())
 
+    how = "chosen with --profile" if profile else "detected from the header row"
     if mapping_file is not None:
         spec = _read_spec(Path(mapping_file))
         raw = _reread_if_declared(raw, spec)
-        if base is None and not (spec.get("columns") or spec.get("extends")):
-            raw = _promote_header(raw, any_builtin_fits)
-            base = detect_profile(raw, builtins)
+        name = Path(mapping_file).name
+        if spec.get("extends"):
+            how = f"named by extends: in the mapping file {name}"
+        elif spec.get("columns"):
+            how = f"described by the mapping file {name}"
+        else:
+            how += f", with the mapping file {name}"
+            if base is None:
+                raw = _promote_header(raw, any_builtin_fits)
+                base = detect_profile(raw, builtins)
         chosen = load_profile(mapping_file, base)
     elif base is None:
         raw = _promote_header(raw, any_builtin_fits)
@@ -341,7 +396,9 @@ def adapt(
         date_order=date_order.upper() if date_order else chosen.date_order,
         decimal_comma=decimal_comma if decimal_comma is not None else chosen.decimal_comma,
     )
-    return _Adapter(raw, chosen, reps, owner_aliases, timezone).run()
+    adapter = _Adapter(raw, chosen, reps, owner_aliases, timezone)
+    adapter.notes["profile_how"] = how
+    return adapter.run()
 
 
 def _promote_header(raw: RawTable, fits: Callable[[list[str]], bool]) -> RawTable:
@@ -355,9 +412,9 @@ def _promote_header(raw: RawTable, fits: Callable[[list[str]], bool]) -> RawTabl
         return raw
     top = raw.df.head(HEADER_SEARCH_ROWS)
     for position in range(len(top)):
-        headers = [str(value).strip() for value in top.iloc[position]]
+        headers = [str(value).strip() or f"Unnamed: {i}" for i, value in enumerate(top.iloc[position])]
         if fits(headers):
-            body = raw.df.iloc[position + 1:].copy()
+            body = raw.df.iloc[position + 1 :].copy()
             body.columns = headers
             return replace(raw, df=body)
     return raw
@@ -420,6 +477,12 @@ class _Adapter:
             "encoding": raw.encoding,
             "delimiter": raw.delimiter,
             "sheet": raw.sheet,
+            # contract column -> the export column it came from (for messages about adapted rows)
+            "columns": {
+                ("owner_id" if key == "owner" else key): header
+                for key, header in self.located.items()
+                if key in CONTRACT_COLUMNS or key == "owner"
+            },
         }
 
     def run(self) -> AdaptedDeals:
@@ -444,9 +507,12 @@ class _Adapter:
 
         quarantine, bad_index = self._quarantine()
         bad = self.df.index.isin(bad_index)
-        accepted = out.loc[~bad].reset_index(drop=True)
+        accepted = out.loc[~bad] if bad.any() else out
+        accepted.index = pd.RangeIndex(len(accepted))  # in place: reset_index would copy a million rows
         self.notes.update(
-            rows_read=len(self.df), rows_accepted=len(accepted), rows_quarantined=int(bad.sum()),
+            rows_read=len(self.df),
+            rows_accepted=len(accepted),
+            rows_quarantined=int(bad.sum()),
             won_deals=int((accepted["stage"] == "won").sum()),
         )
         return AdaptedDeals(accepted, quarantine, self.profile.name, self.notes)
@@ -461,6 +527,19 @@ class _Adapter:
         """Record per-row problems (non-empty reasons) found in the column mapped to ``key``."""
         if (reasons != "").any():
             self.problems.append((reasons, self.located.get(key, key), self._column(key)))
+
+    def _flag(self, mask: pd.Series, reason: str, key: str) -> None:
+        """Record one problem ``reason`` on every row where ``mask`` holds.
+
+        The reasons column is built only when some row is at fault: a
+        ``np.where`` over a million rows would allocate a fixed-width string per
+        row (hundreds of MB) to say nothing.
+        """
+        flagged = np.asarray(mask, dtype=bool)
+        if flagged.any():
+            reasons = pd.Series("", index=self.df.index, dtype=object)
+            reasons[flagged] = reason
+            self._problem(reasons, key)
 
     def _row_label(self, position: int) -> str:
         return f"row {self.raw.row_number(self.df.index[position])}"
@@ -490,8 +569,11 @@ class _Adapter:
             )
         headers = {_header_key(h): h for h in self.df.columns}
         parts = self.df[[headers[_header_key(h)] for h in sources]].apply(lambda c: c.str.strip())
-        joined = parts.iloc[:, 0].str.cat([parts.iloc[:, i] for i in range(1, parts.shape[1])], sep="\x1f") \
-            if parts.shape[1] > 1 else parts.iloc[:, 0]
+        joined = (
+            parts.iloc[:, 0].str.cat([parts.iloc[:, i] for i in range(1, parts.shape[1])], sep="\x1f")
+            if parts.shape[1] > 1
+            else parts.iloc[:, 0]
+        )
         ids = joined.map(lambda text: "crm-" + hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest())
         self.notes["deal_id"] = (
             f"derived from {', '.join(sources)} (no id column: add "
@@ -534,10 +616,17 @@ class _Adapter:
         return rep_ids, email, name, ambiguous
 
     def _owners(self) -> pd.Series:
+        column = self.located["owner"]
+        self.notes["owner_column"] = column
+        if self.reps is None:
+            owners = self._stripped("owner")
+            self.notes["owners"] = "not matched: there is no roster (reps file)"
+            self.notes["owners_matched_by"] = {}
+            self._problem(owners.map({"": f"no owner in column {column!r}; fill it in the CRM"}).fillna(""), "owner")
+            return owners
         explicit = self._owner_map()
         rep_ids, email, name, ambiguous = self._roster_index()
         rep_keys = {owner_key(r): r for r in rep_ids}
-        column = self.located["owner"]
         how_to = (
             f"map it in the owners: section of a mapping file or in {OWNER_ALIASES}.csv "
             "(columns owner, rep_id) next to the deals file"
@@ -566,8 +655,9 @@ class _Adapter:
 
         codes, _, results = map_unique(self._column("owner"), match)
         table = np.asarray(results, dtype=object).reshape(-1, 3) if results else np.empty((0, 3), dtype=object)
-        rep_id, how, reasons = (pd.Series(table[codes, i] if len(codes) else [], index=self.df.index, dtype=object)
-                                for i in range(3))
+        rep_id, how, reasons = (
+            pd.Series(table[codes, i] if len(codes) else [], index=self.df.index, dtype=object) for i in range(3)
+        )
         self.notes["owners_matched_by"] = {k: int(v) for k, v in how[how != ""].value_counts().items()}
         self._problem(reasons, "owner")
         return rep_id
@@ -576,28 +666,40 @@ class _Adapter:
 
     def _money(self) -> tuple[pd.Series, pd.Series]:
         column = self.located["amount"]
+        self.notes["amount_column"] = column
         try:
             money = parse_money(
-                self._column("amount"), column=column, decimal_comma=self.profile.decimal_comma,
-                default_currency=self.profile.default_currency, row_label=self._row_label,
+                self._column("amount"),
+                column=column,
+                decimal_comma=self.profile.decimal_comma,
+                default_currency=self.profile.default_currency,
+                row_label=self._row_label,
             )
         except ConventionError as exc:
             raise InputFileError(self.raw.path, str(exc)) from None
         self.notes["decimal"] = (
-            "not needed" if money.decimal_comma is None
+            "not needed"
+            if money.decimal_comma is None
             else f"decimal {'comma' if money.decimal_comma else 'point'} "
-                 f"({'declared' if self.profile.decimal_comma is not None else 'from the amounts'})"
+            f"({'declared' if self.profile.decimal_comma is not None else 'from the amounts'})"
         )
         self._problem(money.problems, "amount")
         own = self._stripped("currency")
         if "currency" in self.located:
-            own = pd.Series(pc.utf8_upper(pa.array(own, pa.string())).to_numpy(zero_copy_only=False),
-                            index=own.index, dtype=object)
+            own = pd.Series(
+                pc.utf8_upper(pa.array(own, pa.string())).to_numpy(zero_copy_only=False), index=own.index, dtype=object
+            )
             written = money.currency != ""
             conflict = written & (own != "") & (own != money.currency)
             reasons = pd.Series("", index=own.index, dtype=object)
-            reasons[conflict] = ("the amount is written in " + money.currency[conflict] + " but column "
-                                 + repr(self.located["currency"]) + " says " + own[conflict])
+            reasons[conflict] = (
+                "the amount is written in "
+                + money.currency[conflict]
+                + " but column "
+                + repr(self.located["currency"])
+                + " says "
+                + own[conflict]
+            )
             self._problem(reasons, "amount")
             currency = own.where(own != "", money.currency)
         else:
@@ -613,12 +715,18 @@ class _Adapter:
                 "column. Declare it in a mapping file, for example a file my-crm.yaml holding the two lines\n"
                 f"extends: {self.profile.name}\ndefault_currency: USD\nand pass it with --mapping my-crm.yaml",
             )
-        self._problem(pd.Series(np.where(
-            unknown, "no currency: the amount has no symbol or code and the row no currency; "
-            "declare default_currency in a mapping file", ""), index=self.df.index), "amount")
+        self._flag(
+            unknown,
+            "no currency: the amount has no symbol or code and the row no currency; "
+            "declare default_currency in a mapping file",
+            "amount",
+        )
         self.notes["currency"] = (
-            f"column {self.located['currency']!r}" if "currency" in self.located
-            else f"default {self.profile.default_currency}" if self.profile.default_currency else "from the amounts"
+            f"column {self.located['currency']!r}"
+            if "currency" in self.located
+            else f"default {self.profile.default_currency}"
+            if self.profile.default_currency
+            else "from the amounts"
         )
         return money.amount, currency
 
@@ -630,14 +738,19 @@ class _Adapter:
         decided = pd.Series(False, index=self.df.index)
         if "closed" in self.located:
             closed = parse_flag(self._column("closed"))
-            won = parse_flag(self._column("won")) if "won" in self.located else pd.Series(pd.NA, index=self.df.index,
-                                                                                           dtype="boolean")
-            outcome[(closed == False).fillna(False)] = "open"  # noqa: E712 (nullable boolean)
-            outcome[((closed == True) & (won == True)).fillna(False)] = "won"  # noqa: E712
-            outcome[((closed == True) & (won == False)).fillna(False)] = "lost"  # noqa: E712
+            won = (
+                parse_flag(self._column("won"))
+                if "won" in self.located
+                else pd.Series(pd.NA, index=self.df.index, dtype="boolean")
+            )
+            outcome[(closed == False).fillna(False)] = "open"  # nullable boolean: == keeps NA
+            outcome[((closed == True) & (won == True)).fillna(False)] = "won"
+            outcome[((closed == True) & (won == False)).fillna(False)] = "lost"
             decided = outcome != ""
-            self.notes["stage"] = f"columns {self.located['closed']!r} and {self.located.get('won', '-')!r}, " \
-                                  f"then column {self.located['stage']!r}"
+            self.notes["stage"] = (
+                f"columns {self.located['closed']!r} and {self.located.get('won', '-')!r}, "
+                f"then column {self.located['stage']!r}"
+            )
         else:
             self.notes["stage"] = f"column {self.located['stage']!r}"
         pending = ~decided
@@ -657,8 +770,7 @@ class _Adapter:
             )
         mapped = np.asarray([stages[k][1] if k else "" for k in keys], dtype=object)
         outcome[pending] = mapped[codes] if len(codes) else []
-        self._problem(pd.Series(np.where(outcome == "", "blank stage; fill in the deal's stage in the CRM", ""),
-                                index=self.df.index), "stage")
+        self._flag(outcome == "", "blank stage; fill in the deal's stage in the CRM", "stage")
         return outcome
 
     # ------------------------------------------------------------ dates
@@ -667,9 +779,11 @@ class _Adapter:
         blank = pd.Series("", index=self.df.index, dtype=object)
         try:
             scans = {
-                key: scan_dates(self._column(key), column=self.located[key], timezone=self.timezone,
-                                row_label=self._row_label)
-                for key in DATE_KEYS if key in self.located
+                key: scan_dates(
+                    self._column(key), column=self.located[key], timezone=self.timezone, row_label=self._row_label
+                )
+                for key in DATE_KEYS
+                if key in self.located
             }
             settled = settle_date_order(scans.values(), self.profile.date_order)
             out = {}
@@ -689,25 +803,37 @@ class _Adapter:
         frames = []
         for reasons, column, values in self.problems:
             hit = reasons != ""
-            frames.append(pd.DataFrame({
-                "index": self.df.index[hit.to_numpy()],
-                "column": column,
-                "value": values[hit].to_numpy() if values is not None else "",
-                "reason": reasons[hit].to_numpy(),
-            }))
-        found = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-            columns=["index", "column", "value", "reason"])
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "index": self.df.index[hit.to_numpy()],
+                        "column": column,
+                        "value": values[hit].to_numpy() if values is not None else "",
+                        "reason": reasons[hit].to_numpy(),
+                    }
+                )
+            )
+        found = (
+            pd.concat(frames, ignore_index=True)
+            if frames
+            else pd.DataFrame(columns=["index", "column", "value", "reason"])
+        )
         bad_index = pd.Index(found["index"].unique())
-        records = {i: json.dumps(row, ensure_ascii=False) for i, row in
-                   zip(bad_index, self.df.loc[bad_index].to_dict(orient="records"))}
-        quarantine = pd.DataFrame({
-            "month": "",
-            "table": "deals",
-            "source_file": self.raw.path.name,
-            "source_row": np.asarray(self.raw.row_number(pd.Index(found["index"])), dtype=np.int64),
-            "column": found["column"].astype(object),
-            "value": found["value"].astype(object),
-            "reason": found["reason"].astype(object),
-            "record": found["index"].map(records).astype(object),
-        }, columns=list(QUARANTINE_COLUMNS))
+        records = {
+            i: json.dumps(row, ensure_ascii=False)
+            for i, row in zip(bad_index, self.df.loc[bad_index].to_dict(orient="records"))
+        }
+        quarantine = pd.DataFrame(
+            {
+                "month": "",
+                "table": "deals",
+                "source_file": self.raw.path.name,
+                "source_row": np.asarray(self.raw.row_number(pd.Index(found["index"])), dtype=np.int64),
+                "column": found["column"].astype(object),
+                "value": found["value"].astype(object),
+                "reason": found["reason"].astype(object),
+                "record": found["index"].map(records).astype(object),
+            },
+            columns=list(QUARANTINE_COLUMNS),
+        )
         return quarantine.sort_values("source_row", kind="stable").reset_index(drop=True), bad_index

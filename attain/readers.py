@@ -17,7 +17,10 @@ message saying which file and what to do.
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
+import io
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +43,10 @@ INPUT_SUFFIXES: tuple[str, ...] = (".parquet", ".csv", ".xlsx")
 
 _HEADER_JUNK = " \t\r\n\ufeff\u00a0"
 
+#: Top rows read to find the delimiter and the width: the header row plus the 20
+#: rows below it where a CRM report's real header may be (``attain.crm_profiles``).
+_TOP_ROWS = 21
+
 
 class InputFileError(Exception):
     """A file-level problem that stops the run.
@@ -58,9 +65,16 @@ class RawTable:
     """One input file as text cells, plus how it was read.
 
     ``df`` keeps the file's header order; header names are stripped of padding
-    and BOM, cells of surrounding whitespace (``" R01 "`` is ``"R01"``). Its index is the data-row position in the file (0 = the first row
-    under the header), kept even where blank lines were dropped, so
-    :meth:`row_number` always points at the row a person sees in the file.
+    and BOM, cells of surrounding whitespace (``" R01 "`` is ``"R01"``). Its
+    index is the data-row position in the file (0 = the first row under the
+    header), kept even where blank lines were dropped, so :meth:`row_number`
+    always points at the row a person sees in the file.
+
+    A file whose top rows are narrower than the rows below (title or filter
+    lines above a CRM report's real header) keeps the full width: the first
+    row's cells name the columns and the extra ones are ``Unnamed: N``, as
+    pandas names blank header cells; ``attain.crm_profiles`` then finds the
+    real header among the top rows.
     """
 
     df: pd.DataFrame
@@ -68,6 +82,8 @@ class RawTable:
     encoding: str | None
     delimiter: str | None
     sheet: str | None
+    #: XLSX: empty sheets passed over before ``sheet`` when no sheet was named.
+    skipped_sheets: tuple[str, ...] = ()
 
     def row_number(self, index: int | pd.Index | pd.Series):
         """Human row number: the header is row 1, the first data row is row 2."""
@@ -121,28 +137,32 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None) -> RawTab
     if not raw.strip(b" \t\r\n\xef\xbb\xbf"):
         raise InputFileError(path, "is empty: it has no header line and no rows")
     enc = _checked_encoding(path, raw, encoding) if encoding else _detect_encoding(path, raw)
-    first_line = raw.lstrip(codecs.BOM_UTF8).lstrip(b"\r\n").split(b"\n", 1)[0]
-    sep = delimiter or _detect_delimiter(first_line.decode(enc, errors="replace"))
-    padded = _has_padding(raw, sep)
+    top = _top_lines(raw, enc)
+    sep = delimiter or _detect_delimiter(next((line for line in top if _delimited(line)), top[0]))
+    width = _top_width(top, sep)
+    padded = enc == "utf-16" or _has_padding(raw, sep)  # the byte test reads single-byte text only
     del raw
+    # Reading from the path (not a decoded copy) lets the C parser stream: ~2x faster.
+    options = {
+        "sep": sep,
+        "encoding": enc,
+        "dtype": str,
+        "keep_default_na": False,
+        "na_filter": False,
+        "skip_blank_lines": False,
+        "engine": "c",
+    }
     try:
-        # Reading from the path (not a decoded copy) lets the C parser stream: ~2x faster.
-        df = pd.read_csv(
-            path,
-            sep=sep,
-            encoding=enc,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            engine="c",
-        )
+        if width is None:
+            df = pd.read_csv(path, **options)
+        else:
+            df = _with_first_row_as_header(pd.read_csv(path, header=None, names=list(range(width)), **options))
     except pd.errors.EmptyDataError:
         raise InputFileError(path, "is empty: it has no header line and no rows") from None
     except pd.errors.ParserError as exc:
         raise InputFileError(
             path,
-            f"cannot be read as a {_delimiter_name(sep)}-separated file ({exc}); "
+            f"cannot be read as a {delimiter_name(sep)}-separated file ({exc}); "
             "check that values containing the separator are in double quotes",
         ) from None
     if padded:
@@ -164,7 +184,7 @@ def _checked_encoding(path: Path, raw: bytes, encoding: str) -> str:
     except UnicodeDecodeError as exc:
         raise InputFileError(
             path,
-            f"is not valid {encoding} (byte {exc.start}: {raw[exc.start:exc.start + 4]!r}); "
+            f"is not valid {encoding} (byte {exc.start}: {raw[exc.start : exc.start + 4]!r}); "
             "check the declared encoding or save the file as UTF-8",
         ) from None
     return name
@@ -175,8 +195,15 @@ def _detect_encoding(path: Path, raw: bytes) -> str:
 
     UTF-8 is unambiguous (random non-UTF-8 text almost never decodes as UTF-8).
     GB18030 and cp1252 can both decode some byte strings; when both do,
-    ``_tie_break`` chooses.
+    ``_tie_break`` chooses. A UTF-16 byte-order mark (Excel's "Unicode Text"
+    export) is taken at its word.
     """
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            raw.decode("utf-16")
+            return "utf-16"
+        except UnicodeDecodeError:
+            pass
     if raw.startswith(codecs.BOM_UTF8):
         try:
             raw.decode("utf-8-sig")
@@ -198,7 +225,7 @@ def _detect_encoding(path: Path, raw: bytes) -> str:
             path,
             f"cannot be decoded with any of {tried}; save it as UTF-8 (in Excel: 'CSV UTF-8') "
             "or declare the file's encoding for the run (the encodings option, for example "
-            "{\"deals\": \"big5\"})",
+            '{"deals": "big5"})',
         )
     if len(decodable) == 1:
         return decodable[0]
@@ -232,12 +259,51 @@ def _tie_break(raw: bytes, candidates: list[str]) -> str:
     return candidates[0]
 
 
+def _top_lines(raw: bytes, encoding: str) -> list[str]:
+    """The first non-blank lines of the file, decoded: where the header row and its delimiter are."""
+    text = raw[: 1 << 16].decode(encoding, errors="replace").lstrip("\ufeff")
+    lines = [line for line in text.splitlines()[: 2 * _TOP_ROWS] if line.strip()]
+    return lines[:_TOP_ROWS] or [""]
+
+
+def _unquoted(line: str) -> str:
+    return "".join(part for i, part in enumerate(line.split('"')) if i % 2 == 0)
+
+
+def _delimited(line: str) -> bool:
+    """Whether the line holds a candidate delimiter outside quotes (a title line usually does not)."""
+    unquoted = _unquoted(line)
+    return any(d in unquoted for d in CANDIDATE_DELIMITERS)
+
+
 def _detect_delimiter(header_line: str) -> str:
     """The candidate delimiter occurring most often in the header line, outside quotes."""
-    unquoted = "".join(part for i, part in enumerate(header_line.split('"')) if i % 2 == 0)
+    unquoted = _unquoted(header_line)
     counts = {d: unquoted.count(d) for d in CANDIDATE_DELIMITERS}
     best = max(CANDIDATE_DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] else ","
+
+
+def _top_width(top: list[str], sep: str) -> int | None:
+    """The field count of the widest top row when it exceeds the first row's, else None.
+
+    A CRM report with a title line above its header has a one-field first row;
+    read with the first row as header, the wider rows below would not parse.
+    """
+    try:
+        counts = [len(row) for row in csv.reader(io.StringIO("\n".join(top)), delimiter=sep)]
+    except csv.Error:  # e.g. a NUL byte: the parser proper reports the file
+        return None
+    return max(counts) if counts and max(counts) > counts[0] else None
+
+
+def _with_first_row_as_header(df: pd.DataFrame) -> pd.DataFrame:
+    """A frame read without header, re-headed by its first row; blank names become ``Unnamed: N``."""
+    header = [str(v).strip(_HEADER_JUNK) or f"Unnamed: {i}" for i, v in enumerate(df.iloc[0])]
+    body = df.iloc[1:]
+    body.columns = header
+    body.index = body.index - 1  # index 0 is again the row under the header
+    return body
 
 
 def _has_padding(raw: bytes, sep: str) -> bool:
@@ -269,11 +335,11 @@ def _trim(column: pd.Series) -> pd.Series:
         stripped = np.array([v.strip() for v in uniques], dtype=object)
         return pd.Series(stripped[codes], index=column.index, dtype=object)
     values = pa.array(column.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-    return pd.Series(pc.utf8_trim_whitespace(values).to_numpy(zero_copy_only=False), index=column.index,
-                     dtype=object)
+    return pd.Series(pc.utf8_trim_whitespace(values).to_numpy(zero_copy_only=False), index=column.index, dtype=object)
 
 
-def _delimiter_name(sep: str) -> str:
+def delimiter_name(sep: str | None) -> str:
+    """'comma', 'semicolon', 'tab' (else the character itself), for messages and reports."""
     return {",": "comma", ";": "semicolon", "\t": "tab"}.get(sep, repr(sep))
 
 
@@ -298,33 +364,53 @@ def _tidy(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
+    """The named sheet, else the first sheet holding any cell (empty sheets before it are named in the table)."""
     import openpyxl
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged or non-xlsx file
+    except Exception as exc:  # noqa: BLE001 (openpyxl raises many types for a damaged or non-xlsx file)
         raise InputFileError(
             path, f"is not a readable Excel workbook ({type(exc).__name__}: {exc}); re-save it from Excel as .xlsx"
         ) from None
     try:
         if sheet is not None and sheet not in book.sheetnames:
-            raise InputFileError(
-                path, f"has no sheet named {sheet!r}; its sheets are: {', '.join(book.sheetnames)}"
-            )
-        ws = book[sheet] if sheet is not None else book.worksheets[0]
-        rows = [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+            raise InputFileError(path, f"has no sheet named {sheet!r}; its sheets are: {', '.join(book.sheetnames)}")
+        skipped: list[str] = []
+        for ws in [book[sheet]] if sheet is not None else book.worksheets:
+            rows = _sheet_rows(ws)
+            if rows:
+                break
+            skipped.append(ws.title)
+        else:
+            where = f"sheet {sheet!r} is" if sheet is not None else f"every sheet ({', '.join(skipped)}) is"
+            raise InputFileError(path, f"{where} empty; put the header line in the first row and the deals below")
         title = ws.title
     finally:
         book.close()
-    if not rows or not any(rows[0]):
-        raise InputFileError(path, f"sheet {title!r} is empty: its first row must be the header line")
-    header = rows[0]
-    while header and header[-1] == "":
-        header.pop()
-    width = len(header)
-    body = [(r + [""] * width)[:width] for r in rows[1:]]
-    df = _tidy(pd.DataFrame(body, columns=header, dtype=object))
-    return RawTable(df=df, path=path, encoding=None, delimiter=None, sheet=title)
+    # Leading blank rows are skipped; the index still makes row_number() the sheet's own row number.
+    first = next(i for i, row in enumerate(rows) if any(row))
+    width = max(len(row) for row in rows)
+    header = [name or f"Unnamed: {i}" for i, name in enumerate(rows[first] + [""] * (width - len(rows[first])))]
+    body = [row + [""] * (width - len(row)) for row in rows[first + 1 :]]
+    df = pd.DataFrame(body, columns=header, dtype=object, index=pd.RangeIndex(first, first + len(body)))
+    return RawTable(df=_tidy(df), path=path, encoding=None, delimiter=None, sheet=title, skipped_sheets=tuple(skipped))
+
+
+def _sheet_rows(ws) -> list[list[str]]:
+    """A worksheet's rows as text cells, each without its trailing blank cells; [] for an empty sheet.
+
+    Rows keep their full width (a data row wider than the header row is not cut).
+    """
+    rows = []
+    for values in ws.iter_rows(values_only=True):
+        row = [_cell_text(v) for v in values]
+        while row and row[-1] == "":
+            row.pop()
+        rows.append(row)
+    while rows and not rows[-1]:
+        rows.pop()
+    return rows
 
 
 def _cell_text(value: object) -> str:
@@ -344,7 +430,7 @@ def _cell_text(value: object) -> str:
 
 def _plain_decimal(value: float) -> str:
     """Shortest exact text of a float, without exponent: 1234.5, 100, 0.00001."""
-    if value != value:  # NaN
+    if math.isnan(value):
         return ""
     if value.is_integer():
         return str(int(value))
@@ -359,7 +445,7 @@ def _read_parquet(path: Path) -> RawTable:
 
     try:
         arrow = pq.read_table(path)
-    except Exception as exc:  # pyarrow raises ArrowInvalid / OSError for damaged files
+    except Exception as exc:  # noqa: BLE001 (pyarrow raises ArrowInvalid / OSError for damaged files)
         raise InputFileError(path, f"is not a readable Parquet file ({exc}); re-export it") from None
     columns = {}
     for name, col in zip(arrow.column_names, arrow.columns):

@@ -30,7 +30,7 @@ import difflib
 import re
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -41,16 +41,16 @@ import pandera.pandas as pa
 import pyarrow as pa_arrow
 import pyarrow.compute as pc
 
+from attain.crm_profiles import OWNER_ALIASES, AdaptedDeals, UnknownExportError, adapt
 from attain.money import MINOR_DIGITS
 from attain.periods import add_months, month_end, month_start, parse_month
-from attain.readers import InputFileError, RawTable, find_input, read_table
+from attain.readers import InputFileError, RawTable, delimiter_name, find_input, read_table
 from attain.settings import Settings
 from checks.schemas import (
     CURRENCIES,
     INPUT_SCHEMAS,
     LOCALES,
     METRICS,
-    STAGES,
     QuarantineSchema,
 )
 
@@ -74,18 +74,56 @@ QUARANTINE_COLUMNS = ["month", "table", "source_file", "source_row", "column", "
 
 #: Output columns of each validated table, in order (data-model.md).
 OUTPUT_COLUMNS: dict[str, list[str]] = {
-    "deals": ["deal_id", "owner_id", "account", "product", "amount_minor", "currency", "stage", "created_date",
-              "close_date", "cancelled_date", "cancel_reason"],
+    "deals": [
+        "deal_id",
+        "owner_id",
+        "account",
+        "product",
+        "amount_minor",
+        "currency",
+        "stage",
+        "created_date",
+        "close_date",
+        "cancelled_date",
+        "cancel_reason",
+    ],
     "credit_splits": ["deal_id", "rep_id", "share", "role"],
-    "reps": ["rep_id", "name", "email", "role", "manager_id", "team", "region", "hire_date", "leave_date",
-             "plan_id", "locale", "currency", "valid_from"],
-    "targets": ["scope", "scope_id", "month", "metric", "amount", "target", "currency", "effective_date",
-                "reason", "author"],
+    "reps": [
+        "rep_id",
+        "name",
+        "email",
+        "role",
+        "manager_id",
+        "team",
+        "region",
+        "hire_date",
+        "leave_date",
+        "plan_id",
+        "locale",
+        "currency",
+        "valid_from",
+    ],
+    "targets": [
+        "scope",
+        "scope_id",
+        "month",
+        "metric",
+        "amount",
+        "target",
+        "currency",
+        "effective_date",
+        "reason",
+        "author",
+    ],
     "fx_rates": ["month", "currency", "rate"],
     "surveys": ["response_id", "deal_id", "account", "response_date", "score", "scale", "comment"],
 }
-_DATE_COLUMNS = {"deals": ("created_date", "close_date", "cancelled_date"), "reps": ("hire_date", "leave_date"),
-                 "targets": ("effective_date",), "surveys": ("response_date",)}
+_DATE_COLUMNS = {
+    "deals": ("created_date", "close_date", "cancelled_date"),
+    "reps": ("hire_date", "leave_date"),
+    "targets": ("effective_date",),
+    "surveys": ("response_date",),
+}
 _BUILTIN_SCALES = {"csat_1_5": (1, 5), "nps_0_10": (0, 10)}
 _SHARE_DIGITS = 6  # shares are compared as integers in millionths of a percent
 _NO_DATE = pd.NaT
@@ -96,11 +134,13 @@ _NO_DATE = pd.NaT
 
 @dataclass
 class TableSource:
-    """Where a table came from and what happened to its rows.
+    """Where a table came from, how it was read and what happened to its rows.
 
     rows_read = rows_accepted + rows_quarantined + rows_skipped, where skipped rows
     are outside the month's snapshot (e.g. deals created after the month) or
-    exact repeats of another row.
+    exact repeats of another row. ``details`` says how the file was read, for
+    ``attain validate``: label -> sentence (layout, file, date order, amounts,
+    owners, ...), in the order they are printed.
     """
 
     table: str
@@ -112,6 +152,8 @@ class TableSource:
     rows_accepted: int
     rows_quarantined: int
     rows_skipped: int = 0
+    sheet: str | None = None
+    details: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -128,6 +170,22 @@ class IngestResult:
     sources: dict[str, TableSource] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _CrmOptions:
+    """How to read a deals file that is a CRM export (see ``attain.crm_profiles.adapt``)."""
+
+    profile: str | None = None
+    mapping_file: Path | None = None
+    date_order: str | None = None
+    decimal_comma: bool | None = None
+    owner_aliases: Path | None = None
+
+    @property
+    def declared(self) -> bool:
+        """Whether the deals file was declared a CRM export (profile or mapping file)."""
+        return self.profile is not None or self.mapping_file is not None
+
+
 # ---------------------------------------------------------------- problems of one table
 
 
@@ -142,9 +200,11 @@ class _Problems:
         if len(index) == 0:
             return
         reasons = [reasons] * len(index) if isinstance(reasons, str) else list(reasons)
-        self._parts.append(pd.DataFrame(
-            {"index": index.to_numpy(), "column": column, "value": [str(v) for v in values], "reason": reasons}
-        ))
+        self._parts.append(
+            pd.DataFrame(
+                {"index": index.to_numpy(), "column": column, "value": [str(v) for v in values], "reason": reasons}
+            )
+        )
 
     def frame(self) -> pd.DataFrame:
         if not self._parts:
@@ -172,6 +232,10 @@ class _Table:
     skipped: int = 0
     profile: str | None = None
     extra_quarantine: pd.DataFrame | None = None
+    #: How the file was read, for the report (see TableSource.details).
+    details: dict[str, str] = field(default_factory=dict)
+    #: CRM export: contract column -> the export's own column, so problems name the column a person sees.
+    column_names: dict[str, str] = field(default_factory=dict)
 
     def rows_label(self, index: Iterable) -> str:
         """'rows 4, 9' for a list of raw indexes."""
@@ -190,36 +254,87 @@ def load_inputs(
     today: dt.date | None = None,
     deals_profile: str | None = None,
     encodings: dict[str, str] | None = None,
+    mapping_file: Path | str | None = None,
+    date_order: str | None = None,
+    decimal_comma: bool | None = None,
+    owner_aliases: Path | str | None = None,
 ) -> IngestResult:
     """Read and validate every input table of ``data_dir`` for the snapshot of ``month``.
 
     ``today`` (default: today in ``settings.timezone``) bounds close dates;
-    ``deals_profile`` names a CRM export profile for the deals file (see
-    ``attain.crm_profiles``); ``encodings`` declares a CSV encoding per table
-    (e.g. ``{"deals": "big5"}``) where detection is not enough.
+    ``encodings`` declares a CSV encoding per table (e.g. ``{"deals": "big5"}``)
+    where detection is not enough. When the deals file is a CRM export
+    (docs/crm-exports.md): ``deals_profile`` names its profile (default:
+    detected from the header row), ``mapping_file`` is a YAML mapping file,
+    ``date_order`` (``"DMY"``/``"MDY"``) and ``decimal_comma`` override the
+    file's conventions, ``owner_aliases`` is an ``owner, rep_id`` file (default:
+    ``owner_aliases.csv`` next to the deals file); its date-times with a time
+    zone are dated in ``settings.timezone``.
     """
-    data_dir = Path(data_dir)
+    crm = _CrmOptions(deals_profile, _path(mapping_file), date_order, decimal_comma, _path(owner_aliases))
+    return _ingest(Path(data_dir), month, settings, today=today, encodings=encodings or {}, crm=crm)
+
+
+def _path(value: Path | str | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
+def _ingest(
+    data_dir: Path,
+    month: str,
+    settings: Settings,
+    *,
+    today: dt.date | None,
+    encodings: dict[str, str],
+    crm: _CrmOptions,
+    lone: str | None = None,
+) -> IngestResult:
+    """``load_inputs``; with ``lone``, only that table and deals are required (``attain validate FILE``).
+
+    Checking a lone deals file, the roster is optional too: without it owners
+    are not matched. Without fx_rates, a lone file's FX coverage is not checked.
+    """
     parse_month(month)
     if today is None:
         today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
     end = pd.Timestamp(month_end(month))
-    encodings = encodings or {}
+    required = REQUIRED_TABLES if lone is None else {"deals", lone} | ({"reps"} if lone != "deals" else set())
 
-    tables = {name: _open(data_dir, name, encodings.get(name)) for name in CONTRACT if name != "deals"}
-    reps = _validate_reps(tables["reps"])
-    roster = _roster_ids(tables["reps"], reps)
-    deals_table = _open_deals(data_dir, reps, deals_profile, encodings.get("deals"), settings.timezone)
+    tables = {
+        name: _open(data_dir, name, encodings.get(name), name in required) for name in CONTRACT if name != "deals"
+    }
+    has_roster = tables["reps"] is not None
+    reps = _validate_reps(tables["reps"]) if has_roster else _empty("reps")
+    roster = _roster_ids(tables["reps"], reps) if has_roster else (pd.Index([]), pd.Index([]))
+    deals_table = _open_deals(data_dir, reps if has_roster else None, crm, encodings.get("deals"), settings.timezone)
     tables["deals"] = deals_table
-    deals = _validate_deals(deals_table, roster, end, pd.Timestamp(today))
+    deals = _validate_deals(deals_table, roster, end, pd.Timestamp(today), owners_checked=has_roster)
     splits = _validate_splits(tables["credit_splits"], deals, deals_table, roster)
     fx_rates = _validate_fx(tables["fx_rates"], settings.base_currency)
-    deals, splits = _check_fx_coverage(deals, deals_table, splits, tables["credit_splits"], reps, fx_rates,
-                                       tables["fx_rates"] is not None, month, settings.base_currency, data_dir)
+    if tables["fx_rates"] is not None or lone is None:
+        deals, splits = _check_fx_coverage(
+            deals,
+            deals_table,
+            splits,
+            tables["credit_splits"],
+            reps,
+            fx_rates,
+            tables["fx_rates"] is not None,
+            month,
+            settings.base_currency,
+            data_dir,
+        )
     targets = _validate_targets(tables["targets"], reps, roster, settings.base_currency)
     surveys = _validate_surveys(tables["surveys"], deals, deals_table, end, settings)
 
-    results = {"deals": deals, "credit_splits": splits, "reps": reps, "targets": targets,
-               "fx_rates": fx_rates, "surveys": surveys}
+    results = {
+        "deals": deals,
+        "credit_splits": splits,
+        "reps": reps,
+        "targets": targets,
+        "fx_rates": fx_rates,
+        "surveys": surveys,
+    }
     quarantine = _quarantine(tables, month)
     sources = {name: _source(tables[name], results[name], quarantine) for name in CONTRACT if tables[name] is not None}
     finished = {name: _finish(results[name], name, tables[name]) for name in CONTRACT}
@@ -231,11 +346,16 @@ def load_inputs(
 
 @dataclass
 class ValidationReport:
-    """What ``attain validate`` prints: per file the rows read, kept and rejected, then every problem."""
+    """What ``attain validate`` prints: per file how it was read and its row counts, then every problem.
+
+    ``notes`` are lines about the check as a whole (for a lone file: which
+    files of its folder gave the context, and which were absent).
+    """
 
     month: str
     sources: dict[str, TableSource]
     quarantine: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -244,11 +364,13 @@ class ValidationReport:
 
     def text(self) -> str:
         lines = [f"Input check for the month {self.month}:"]
-        for source in self.sources.values():
-            read = f"read as {source.encoding}" if source.encoding else "read"
-            profile = f", CRM profile {source.profile}" if source.profile else ""
-            lines.append(f"  {source.file}: {source.rows_read} rows {read}{profile}; {source.rows_accepted} accepted, "
-                         f"{source.rows_quarantined} rejected, {source.rows_skipped} outside the month or repeated")
+        lines += [f"  {note}" for note in self.notes]
+        for s in self.sources.values():
+            lines.append(
+                f"  {s.file} ({s.table}): {s.rows_read} rows read, {s.rows_accepted} accepted, "
+                f"{s.rows_quarantined} quarantined, {s.rows_skipped} outside the month or repeated"
+            )
+            lines += [f"    {label}: {sentence}" for label, sentence in s.details.items()]
         if self.ok:
             lines.append("No problems found.")
             return "\n".join(lines)
@@ -260,47 +382,94 @@ class ValidationReport:
         return "\n".join(lines)
 
 
-def validate_path(path: Path | str, *, month: str | None = None, profile: str | None = None,
-                  settings: Settings | None = None, today: dt.date | None = None) -> ValidationReport:
+def validate_path(
+    path: Path | str,
+    *,
+    month: str | None = None,
+    profile: str | None = None,
+    settings: Settings | None = None,
+    today: dt.date | None = None,
+    encodings: dict[str, str] | None = None,
+    mapping_file: Path | str | None = None,
+    date_order: str | None = None,
+    decimal_comma: bool | None = None,
+    owner_aliases: Path | str | None = None,
+) -> ValidationReport:
     """Check a data folder, or one file of it, without running the month.
 
     ``month`` defaults to the last complete month (the one a month-end run would
-    close today). For a single file, the other files of its folder give the
-    context (the roster for owners, deals for splits) and only that file's
-    problems are reported; its table is named by the file name (``deals.csv``)
-    or, failing that, by the contract header it matches (else: deals, which may
-    be a CRM export).
+    close today); the other keywords are those of :func:`load_inputs`
+    (``profile`` is its ``deals_profile``). For a single file, the other files
+    of its folder give the context (the roster for owners, deals for splits),
+    absent ones are named, and only that file's problems are reported; its
+    table is named by the file name (``deals.csv``) or, failing that, by the
+    contract header it matches (else: deals, which may be a CRM export). A lone
+    deals file is checked without a roster when its folder has none (owners are
+    then not matched) and an ``owner_aliases`` file next to it is used.
     """
     settings = settings or Settings()
     path = Path(path)
+    encodings = encodings or {}
     if today is None:
         today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
     month = month or add_months(f"{today.year:04d}-{today.month:02d}", -1)
+    crm = _CrmOptions(profile, _path(mapping_file), date_order, decimal_comma, _path(owner_aliases))
     if path.is_dir():
-        result = load_inputs(path, month, settings, today=today, deals_profile=profile)
+        result = _ingest(path, month, settings, today=today, encodings=encodings, crm=crm)
         return ValidationReport(month, result.sources, result.quarantine)
-    table = _table_of_file(path)
+    if not path.is_file():
+        raise InputFileError(path, f"file not found in {path.parent}; check the file name and folder")
+    table = _table_of_file(path, encodings)
+    if crm.owner_aliases is None:
+        crm = replace(crm, owner_aliases=find_input(path.parent, OWNER_ALIASES))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        links: dict[Path, Path] = {}
         for name in CONTRACT:
             source = path if name == table else find_input(path.parent, name)
             if source is not None and source.is_file():
-                (folder / f"{name}{source.suffix.lower()}").symlink_to(source.resolve())
+                link = folder / f"{name}{source.suffix.lower()}"
+                link.symlink_to(source.resolve())
+                links[link] = source
         try:
-            result = load_inputs(folder, month, settings, today=today, deals_profile=profile)
+            result = _ingest(folder, month, settings, today=today, encodings=encodings, crm=crm, lone=table)
         except InputFileError as exc:
-            raise InputFileError(path if exc.path.stem == table else path.parent / exc.path.name, exc.message) from None
+            raise InputFileError(
+                links.get(exc.path, path.parent / exc.path.name if exc.path.parent == folder else exc.path), exc.message
+            ) from None
     quarantine = result.quarantine[result.quarantine["table"] == table].assign(source_file=path.name)
     source = result.sources[table]
     source.file = path.name
-    return ValidationReport(month, {table: source}, quarantine.reset_index(drop=True))
+    return ValidationReport(
+        month, {table: source}, quarantine.reset_index(drop=True), notes=_context_notes(path, table, links)
+    )
 
 
-def _table_of_file(path: Path) -> str:
-    """The input table a lone file holds: by its name, else by its header."""
+def _context_notes(path: Path, table: str, links: dict[Path, Path]) -> list[str]:
+    """For a lone file: the files of its folder used as context, and what their absence means."""
+    used = {
+        link.stem: source.name + (" (the roster)" if link.stem == "reps" else "")
+        for link, source in links.items()
+        if link.stem != table
+    }
+    notes = []
+    if used:
+        notes.append("context from the same folder: " + ", ".join(used.values()))
+    if table == "deals" and "reps" not in used:
+        notes.append(
+            f"no roster: there is no reps.csv, reps.xlsx or reps.parquet in {path.parent.name or '.'}, "
+            "so owners were not matched to reps; put the roster next to the file to check them"
+        )
+    if "fx_rates" not in used and table in ("deals", "credit_splits"):
+        notes.append("no fx_rates file in the folder: FX rates for won deals were not checked")
+    return notes
+
+
+def _table_of_file(path: Path, encodings: dict[str, str]) -> str:
+    """The input table a lone file holds: by its name, else by its header (else deals: maybe a CRM export)."""
     if path.stem in CONTRACT:
         return path.stem
-    columns = set(read_table(path).df.columns)
+    columns = set(read_table(path, encoding=encodings.get("deals")).df.columns)
     for name, (required, _) in CONTRACT.items():
         if set(required) <= columns:
             return name
@@ -310,11 +479,11 @@ def _table_of_file(path: Path) -> str:
 # ---------------------------------------------------------------- files and headers
 
 
-def _open(data_dir: Path, name: str, encoding: str | None) -> _Table | None:
-    """Read the file of table ``name``, check its header; None for a missing optional file."""
+def _open(data_dir: Path, name: str, encoding: str | None, required: bool) -> _Table | None:
+    """Read the file of table ``name``, check its header; None for an absent file that is not required."""
     path = find_input(data_dir, name)
     if path is None:
-        if name in REQUIRED_TABLES:
+        if required:
             raise _missing_file(data_dir, name)
         return None
     raw = read_table(path, encoding=encoding)
@@ -397,44 +566,150 @@ def _check_header(raw: RawTable, name: str, hint: str = "") -> None:
             fixes.append(f"add a column '{column}'")
     raise InputFileError(
         raw.path,
-        f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}: " + "; ".join(fixes)
-        + f". The file's columns are: {', '.join(raw.df.columns)}. See docs/input-contract.md ({name})." + hint,
+        f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}: "
+        + "; ".join(fixes)
+        + f". The file's columns are: {', '.join(raw.df.columns)}. See docs/input-contract.md ({name})."
+        + hint,
     )
 
 
-def _open_deals(data_dir: Path, reps: pd.DataFrame, profile: str | None, encoding: str | None,
-                timezone: str) -> _Table:
-    """The deals file as contract columns, adapting a CRM export when its header is not the contract's."""
+def _open_deals(
+    data_dir: Path, reps: pd.DataFrame | None, crm: _CrmOptions, encoding: str | None, timezone: str
+) -> _Table:
+    """The deals file as contract columns, adapting a CRM export when its header is not the contract's.
+
+    ``reps`` is the validated roster, None when there is none (owners are then
+    not matched). Only an export that fits no profile may be a contract file
+    with a mistake: when it holds most contract columns, the contract's
+    "missing column" message (what to rename) is given instead; every other
+    problem of the export (unknown stage, unknown date order, ...) is its own.
+    """
     path = find_input(data_dir, "deals")
     if path is None:
         raise _missing_file(data_dir, "deals")
     raw = read_table(path, encoding=encoding)
-    if profile is None and not _missing_columns(raw, "deals"):
-        return _table("deals", raw, data_dir)
+    missing = _missing_columns(raw, "deals")
+    if not crm.declared and not missing:
+        table = _table("deals", raw, data_dir)
+        table.details = _contract_details(raw, "deals", owners_checked=reps is not None)
+        return table
     try:
-        from attain.crm_profiles import adapt
-    except ImportError:
-        _check_header(raw, "deals")
-        raise
-    try:
-        adapted = adapt(raw, reps, profile=profile, timezone=timezone)
-    except InputFileError:
-        # A file holding most contract columns was meant to be one: say what to rename.
-        required = CONTRACT["deals"][0]
-        if profile is None and len(_missing_columns(raw, "deals")) <= len(required) // 2:
+        adapted = adapt(
+            raw,
+            reps,
+            profile=crm.profile,
+            mapping_file=crm.mapping_file,
+            date_order=crm.date_order,
+            decimal_comma=crm.decimal_comma,
+            owner_aliases=crm.owner_aliases,
+            timezone=timezone,
+        )
+    except UnknownExportError:
+        if not crm.declared and len(missing) <= len(CONTRACT["deals"][0]) // 2:
             _check_header(raw, "deals")
         raise
-    df = adapted.df
-    rows = df["source_row"].astype("int64").to_numpy()
+    df = adapted.df  # adapt's own frame: re-indexed in place by file row rather than copied
+    df.index = pd.Index(df.pop("source_row").astype("int64").to_numpy() - 2)
     adapted_raw = RawTable(
-        df=df.drop(columns="source_row").set_axis(pd.Index(rows - 2), axis=0),
-        path=raw.path, encoding=raw.encoding, delimiter=raw.delimiter, sheet=raw.sheet,
+        df=df,
+        path=raw.path,
+        encoding=raw.encoding,
+        delimiter=raw.delimiter,
+        sheet=raw.sheet,
+        skipped_sheets=raw.skipped_sheets,
     )
-    _check_header(adapted_raw, "deals")
     table = _table("deals", adapted_raw, data_dir)
     table.profile = adapted.profile
     table.extra_quarantine = adapted.quarantine
+    table.details = _export_details(adapted, raw)
+    table.column_names = adapted.notes.get("columns", {})
     return table
+
+
+def _file_details(
+    encoding: str | None, delimiter: str | None, sheet: str | None, skipped_sheets: tuple[str, ...] = ()
+) -> str:
+    """How the bytes were read: encoding and delimiter (CSV), the sheet (XLSX), or Parquet."""
+    if sheet is not None:
+        passed = (
+            (
+                f" (the sheet{'s' if len(skipped_sheets) > 1 else ''} before it, "
+                f"{', '.join(repr(s) for s in skipped_sheets)}, empty)"
+            )
+            if skipped_sheets
+            else ""
+        )
+        return f"Excel workbook, sheet {sheet!r}{passed}"
+    if encoding is None:
+        return "Parquet file"
+    return f"encoding {encoding}, delimiter {delimiter_name(delimiter)}"
+
+
+#: Columns of each contract table holding decimal numbers.
+_DECIMAL_COLUMNS = {"deals": "amount", "credit_splits": "share", "targets": "amount", "fx_rates": "rate"}
+
+
+def _contract_details(raw: RawTable, name: str, owners_checked: bool = True) -> dict[str, str]:
+    """The report's lines for a file in the contract layout."""
+    details = {
+        "layout": "contract (docs/input-contract.md)",
+        "file": _file_details(raw.encoding, raw.delimiter, raw.sheet, raw.skipped_sheets),
+    }
+    dates = [c for c in _DATE_COLUMNS.get(name, ()) if c in raw.df.columns]
+    if dates:
+        details["date order"] = "year-month-day (YYYY-MM-DD, the contract's) for " + ", ".join(dates)
+    if name in _DECIMAL_COLUMNS:
+        details["numbers"] = f"decimal point (the contract's) in {_DECIMAL_COLUMNS[name]}"
+    if name == "deals":
+        details["owners"] = (
+            "owner_id is the rep_id, checked against the roster"
+            if owners_checked
+            else "not checked: there is no roster (reps file)"
+        )
+    return details
+
+
+def _export_details(adapted: AdaptedDeals, raw: RawTable) -> dict[str, str]:
+    """The report's lines for a CRM export, from what ``adapt`` noted."""
+    notes = adapted.notes
+    sheet = notes.get("sheet")
+    details = {
+        "layout": f"CRM export, profile {adapted.profile} ({notes.get('profile_label', adapted.profile)}), "
+        f"{notes.get('profile_how', 'detected from the header row')}",
+        "file": _file_details(
+            notes.get("encoding"), notes.get("delimiter"), sheet, raw.skipped_sheets if sheet == raw.sheet else ()
+        ),
+    }
+    orders = notes.get("date_order") or {}
+    details["date order"] = (
+        "; ".join(
+            f"{column!r} {'not needed (no dd/dd/yyyy dates)' if why == 'not needed' else why}"
+            for column, why in orders.items()
+        )
+        or "no date columns"
+    )
+    details["numbers"] = (
+        f"{notes.get('decimal', 'not needed')} in {notes.get('amount_column', 'the amount')!r}; "
+        f"currency {notes.get('currency', 'from the amounts')}"
+    )
+    details["stages"] = f"from {notes.get('stage', 'the stage column')}"
+    details["deal ids"] = notes.get("deal_id", "from the id column")
+    details["owners"] = _owner_details(adapted)
+    return details
+
+
+def _owner_details(adapted: AdaptedDeals) -> str:
+    """'3 by name, 1 by e-mail, 1 unmatched (quarantined)': how the export's owners were matched to reps."""
+    notes = adapted.notes
+    if "owners" in notes:
+        return notes["owners"]
+    matched = [f"{n} by {how}" for how, n in notes.get("owners_matched_by", {}).items()]
+    q = adapted.quarantine
+    unmatched = q.loc[q["column"] == notes.get("owner_column"), "source_row"].nunique()
+    if unmatched:
+        matched.append(f"{unmatched} unmatched (quarantined with the owner's name)")
+    text = f"column {notes.get('owner_column')!r}: " + (", ".join(matched) or "no rows")
+    return text + (f"; owner map {notes['owner_aliases']}" if "owner_aliases" in notes else "")
 
 
 # ---------------------------------------------------------------- vectorised parsing
@@ -486,9 +761,15 @@ def _dates(table: _Table, column: str) -> pd.Series:
     parsed = _parse_dates(text)
     unparsed = text[parsed.isna().to_numpy()]
     bad = unparsed[(unparsed != "").to_numpy()]
-    table.problems.add(bad.index, column, bad, [
-        f"{column} '{v}' is not a date in the form YYYY-MM-DD (for example 2025-03-31); correct the date"
-        for v in bad])
+    table.problems.add(
+        bad.index,
+        column,
+        bad,
+        [
+            f"{column} '{v}' is not a date in the form YYYY-MM-DD (for example 2025-03-31); correct the date"
+            for v in bad
+        ],
+    )
     return parsed
 
 
@@ -504,24 +785,38 @@ def _blank(table: _Table, column: str, mask: pd.Series, reason: str) -> None:
     table.problems.add(table.text.index[mask], column, [""] * int(mask.sum()), reason)
 
 
-def _amount_problems(table: _Table, column: str, status: np.ndarray, digits: np.ndarray | int,
-                     currency: pd.Series | None, what: str) -> None:
+def _amount_problems(
+    table: _Table, column: str, status: np.ndarray, digits: np.ndarray | int, currency: pd.Series | None, what: str
+) -> None:
     """Turn the failed statuses of ``_minor_units`` (not a number, too precise, too large) into problems."""
     text = table.text[column]
     digits = np.broadcast_to(np.asarray(digits), (len(text),))
     for code, template in (
-        (_NOT_A_NUMBER, "{col} '{v}' is not a number; write {what} with digits and a decimal point only, "
-                       "for example 1234.50 (no currency symbol, no thousands separator)"),
-        (_TOO_PRECISE, "{col} {v} has more than {d} decimal place{s}{ccy}; {what} are never rounded on input: "
-                      "correct the value"),
+        (
+            _NOT_A_NUMBER,
+            (
+                "{col} '{v}' is not a number; write {what} with digits and a decimal point only, "
+                "for example 1234.50 (no currency symbol, no thousands separator)"
+            ),
+        ),
+        (
+            _TOO_PRECISE,
+            ("{col} {v} has more than {d} decimal place{s}{ccy}; {what} are never rounded on input: correct the value"),
+        ),
         (_TOO_LARGE, "{col} {v} is too large to be a real value; correct it"),
     ):
         rows = np.flatnonzero(status == code)
         if len(rows):
             ccys = currency.to_numpy()[rows] if currency is not None else [""] * len(rows)
             reasons = [
-                template.format(col=column, v=v, what=what, d=int(d), s="" if d == 1 else "s",
-                                ccy=f" ({c} has {int(d)})" if c else "")
+                template.format(
+                    col=column,
+                    v=v,
+                    what=what,
+                    d=int(d),
+                    s="" if d == 1 else "s",
+                    ccy=f" ({c} has {int(d)})" if c else "",
+                )
                 for v, d, c in zip(text.iloc[rows], digits[rows], ccys)
             ]
             table.problems.add(text.index[rows], column, text.iloc[rows], reasons)
@@ -551,78 +846,167 @@ def _blank_or(column: str, blank: str, other: str) -> _Reason:
 
 _CCY_LIST = ", ".join(CURRENCIES)
 _CURRENCY_REASON = _blank_or(
-    "currency", "currency is blank; enter the ISO currency code, for example USD",
+    "currency",
+    "currency is blank; enter the ISO currency code, for example USD",
     "currency '{v}' is not a supported ISO currency code; use one of " + _CCY_LIST,
 )
-_MONTH_REASON = _blank_or("month", "month is blank; enter the month as YYYY-MM, for example 2025-03",
-                          "month '{v}' is not a month in the form YYYY-MM (for example 2025-03); correct it")
+_MONTH_REASON = _blank_or(
+    "month",
+    "month is blank; enter the month as YYYY-MM, for example 2025-03",
+    "month '{v}' is not a month in the form YYYY-MM (for example 2025-03); correct it",
+)
 
 _REASONS: dict[tuple[str, str], tuple[str, _Reason]] = {
     ("deals", "deal_id"): ("deal_id", _each("deal_id is blank; every deal needs its CRM id", "deal_id")),
     ("deals", "owner_id"): ("owner_id", _each("owner_id is blank; enter the rep_id of the deal's owner", "owner_id")),
-    ("deals", "amount_minor"): ("amount", _each(
-        "amount {v} is negative; enter refunds as a cancellation (cancelled_date) instead", "amount")),
+    ("deals", "amount_minor"): (
+        "amount",
+        _each("amount {v} is negative; enter refunds as a cancellation (cancelled_date) instead", "amount"),
+    ),
     ("deals", "currency"): ("currency", _CURRENCY_REASON),
-    ("deals", "stage"): ("stage", _blank_or(
-        "stage", "stage is blank; enter won, lost or open",
-        "stage '{v}' is not won, lost or open; map the CRM stage to one of these three")),
-    ("deals", "closed_deal_has_close_date"): ("close_date", lambda rows: [
-        f"close_date is blank on a {s.lower()} deal; enter the date the deal was {s.lower()} (YYYY-MM-DD)"
-        for s in rows["stage"]]),
-    ("deals", "close_not_before_created"): ("close_date", lambda rows: [
-        f"close_date {c} is before created_date {o}; correct whichever date is wrong"
-        for c, o in zip(rows["close_date"], rows["created_date"])]),
-    ("deals", "cancelled_only_if_won"): ("cancelled_date", lambda rows: [
-        f"cancelled_date {c} is set on a {s.lower()} deal; only won deals can be cancelled: clear the date or correct the stage"
-        for c, s in zip(rows["cancelled_date"], rows["stage"])]),
-    ("deals", "cancelled_not_before_close"): ("cancelled_date", lambda rows: [
-        f"cancelled_date {c} is before close_date {d}; a deal is cancelled after it was won: correct one of the dates"
-        for c, d in zip(rows["cancelled_date"], rows["close_date"])]),
-    ("credit_splits", "deal_id"): ("deal_id", _each("deal_id is blank; enter the deal this credit belongs to", "deal_id")),
+    ("deals", "stage"): (
+        "stage",
+        _blank_or(
+            "stage",
+            "stage is blank; enter won, lost or open",
+            "stage '{v}' is not won, lost or open; map the CRM stage to one of these three",
+        ),
+    ),
+    ("deals", "closed_deal_has_close_date"): (
+        "close_date",
+        lambda rows: [
+            f"close_date is blank on a {s.lower()} deal; enter the date the deal was {s.lower()} (YYYY-MM-DD)"
+            for s in rows["stage"]
+        ],
+    ),
+    ("deals", "close_not_before_created"): (
+        "close_date",
+        lambda rows: [
+            f"close_date {c} is before created_date {o}; correct whichever date is wrong"
+            for c, o in zip(rows["close_date"], rows["created_date"])
+        ],
+    ),
+    ("deals", "cancelled_only_if_won"): (
+        "cancelled_date",
+        lambda rows: [
+            f"cancelled_date {c} is set on a {s.lower()} deal; only won deals can be cancelled: clear the date or correct the stage"
+            for c, s in zip(rows["cancelled_date"], rows["stage"])
+        ],
+    ),
+    ("deals", "cancelled_not_before_close"): (
+        "cancelled_date",
+        lambda rows: [
+            f"cancelled_date {c} is before close_date {d}; a deal is cancelled after it was won: correct one of the dates"
+            for c, d in zip(rows["cancelled_date"], rows["close_date"])
+        ],
+    ),
+    ("credit_splits", "deal_id"): (
+        "deal_id",
+        _each("deal_id is blank; enter the deal this credit belongs to", "deal_id"),
+    ),
     ("credit_splits", "rep_id"): ("rep_id", _each("rep_id is blank; enter the rep who receives this credit", "rep_id")),
-    ("credit_splits", "share"): ("share", _blank_or(
-        "share", "share is blank; enter the percentage credited, for example 60 for 60%",
-        "share '{v}' is not a percentage; write it as a plain number, for example 60 or 33.5 (no % sign)")),
-    ("credit_splits", "share_positive"): ("share", _each("share {v} is zero; remove the row or enter the share", "share")),
-    ("credit_splits", "role"): ("role", _blank_or(
-        "role", "role is blank; enter split (shares of the deal add up to 100) or overlay (extra credit)",
-        "role '{v}' is not split or overlay; use split (shares add up to 100) or overlay (extra credit)")),
+    ("credit_splits", "share"): (
+        "share",
+        _blank_or(
+            "share",
+            "share is blank; enter the percentage credited, for example 60 for 60%",
+            "share '{v}' is not a percentage; write it as a plain number, for example 60 or 33.5 (no % sign)",
+        ),
+    ),
+    ("credit_splits", "share_positive"): (
+        "share",
+        _each("share {v} is zero; remove the row or enter the share", "share"),
+    ),
+    ("credit_splits", "role"): (
+        "role",
+        _blank_or(
+            "role",
+            "role is blank; enter split (shares of the deal add up to 100) or overlay (extra credit)",
+            "role '{v}' is not split or overlay; use split (shares add up to 100) or overlay (extra credit)",
+        ),
+    ),
     ("reps", "rep_id"): ("rep_id", _each("rep_id is blank; every roster row needs the person's id", "rep_id")),
     ("reps", "name"): ("name", _each("name is blank; enter the person's name as it should appear in packs", "name")),
     ("reps", "email"): ("email", _each("email '{v}' is not an e-mail address; correct it or leave it blank", "email")),
-    ("reps", "role"): ("role", _blank_or("role", "role is blank; enter rep or manager",
-                                         "role '{v}' is not rep or manager; use one of these two")),
-    ("reps", "hire_date"): ("hire_date", _each("hire_date is blank; enter the first day of employment (YYYY-MM-DD)", "hire_date")),
-    ("reps", "locale"): ("locale", _blank_or("locale", "locale is blank; enter en or zh_CN",
-                                             "locale '{v}' is not supported; use en (English) or zh_CN (Chinese)")),
+    ("reps", "role"): (
+        "role",
+        _blank_or(
+            "role", "role is blank; enter rep or manager", "role '{v}' is not rep or manager; use one of these two"
+        ),
+    ),
+    ("reps", "hire_date"): (
+        "hire_date",
+        _each("hire_date is blank; enter the first day of employment (YYYY-MM-DD)", "hire_date"),
+    ),
+    ("reps", "locale"): (
+        "locale",
+        _blank_or(
+            "locale",
+            "locale is blank; enter en or zh_CN",
+            "locale '{v}' is not supported; use en (English) or zh_CN (Chinese)",
+        ),
+    ),
     ("reps", "currency"): ("currency", _CURRENCY_REASON),
-    ("reps", "valid_from"): ("valid_from", _each(
-        "valid_from '{v}' is not a month in the form YYYY-MM (for example 2025-04); correct it or leave it blank", "valid_from")),
-    ("reps", "leave_not_before_hire"): ("leave_date", lambda rows: [
-        f"leave_date {lv} is before hire_date {h}; correct one of the dates"
-        for lv, h in zip(rows["leave_date"], rows["hire_date"])]),
-    ("targets", "scope"): ("scope", _blank_or("scope", "scope is blank; enter rep or team",
-                                              "scope '{v}' is not rep or team; use one of these two")),
+    ("reps", "valid_from"): (
+        "valid_from",
+        _each(
+            "valid_from '{v}' is not a month in the form YYYY-MM (for example 2025-04); correct it or leave it blank",
+            "valid_from",
+        ),
+    ),
+    ("reps", "leave_not_before_hire"): (
+        "leave_date",
+        lambda rows: [
+            f"leave_date {lv} is before hire_date {h}; correct one of the dates"
+            for lv, h in zip(rows["leave_date"], rows["hire_date"])
+        ],
+    ),
+    ("targets", "scope"): (
+        "scope",
+        _blank_or("scope", "scope is blank; enter rep or team", "scope '{v}' is not rep or team; use one of these two"),
+    ),
     ("targets", "scope_id"): ("scope_id", _each("scope_id is blank; enter the rep_id or team name", "scope_id")),
     ("targets", "month"): ("month", _MONTH_REASON),
-    ("targets", "metric"): ("metric", _blank_or(
-        "metric", "metric is blank; enter " + ", ".join(METRICS),
-        "metric '{v}' is not a known metric; use one of " + ", ".join(METRICS))),
+    ("targets", "metric"): (
+        "metric",
+        _blank_or(
+            "metric",
+            "metric is blank; enter " + ", ".join(METRICS),
+            "metric '{v}' is not a known metric; use one of " + ", ".join(METRICS),
+        ),
+    ),
     ("targets", "target"): ("amount", _each("amount {v} is negative; a target is zero or more", "amount")),
-    ("targets", "effective_date"): ("effective_date", _each(
-        "effective_date is blank; enter the date this target took effect (YYYY-MM-DD)", "effective_date")),
+    ("targets", "effective_date"): (
+        "effective_date",
+        _each("effective_date is blank; enter the date this target took effect (YYYY-MM-DD)", "effective_date"),
+    ),
     ("fx_rates", "month"): ("month", _MONTH_REASON),
     ("fx_rates", "currency"): ("currency", _CURRENCY_REASON),
-    ("fx_rates", "rate"): ("rate", _blank_or(
-        "rate", "rate is blank; enter the value of one unit of the currency in the base currency",
-        "rate '{v}' is not a positive decimal number; write it as for example 1.0845")),
+    ("fx_rates", "rate"): (
+        "rate",
+        _blank_or(
+            "rate",
+            "rate is blank; enter the value of one unit of the currency in the base currency",
+            "rate '{v}' is not a positive decimal number; write it as for example 1.0845",
+        ),
+    ),
     ("fx_rates", "rate_positive"): ("rate", _each("rate {v} is zero; enter the real exchange rate", "rate")),
-    ("surveys", "response_id"): ("response_id", _each("response_id is blank; every response needs an id", "response_id")),
-    ("surveys", "response_date"): ("response_date", _each(
-        "response_date is blank; enter the date of the response (YYYY-MM-DD)", "response_date")),
-    ("surveys", "scale"): ("scale", _each("scale is blank; enter csat_1_5, nps_0_10 or a declared scale such as 1-10", "scale")),
-    ("surveys", "deal_or_account"): ("deal_id", _each(
-        "deal_id and account are both blank; enter the deal surveyed or the account", "deal_id")),
+    ("surveys", "response_id"): (
+        "response_id",
+        _each("response_id is blank; every response needs an id", "response_id"),
+    ),
+    ("surveys", "response_date"): (
+        "response_date",
+        _each("response_date is blank; enter the date of the response (YYYY-MM-DD)", "response_date"),
+    ),
+    ("surveys", "scale"): (
+        "scale",
+        _each("scale is blank; enter csat_1_5, nps_0_10 or a declared scale such as 1-10", "scale"),
+    ),
+    ("surveys", "deal_or_account"): (
+        "deal_id",
+        _each("deal_id and account are both blank; enter the deal surveyed or the account", "deal_id"),
+    ),
 }
 
 
@@ -637,8 +1021,7 @@ def _check_schema(name: str) -> pa.DataFrameSchema:
     repeats from conflicting ones; provenance is added later.
     """
     schema = INPUT_SCHEMAS[name].to_schema()
-    unchecked = [c for c, column in schema.columns.items()
-                 if not column.checks or c in ("source_file", "source_row")]
+    unchecked = [c for c, column in schema.columns.items() if not column.checks or c in ("source_file", "source_row")]
     schema = schema.remove_columns(unchecked)
     updates: dict[str, dict] = {}
     for column_name, column in schema.columns.items():
@@ -723,7 +1106,9 @@ def _duplicates(table: _Table, key: list[str], what: str) -> None:
             others = table.rows_label(group.index.drop(idx))
             key_text = ", ".join(f"{k} {group.at[idx, k] or '(blank)'}" for k in key)
             table.problems.add(
-                [idx], key[0], [group.at[idx, key[0]]],
+                [idx],
+                key[0],
+                [group.at[idx, key[0]]],
                 f"{key_text} also appears on {others} with different {', '.join(differing)}; "
                 f"keep one row per {what} (or give each its own id)",
             )
@@ -732,8 +1117,9 @@ def _duplicates(table: _Table, key: list[str], what: str) -> None:
     table.skipped += len(drop)
 
 
-def _unknown(table: _Table, column: str, known: pd.Index, rejected: pd.Index, noun: str, fix: str,
-             mask: pd.Series | None = None) -> None:
+def _unknown(
+    table: _Table, column: str, known: pd.Index, rejected: pd.Index, noun: str, fix: str, mask: pd.Series | None = None
+) -> None:
     """Problem for each non-blank ``column`` value not in ``known``; say so when it was itself rejected."""
     values = table.text[column]
     unknown = ~values.isin(known)
@@ -768,15 +1154,15 @@ def _validate_reps(table: _Table) -> pd.DataFrame:
         typed[column] = _dates(table, column)
     _pandera(table, typed, required_dates=("hire_date",))
     rep_ids = pd.Index(text["rep_id"].unique())
-    _unknown(table, "manager_id", rep_ids, pd.Index([]), "rep_id in reps",
-             "add the manager's own row to reps or correct the id")
+    _unknown(
+        table,
+        "manager_id",
+        rep_ids,
+        pd.Index([]),
+        "rep_id in reps",
+        "add the manager's own row to reps or correct the id",
+    )
     return _drop_problem_rows(table, typed)
-
-
-def _roster_ids(table: _Table, reps: pd.DataFrame) -> tuple[pd.Index, pd.Index]:
-    """(accepted rep_ids, rep_ids whose every roster row was rejected)."""
-    accepted = pd.Index(reps["rep_id"].unique())
-    return accepted, pd.Index(table.text["rep_id"].unique()).difference(accepted)
 
 
 def _roster_ids(table: _Table, reps: pd.DataFrame) -> tuple[pd.Index, pd.Index]:
@@ -791,7 +1177,8 @@ def _roster_in_force(reps: pd.DataFrame, months: Iterable[str]) -> pd.DataFrame:
     That is the rep's row with the latest ``valid_from <= month`` (blank = always).
     """
     grid = pd.DataFrame({"month": pd.unique(np.asarray(list(months), dtype=object))}).merge(
-        reps[["rep_id", "valid_from", "team", "currency"]], how="cross")
+        reps[["rep_id", "valid_from", "team", "currency"]], how="cross"
+    )
     grid = grid[grid["valid_from"] <= grid["month"]].sort_values("valid_from", kind="stable")
     return grid.drop_duplicates(["month", "rep_id"], keep="last").drop(columns="valid_from")
 
@@ -820,9 +1207,18 @@ def _team_currency(wanted: pd.DataFrame, reps: pd.DataFrame, base_currency: str)
 # ---------------------------------------------------------------- deals
 
 
-def _validate_deals(table: _Table, roster: tuple[pd.Index, pd.Index], end: pd.Timestamp,
-                    today: pd.Timestamp) -> pd.DataFrame:
-    """Validated deals of the snapshot; see the module docstring for the rules."""
+def _validate_deals(
+    table: _Table,
+    roster: tuple[pd.Index, pd.Index],
+    end: pd.Timestamp,
+    today: pd.Timestamp,
+    owners_checked: bool = True,
+) -> pd.DataFrame:
+    """Validated deals of the snapshot; see the module docstring for the rules.
+
+    ``owners_checked`` is False when there is no roster to check owners against
+    (``attain validate`` of a lone deals file).
+    """
     # Snapshot first: deals opened after the month did not exist at its end (not an error).
     created = _parse_dates(table.text["created_date"])
     later = (created > end).to_numpy()
@@ -840,17 +1236,29 @@ def _validate_deals(table: _Table, roster: tuple[pd.Index, pd.Index], end: pd.Ti
     # With an unknown currency the decimals cannot be judged; the currency problem says what to fix.
     status = np.where(~known_currency & (status == _TOO_PRECISE), _OK, status)
     _amount_problems(table, "amount", status, digits, currency, "amounts")
-    _blank(table, "amount", pd.Series((status == _BLANK) & (stage == "won").to_numpy(), index=text.index),
-           "amount is blank on a won deal; enter the deal's value")
+    _blank(
+        table,
+        "amount",
+        pd.Series((status == _BLANK) & (stage == "won").to_numpy(), index=text.index),
+        "amount is blank on a won deal; enter the deal's value",
+    )
 
     amount_minor = pd.array(units, dtype="Int64")
     amount_minor[~np.isin(status, (_OK, _BLANK))] = pd.NA
-    typed = pd.DataFrame({
-        "deal_id": text["deal_id"], "owner_id": text["owner_id"], "account": text["account"],
-        "product": text["product"], "amount_minor": amount_minor, "currency": currency, "stage": stage,
-        **{column: _dates(table, column) for column in _DATE_COLUMNS["deals"]},
-        "cancel_reason": text["cancel_reason"],
-    }, index=text.index)
+    typed = pd.DataFrame(
+        {
+            "deal_id": text["deal_id"],
+            "owner_id": text["owner_id"],
+            "account": text["account"],
+            "product": text["product"],
+            "amount_minor": amount_minor,
+            "currency": currency,
+            "stage": stage,
+            **{column: _dates(table, column) for column in _DATE_COLUMNS["deals"]},
+            "cancel_reason": text["cancel_reason"],
+        },
+        index=text.index,
+    )
     _pandera(table, typed)
 
     for column, event in (("close_date", "won or lost"), ("cancelled_date", "cancelled")):
@@ -859,11 +1267,18 @@ def _validate_deals(table: _Table, roster: tuple[pd.Index, pd.Index], end: pd.Ti
             future &= stage.isin(["won", "lost"])
         if future.any():
             values = text.loc[future, column]
-            table.problems.add(values.index, column, values, [
-                f"{column} {v} is after today ({today.date()}); a deal cannot be {event} in the future: "
-                "correct the date" + (" or set the stage to open" if column == "close_date" else "")
-                for v in values])
-    _unknown(table, "owner_id", *roster, "rep_id in reps", "add the rep to reps or correct the owner")
+            table.problems.add(
+                values.index,
+                column,
+                values,
+                [
+                    f"{column} {v} is after today ({today.date()}); a deal cannot be {event} in the future: "
+                    "correct the date" + (" or set the stage to open" if column == "close_date" else "")
+                    for v in values
+                ],
+            )
+    if owners_checked:
+        _unknown(table, "owner_id", *roster, "rep_id in reps", "add the rep to reps or correct the owner")
 
     deals = _drop_problem_rows(table, typed)
     # Snapshot: what was known at the month's end.
@@ -896,8 +1311,9 @@ def _skip_rows(table: _Table, mask: pd.Series) -> None:
 # ---------------------------------------------------------------- credit splits
 
 
-def _validate_splits(table: _Table | None, deals: pd.DataFrame, deals_table: _Table,
-                     roster: tuple[pd.Index, pd.Index]) -> pd.DataFrame:
+def _validate_splits(
+    table: _Table | None, deals: pd.DataFrame, deals_table: _Table, roster: tuple[pd.Index, pd.Index]
+) -> pd.DataFrame:
     """Validated split and overlay credit rows of deals in the snapshot."""
     if table is None:
         return _empty("credit_splits")
@@ -911,8 +1327,12 @@ def _validate_splits(table: _Table | None, deals: pd.DataFrame, deals_table: _Ta
 
     units, status = _minor_units(text["share"], _SHARE_DIGITS)
     too_precise = pd.Series(status == _TOO_PRECISE, index=text.index)
-    table.problems.add(text.index[too_precise], "share", text["share"][too_precise],
-                       f"share has more than {_SHARE_DIGITS} decimal places; shorten it")
+    table.problems.add(
+        text.index[too_precise],
+        "share",
+        text["share"][too_precise],
+        f"share has more than {_SHARE_DIGITS} decimal places; shorten it",
+    )
 
     split = text[text["role"] == "split"].assign(units=units[(text["role"] == "split").to_numpy()])
     bad = split.index.isin(table.problems.rows())
@@ -925,13 +1345,17 @@ def _validate_splits(table: _Table | None, deals: pd.DataFrame, deals_table: _Ta
         rows = split[split["deal_id"] == deal_id]
         for idx in group.index:
             if rows["bad"].any():
-                reason = (f"another split row of deal {deal_id} ({table.rows_label(rows.index[rows['bad']])}) "
-                          "was rejected, so this deal's split cannot be applied; fix that row")
+                reason = (
+                    f"another split row of deal {deal_id} ({table.rows_label(rows.index[rows['bad']])}) "
+                    "was rejected, so this deal's split cannot be applied; fix that row"
+                )
             else:
                 shares = _share_text(int(rows["units"].sum()))
-                reason = (f"the split shares of deal {deal_id} ({table.rows_label(rows.index)}) add up to "
-                          f"{shares}, not 100; correct them so they add up to exactly 100 "
-                          "(until then the deal is credited 100% to its owner)")
+                reason = (
+                    f"the split shares of deal {deal_id} ({table.rows_label(rows.index)}) add up to "
+                    f"{shares}, not 100; correct them so they add up to exactly 100 "
+                    "(until then the deal is credited 100% to its owner)"
+                )
             table.problems.add([idx], "share", [text.at[idx, "share"]], reason)
     return _drop_problem_rows(table, text)
 
@@ -953,15 +1377,26 @@ def _validate_fx(table: _Table | None, base_currency: str) -> pd.DataFrame:
     _pandera(table, text)
     base_not_one = (text["currency"] == base_currency) & ~text["rate"].str.fullmatch(r"0*1(\.0*)?")
     rows = text[base_not_one & (text["rate"] != "")]
-    table.problems.add(rows.index, "rate", rows["rate"],
-                       f"{base_currency} is the base currency, so its rate is 1 by definition; "
-                       "correct the rate or the base_currency setting")
+    table.problems.add(
+        rows.index,
+        "rate",
+        rows["rate"],
+        f"{base_currency} is the base currency, so its rate is 1 by definition; "
+        "correct the rate or the base_currency setting",
+    )
     return _drop_problem_rows(table, text)
 
 
 def _check_fx_coverage(
-    deals: pd.DataFrame, deals_table: _Table, splits: pd.DataFrame, splits_table: _Table | None,
-    reps: pd.DataFrame, fx_rates: pd.DataFrame, fx_file_present: bool, month: str, base_currency: str,
+    deals: pd.DataFrame,
+    deals_table: _Table,
+    splits: pd.DataFrame,
+    splits_table: _Table | None,
+    reps: pd.DataFrame,
+    fx_rates: pd.DataFrame,
+    fx_file_present: bool,
+    month: str,
+    base_currency: str,
     data_dir: Path,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Quarantine won deals whose credit needs an FX rate that fx_rates lacks.
@@ -980,10 +1415,13 @@ def _check_fx_coverage(
         return deals, splits
     codes, days = pd.factorize(won["close_date"])
     won = won.assign(month=days.strftime("%Y-%m").to_numpy(dtype=object)[codes])
-    credited = pd.concat([
-        won[["deal_id", "owner_id", "currency", "month"]].rename(columns={"owner_id": "rep_id"}),
-        won[["deal_id", "currency", "month"]].merge(splits[["deal_id", "rep_id"]], on="deal_id"),
-    ], ignore_index=True)
+    credited = pd.concat(
+        [
+            won[["deal_id", "owner_id", "currency", "month"]].rename(columns={"owner_id": "rep_id"}),
+            won[["deal_id", "currency", "month"]].merge(splits[["deal_id", "rep_id"]], on="deal_id"),
+        ],
+        ignore_index=True,
+    )
     # Rates are looked up per distinct (rep, deal currency, month): a few hundred keys, not a row per deal.
     key = np.zeros(len(credited), dtype=np.int64)
     for column in ("rep_id", "currency", "month"):
@@ -991,22 +1429,28 @@ def _check_fx_coverage(
         key = key * (len(uniques) + 1) + column_codes
     key_of_row, first_rows = pd.factorize(key)[0], pd.Series(np.arange(len(key))).groupby(key, sort=False).first()
     keys = credited.loc[first_rows.to_numpy(), ["rep_id", "currency", "month"]].set_axis(
-        key_of_row[first_rows.to_numpy()], axis=0)
+        key_of_row[first_rows.to_numpy()], axis=0
+    )
     keys["plan"] = _plan_currency(keys, reps)
     keys = keys[keys["plan"].notna() & (keys["plan"] != keys["currency"])]
-    needs = pd.concat([
-        keys.assign(need=keys["currency"], why=""),
-        keys.assign(need=keys["plan"],
-                    why=" (to convert to " + keys["plan"] + ", the plan currency of " + keys["rep_id"] + ")"),
-    ])
+    needs = pd.concat(
+        [
+            keys.assign(need=keys["currency"], why=""),
+            keys.assign(
+                need=keys["plan"],
+                why=" (to convert to " + keys["plan"] + ", the plan currency of " + keys["rep_id"] + ")",
+            ),
+        ]
+    )
     needs = needs[needs["need"] != base_currency]
     have = pd.MultiIndex.from_frame(fx_rates[["month", "currency"]])
     lacking = needs[~pd.MultiIndex.from_arrays([needs["month"], needs["need"]]).isin(have)]
     if lacking.empty:
         return deals, splits
     hit = credited[np.isin(key_of_row, lacking.index)].assign(key=lambda f: key_of_row[f.index])
-    missing = hit[["deal_id", "key"]].merge(lacking[["month", "currency", "need", "why"]],
-                                            left_on="key", right_index=True)
+    missing = hit[["deal_id", "key"]].merge(
+        lacking[["month", "currency", "need", "why"]], left_on="key", right_index=True
+    )
     missing = missing.drop_duplicates(["deal_id", "month", "need"])
     if not fx_file_present:
         currencies = ", ".join(sorted(missing["need"].unique()))
@@ -1019,16 +1463,28 @@ def _check_fx_coverage(
     index = deals.index[deals["deal_id"].isin(missing["deal_id"])]
     by_id = pd.Series(index, index=deals.loc[index, "deal_id"].to_numpy())
     rows = by_id.loc[missing["deal_id"]].to_numpy()
-    deals_table.problems.add(rows, "currency", missing["currency"], [
-        f"no FX rate for {need} in {m}{why}; add it to fx_rates"
-        for need, m, why in zip(missing["need"], missing["month"], missing["why"])])
+    deals_table.problems.add(
+        rows,
+        "currency",
+        missing["currency"],
+        [
+            f"no FX rate for {need} in {m}{why}; add it to fx_rates"
+            for need, m, why in zip(missing["need"], missing["month"], missing["why"])
+        ],
+    )
     rejected = pd.Index(missing["deal_id"].unique())
     deals = deals.drop(index=index)
     if splits_table is not None:
         hit = splits[splits["deal_id"].isin(rejected)]
-        splits_table.problems.add(hit.index, "deal_id", hit["deal_id"], [
-            f"deal_id {d} is a deal whose own row was rejected (no FX rate, see quarantine); fix that row first"
-            for d in hit["deal_id"]])
+        splits_table.problems.add(
+            hit.index,
+            "deal_id",
+            hit["deal_id"],
+            [
+                f"deal_id {d} is a deal whose own row was rejected (no FX rate, see quarantine); fix that row first"
+                for d in hit["deal_id"]
+            ],
+        )
         splits = splits.drop(index=hit.index)
     return deals, splits
 
@@ -1036,19 +1492,27 @@ def _check_fx_coverage(
 # ---------------------------------------------------------------- targets
 
 
-def _validate_targets(table: _Table, reps: pd.DataFrame, roster: tuple[pd.Index, pd.Index],
-                      base_currency: str) -> pd.DataFrame:
-    """Validated targets with ``target`` (int, minor units for revenue) and its ``currency``."""
-    _duplicates(table, ["scope", "scope_id", "month", "metric", "effective_date"],
-                "scope, scope_id, month, metric and effective_date")
+def _validate_targets(
+    table: _Table | None, reps: pd.DataFrame, roster: tuple[pd.Index, pd.Index], base_currency: str
+) -> pd.DataFrame:
+    """Validated targets with ``target`` (int, minor units for revenue) and its ``currency``.
+
+    None (no targets file: ``attain validate`` of another lone file) gives no targets.
+    """
+    if table is None:
+        return _empty("targets")
+    _duplicates(
+        table,
+        ["scope", "scope_id", "month", "metric", "effective_date"],
+        "scope, scope_id, month, metric and effective_date",
+    )
     text = table.text
     is_rep, is_team = text["scope"] == "rep", text["scope"] == "team"
     revenue = text["metric"] == "revenue"
 
     currency = pd.Series("", index=text.index, dtype=object)
     rep_rows = text[is_rep & revenue]
-    currency.loc[rep_rows.index] = _plan_currency(
-        rep_rows.rename(columns={"scope_id": "rep_id"}), reps).fillna("")
+    currency.loc[rep_rows.index] = _plan_currency(rep_rows.rename(columns={"scope_id": "rep_id"}), reps).fillna("")
     team_rows = text[is_team & revenue]
     currency.loc[team_rows.index] = _team_currency(team_rows, reps, base_currency)
 
@@ -1057,8 +1521,15 @@ def _validate_targets(table: _Table, reps: pd.DataFrame, roster: tuple[pd.Index,
     status_money = np.where(revenue.to_numpy(), status, np.where(status == _TOO_PRECISE, -1, status))
     _amount_problems(table, "amount", status_money, digits, currency.where(revenue, ""), "targets")
     counts = text[status_money == -1]
-    table.problems.add(counts.index, "amount", counts["amount"], [
-        f"amount {v} is not a whole number; a {m} target is a count" for v, m in zip(counts["amount"], counts["metric"])])
+    table.problems.add(
+        counts.index,
+        "amount",
+        counts["amount"],
+        [
+            f"amount {v} is not a whole number; a {m} target is a count"
+            for v, m in zip(counts["amount"], counts["metric"])
+        ],
+    )
 
     typed = text[["scope", "scope_id", "month", "metric", "amount"]].copy()
     typed["target"] = pd.array(units, dtype="Int64")
@@ -1068,16 +1539,24 @@ def _validate_targets(table: _Table, reps: pd.DataFrame, roster: tuple[pd.Index,
     typed["reason"], typed["author"] = text["reason"], text["author"]
     _pandera(table, typed, required_dates=("effective_date",))
     _unknown(table, "scope_id", *roster, "rep_id in reps", "add the rep to reps or correct the id", mask=is_rep)
-    _unknown(table, "scope_id", pd.Index(reps["team"].unique()), pd.Index([]), "team in reps",
-             "correct the team name (it must match the team column of reps)", mask=is_team)
+    _unknown(
+        table,
+        "scope_id",
+        pd.Index(reps["team"].unique()),
+        pd.Index([]),
+        "team in reps",
+        "correct the team name (it must match the team column of reps)",
+        mask=is_team,
+    )
     return _drop_problem_rows(table, typed)
 
 
 # ---------------------------------------------------------------- surveys
 
 
-def _validate_surveys(table: _Table | None, deals: pd.DataFrame, deals_table: _Table, end: pd.Timestamp,
-                      settings: Settings) -> pd.DataFrame:
+def _validate_surveys(
+    table: _Table | None, deals: pd.DataFrame, deals_table: _Table, end: pd.Timestamp, settings: Settings
+) -> pd.DataFrame:
     """Validated survey responses up to the month's end, with scales checked against settings."""
     if table is None:
         return _empty("surveys")
@@ -1089,24 +1568,44 @@ def _validate_surveys(table: _Table | None, deals: pd.DataFrame, deals_table: _T
 
     units, status = _minor_units(text["score"], 0)
     bad_score = pd.Series(~np.isin(status, (_OK,)), index=text.index)
-    table.problems.add(text.index[bad_score], "score", text["score"][bad_score], [
-        "score is blank; enter the response's score" if v == "" else
-        f"score '{v}' is not a whole number; enter the score as given by the customer"
-        for v in text["score"][bad_score]])
+    table.problems.add(
+        text.index[bad_score],
+        "score",
+        text["score"][bad_score],
+        [
+            "score is blank; enter the response's score"
+            if v == ""
+            else f"score '{v}' is not a whole number; enter the score as given by the customer"
+            for v in text["score"][bad_score]
+        ],
+    )
 
     scales = {**_BUILTIN_SCALES, **{k.lower(): tuple(v) for k, v in settings.survey_scales.items()}}
     low = text["scale"].map({name: bounds[0] for name, bounds in scales.items()})
     high = text["scale"].map({name: bounds[1] for name, bounds in scales.items()})
     undeclared = low.isna() & (text["scale"] != "")
-    table.problems.add(text.index[undeclared], "scale", text["scale"][undeclared], [
-        f"scale '{s}' is not declared; Attain does not guess scales: use csat_1_5 or nps_0_10, or declare it in "
-        f"settings.survey_scales (for example survey_scales: {{\"{s}\": {_scale_bounds(s)}}}) so it is converted "
-        "linearly to 1-5" for s in text["scale"][undeclared]])
+    table.problems.add(
+        text.index[undeclared],
+        "scale",
+        text["scale"][undeclared],
+        [
+            f"scale '{s}' is not declared; Attain does not guess scales: use csat_1_5 or nps_0_10, or declare it in "
+            f'settings.survey_scales (for example survey_scales: {{"{s}": {_scale_bounds(s)}}}) so it is converted '
+            "linearly to 1-5"
+            for s in text["scale"][undeclared]
+        ],
+    )
     score = pd.Series(units, index=text.index)
     outside = ~undeclared & ~bad_score & low.notna() & ((score < low) | (score > high))
-    table.problems.add(text.index[outside], "score", text["score"][outside], [
-        f"score {v} is outside the {s} scale ({int(lo)} to {int(hi)}); correct the score or the scale"
-        for v, s, lo, hi in zip(text["score"][outside], text["scale"][outside], low[outside], high[outside])])
+    table.problems.add(
+        text.index[outside],
+        "score",
+        text["score"][outside],
+        [
+            f"score {v} is outside the {s} scale ({int(lo)} to {int(hi)}); correct the score or the scale"
+            for v, s, lo, hi in zip(text["score"][outside], text["scale"][outside], low[outside], high[outside])
+        ],
+    )
 
     typed = text[["response_id", "deal_id", "account"]].copy()
     typed["response_date"] = _dates(table, "response_date")
@@ -1114,7 +1613,9 @@ def _validate_surveys(table: _Table | None, deals: pd.DataFrame, deals_table: _T
     typed["score"] = typed["score"].mask(bad_score.to_numpy())
     typed["scale"], typed["comment"] = text["scale"], text["comment"]
     _pandera(table, typed, required_dates=("response_date",))
-    _unknown(table, "deal_id", accepted, rejected, "deal in deals", "correct the id, or leave it blank and fill account")
+    _unknown(
+        table, "deal_id", accepted, rejected, "deal in deals", "correct the id, or leave it blank and fill account"
+    )
     return _drop_problem_rows(table, typed)
 
 
@@ -1164,34 +1665,50 @@ def _quarantine(tables: dict[str, _Table | None], month: str) -> pd.DataFrame:
         if len(problems):
             index = problems["index"].to_numpy()
             records = table.raw.df.loc[index].to_json(orient="records", lines=True, force_ascii=False)
-            parts.append(pd.DataFrame({
-                "month": month, "table": name, "source_file": table.source_file,
-                "source_row": (index + 2).astype("int64"), "column": problems["column"].to_numpy(),
-                "value": problems["value"].to_numpy(), "reason": problems["reason"].to_numpy(),
-                "record": records.splitlines(),
-            }))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "month": month,
+                        "table": name,
+                        "source_file": table.source_file,
+                        "source_row": (index + 2).astype("int64"),
+                        "column": problems["column"].replace(table.column_names).to_numpy(),
+                        "value": problems["value"].to_numpy(),
+                        "reason": problems["reason"].to_numpy(),
+                        "record": records.splitlines(),
+                    }
+                )
+            )
         if table.extra_quarantine is not None and len(table.extra_quarantine):
             extra = table.extra_quarantine[QUARANTINE_COLUMNS].copy()
             extra["month"], extra["table"] = month, name
             extra["source_row"] = extra["source_row"].astype("int64")
             parts.append(extra)
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "source_row" else object)
-                             for c in QUARANTINE_COLUMNS})
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "source_row" else object) for c in QUARANTINE_COLUMNS})
     out = pd.concat(parts, ignore_index=True)
     order = {name: i for i, name in enumerate(CONTRACT)}
-    out = out.sort_values(["table", "source_row", "column"], key=lambda s: s.map(order) if s.name == "table" else s,
-                          kind="stable").reset_index(drop=True)
+    out = out.sort_values(
+        ["table", "source_row", "column"], key=lambda s: s.map(order) if s.name == "table" else s, kind="stable"
+    ).reset_index(drop=True)
     return QuarantineSchema.validate(out)
 
 
 def _source(table: _Table, accepted: pd.DataFrame, quarantine: pd.DataFrame) -> TableSource:
-    """Row counts of one table for the run's report."""
+    """Row counts and reading details of one table for the run's report."""
     rejected = quarantine.loc[quarantine["table"] == table.name, "source_row"].nunique()
     extra = table.extra_quarantine
     extra_rows = 0 if extra is None or extra.empty else extra["source_row"].nunique()
     return TableSource(
-        table=table.name, file=table.source_file, encoding=table.raw.encoding, delimiter=table.raw.delimiter,
-        profile=table.profile, rows_read=len(table.raw.df) + extra_rows, rows_accepted=len(accepted),
-        rows_quarantined=int(rejected), rows_skipped=table.skipped,
+        table=table.name,
+        file=table.source_file,
+        encoding=table.raw.encoding,
+        delimiter=table.raw.delimiter,
+        profile=table.profile,
+        rows_read=len(table.raw.df) + extra_rows,
+        rows_accepted=len(accepted),
+        rows_quarantined=int(rejected),
+        rows_skipped=table.skipped,
+        sheet=table.raw.sheet,
+        details=table.details or _contract_details(table.raw, table.name),
     )

@@ -82,7 +82,8 @@ def test_salesforce_api_layout_flags_decide_the_stage_and_ids_map_in_either_leng
 def test_owner_aliases_file_next_to_the_export_is_used(reps, tmp_path):
     shutil.copy(FIXTURES / "salesforce_api.csv", tmp_path / "deals.csv")
     (tmp_path / "owner_aliases.csv").write_text(
-        "owner,rep_id\n0055g00000AbcDeAAJ,R001\n0055g00000AbcDf,R002\n", encoding="utf-8")
+        "owner,rep_id\n0055g00000AbcDeAAJ,R001\n0055g00000AbcDf,R002\n", encoding="utf-8"
+    )
     adapted = adapt(read_table(tmp_path / "deals.csv"), reps)
     assert list(adapted.df["owner_id"]) == ["R001", "R002", "R001", "R002"]
     assert adapted.notes["owner_aliases"] == "owner_aliases.csv"
@@ -177,12 +178,15 @@ def test_xlsx_export_with_real_date_and_number_cells(reps, tmp_path):
     book.active.append(["Report", "Exported"])
     book.active.append(["Opportunities by owner", "2021-05-01"])
     sheet = book.create_sheet("Opportunities")
-    sheet.append(["Opportunity Owner", "Account Name", "Opportunity Name", "Stage", "Amount", "Close Date",
-                  "Opportunity ID"])
-    sheet.append(["Jane Doe", "Globex", "Globex renewal", "Closed Won", 22700.5, dt.datetime(2021, 4, 15),
-                  "0065g00000AbCdE"])
-    sheet.append(["Raj Patel", "Initech", "Initech expansion", "Closed Lost", 1200, dt.date(2021, 4, 20),
-                  "0065g00000AbCdF"])
+    sheet.append(
+        ["Opportunity Owner", "Account Name", "Opportunity Name", "Stage", "Amount", "Close Date", "Opportunity ID"]
+    )
+    sheet.append(
+        ["Jane Doe", "Globex", "Globex renewal", "Closed Won", 22700.5, dt.datetime(2021, 4, 15), "0065g00000AbCdE"]
+    )
+    sheet.append(
+        ["Raj Patel", "Initech", "Initech expansion", "Closed Lost", 1200, dt.date(2021, 4, 20), "0065g00000AbCdF"]
+    )
     path = tmp_path / "export.xlsx"
     book.save(path)
     mapping = tmp_path / "usd.yaml"
@@ -216,8 +220,9 @@ def test_ambiguous_date_column_asks_for_the_order_and_a_declared_order_reads_it(
     message = str(error.value)
     assert message.startswith("zoho_ambiguous_dates.csv: column 'Closing Date'")
     assert "'04/05/2021' (row 2)" in message and "--date-order" in message
-    adapted = load("zoho_ambiguous_dates.csv", reps, date_order="DMY", mapping_file=None,
-                   profile="zoho", decimal_comma=False)
+    adapted = load(
+        "zoho_ambiguous_dates.csv", reps, date_order="DMY", mapping_file=None, profile="zoho", decimal_comma=False
+    )
     assert list(adapted.df["close_date"]) == ["2021-05-04", "2021-04-06"]
 
 
@@ -237,8 +242,13 @@ def test_unknown_stages_are_listed_with_the_yaml_lines_to_add(reps, tmp_path):
 
 
 def test_no_matching_profile_names_the_closest_and_its_missing_columns(reps):
-    raw = RawTable(pd.DataFrame({"Deal Owner": ["Jane Doe"], "Amount": ["1"], "Stage": ["Closed Won"]}),
-                   Path("deals.csv"), "utf-8", ",", None)
+    raw = RawTable(
+        pd.DataFrame({"Deal Owner": ["Jane Doe"], "Amount": ["1"], "Stage": ["Closed Won"]}),
+        Path("deals.csv"),
+        "utf-8",
+        ",",
+        None,
+    )
     with pytest.raises(UnknownExportError) as error:
         adapt(raw, reps)
     assert "Closest profile: zoho " in error.value.message and "close_date ('Closing Date')" in error.value.message
@@ -246,8 +256,13 @@ def test_no_matching_profile_names_the_closest_and_its_missing_columns(reps):
 
 def test_two_matching_profiles_ask_for_a_profile(reps):
     headers = ["Deal Owner", "Potential Owner", "Stage", "Closing Date", "Amount", "Record Id"]
-    raw = RawTable(pd.DataFrame([["Jane Doe", "Jane Doe", "Closed Won", "2021-04-15", "$1", "z1"]], columns=headers),
-                   Path("deals.csv"), "utf-8", ",", None)
+    raw = RawTable(
+        pd.DataFrame([["Jane Doe", "Jane Doe", "Closed Won", "2021-04-15", "$1", "z1"]], columns=headers),
+        Path("deals.csv"),
+        "utf-8",
+        ",",
+        None,
+    )
     with pytest.raises(InputFileError, match=r"several CRM profiles \(zoho, zoho-potentials\).*--profile"):
         adapt(raw, reps)
     assert adapt(raw, reps, profile="zoho", mapping_file=None, decimal_comma=None).profile == "zoho"

@@ -57,8 +57,13 @@ def test_declared_encoding_is_used_and_checked(tmp_path):
 
 @pytest.mark.parametrize("sep", [";", "\t", ","])
 def test_delimiter_is_detected_from_the_header(tmp_path, sep):
-    path = write(tmp_path / "deals.csv", sep.join(["deal_id", "amount", "account"]) + "\r\n"
-                 + sep.join(["D1", "1234,50" if sep == ";" else "1234.50", "Acme"]) + "\r\n")
+    path = write(
+        tmp_path / "deals.csv",
+        sep.join(["deal_id", "amount", "account"])
+        + "\r\n"
+        + sep.join(["D1", "1234,50" if sep == ";" else "1234.50", "Acme"])
+        + "\r\n",
+    )
     table = read_table(path)
     assert table.delimiter == sep
     assert table.df.columns.tolist() == ["deal_id", "amount", "account"]
@@ -100,19 +105,74 @@ def test_xlsx_dates_and_numbers_become_iso_and_plain_decimal_text(tmp_path):
     book.save(tmp_path / "deals.xlsx")
     table = read_table(tmp_path / "deals.xlsx")
     assert table.sheet == "Deals" and table.encoding is None and table.delimiter is None
-    assert table.df.values.tolist() == [["D1", "1234.5", "2025-03-01"], ["1002", "100", "2025-03-02"],
-                                        ["D4", "0.00001", ""]]
+    assert table.df.values.tolist() == [
+        ["D1", "1234.5", "2025-03-01"],
+        ["1002", "100", "2025-03-02"],
+        ["D4", "0.00001", ""],
+    ]
     assert [table.row_number(i) for i in table.df.index] == [2, 3, 5]
     assert read_table(tmp_path / "deals.xlsx", sheet="Notes").df["note"].tolist() == ["not read unless named"]
     with pytest.raises(InputFileError, match="no sheet named 'Data'; its sheets are: Deals, Notes"):
         read_table(tmp_path / "deals.xlsx", sheet="Data")
 
 
+def test_xlsx_title_rows_and_rows_wider_than_the_header_keep_every_cell(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["A2"] = "Opportunities by owner"  # row 1 blank, row 2 a title, then the header
+    sheet.append(["Opportunity Owner", "Amount"])
+    sheet.append(["Jane Doe", 22700.5, "0065g00000AbCdE", None, "note"])
+    book.save(tmp_path / "report.xlsx")
+    table = read_table(tmp_path / "report.xlsx")
+    assert list(table.df.columns) == ["Opportunities by owner", "Unnamed: 1", "Unnamed: 2", "Unnamed: 3", "Unnamed: 4"]
+    assert table.df.values.tolist() == [
+        ["Opportunity Owner", "Amount", "", "", ""],
+        ["Jane Doe", "22700.5", "0065g00000AbCdE", "", "note"],
+    ]
+    assert [table.row_number(i) for i in table.df.index] == [3, 4]  # the sheet's own row numbers
+
+
+def test_an_empty_first_sheet_falls_through_to_the_first_sheet_with_cells(tmp_path):
+    book = openpyxl.Workbook()
+    book.active.title = "Cover"
+    book.create_sheet("Blank")
+    book.create_sheet("Deals").append(["deal_id"])
+    book["Deals"].append(["D1"])
+    book.save(tmp_path / "deals.xlsx")
+    table = read_table(tmp_path / "deals.xlsx")
+    assert (table.sheet, table.skipped_sheets, table.df["deal_id"].tolist()) == ("Deals", ("Cover", "Blank"), ["D1"])
+    with pytest.raises(InputFileError, match="sheet 'Blank' is empty"):
+        read_table(tmp_path / "deals.xlsx", sheet="Blank")
+    del book["Deals"]
+    book.save(tmp_path / "empty.xlsx")
+    with pytest.raises(InputFileError, match=r"every sheet \(Cover, Blank\) is empty"):
+        read_table(tmp_path / "empty.xlsx")
+
+
+@pytest.mark.parametrize("title", ["Opportunities by owner\n\nFiltered By: Q2\n", '"Deals, all owners"\n'])
+def test_csv_title_lines_above_a_wider_header_are_kept_as_rows(tmp_path, title):
+    text = title + 'Owner;Amount;Close\nJane;"1.000,50";15.04.2021\nRaj;5\n'
+    table = read_table(write(tmp_path / "deals.csv", text))
+    assert table.delimiter == ";"
+    assert table.df.columns[1:].tolist() == ["Unnamed: 1", "Unnamed: 2"]
+    header = table.df.index[table.df.iloc[:, 0] == "Owner"][0]
+    assert table.df.loc[header:].values.tolist() == [
+        ["Owner", "Amount", "Close"],
+        ["Jane", "1.000,50", "15.04.2021"],
+        ["Raj", "5", ""],
+    ]
+    assert table.row_number(header) == title.count("\n") + 1
+
+
 def test_parquet_columns_are_cast_to_text(tmp_path):
-    pd.DataFrame({
-        "deal_id": ["D1", None], "amount": [1234.5, None], "units": [3, 4],
-        "close_date": pd.to_datetime(["2025-03-01", None]),
-    }).to_parquet(tmp_path / "deals.parquet")
+    pd.DataFrame(
+        {
+            "deal_id": ["D1", None],
+            "amount": [1234.5, None],
+            "units": [3, 4],
+            "close_date": pd.to_datetime(["2025-03-01", None]),
+        }
+    ).to_parquet(tmp_path / "deals.parquet")
     df = read_table(tmp_path / "deals.parquet").df
     assert df.values.tolist() == [["D1", "1234.5", "3", "2025-03-01"], ["", "", "4", ""]]
 
@@ -155,3 +215,10 @@ def test_damaged_xlsx_is_a_file_error(tmp_path):
     (tmp_path / "deals.xlsx").write_bytes(b"not a zip")
     with pytest.raises(InputFileError, match="deals.xlsx: is not a readable Excel workbook"):
         read_table(tmp_path / "deals.xlsx")
+
+
+def test_utf16_tab_separated_text_from_excel_is_read(tmp_path):
+    (tmp_path / "deals.csv").write_bytes("owner\tamount\n 张伟 \t1234.50\nJosé\t7\n".encode("utf-16"))
+    table = read_table(tmp_path / "deals.csv")
+    assert (table.encoding, table.delimiter) == ("utf-16", "\t")
+    assert table.df.to_dict("list") == {"owner": ["张伟", "José"], "amount": ["1234.50", "7"]}

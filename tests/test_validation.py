@@ -39,8 +39,8 @@ def data_dir(tmp_path: Path, case: str | None = None) -> Path:
     return folder
 
 
-def load(tmp_path, case=None, month="2025-03", settings=Settings(), **kwargs):
-    return load_inputs(data_dir(tmp_path, case), month, settings, today=TODAY, **kwargs)
+def load(tmp_path, case=None, month="2025-03", settings=None, **kwargs):
+    return load_inputs(data_dir(tmp_path, case), month, settings or Settings(), today=TODAY, **kwargs)
 
 
 def problems(result, table: str) -> dict[tuple[int, str], str]:
@@ -63,8 +63,9 @@ def test_examples_load_without_quarantine_and_match_the_schemas(tmp_path):
     assert deals.at["D1008", "amount_minor"] == 0  # blank amount on an open deal
     assert deals.at["D1004", "source_file"] == "deals.csv" and deals.at["D1004", "source_row"] == 5
     assert result.deals["created_date"].dtype == "datetime64[ns]"
-    targets = {(t.scope_id, t.metric): (t.target, t.currency) for t in result.targets.itertuples()
-               if t.scope_id != "R01"}
+    targets = {
+        (t.scope_id, t.metric): (t.target, t.currency) for t in result.targets.itertuples() if t.scope_id != "R01"
+    }
     assert targets[("R03", "revenue")] == (900000, "USD")
     assert targets[("R02", "revenue")] == (2000000, "CNY")
     assert targets[("R03", "won_deals")] == (2, "")
@@ -84,14 +85,14 @@ def test_bad_amounts_currencies_and_stages_are_quarantined_and_good_rows_kept(tm
     assert found == {
         (3, "amount"): "amount -120.00 is negative; enter refunds as a cancellation (cancelled_date) instead",
         (4, "amount"): "amount 12.345 has more than 2 decimal places (USD has 2); amounts are never rounded "
-                       "on input: correct the value",
+        "on input: correct the value",
         (5, "amount"): "amount '1,200.00' is not a number; write amounts with digits and a decimal point only, "
-                       "for example 1234.50 (no currency symbol, no thousands separator)",
+        "for example 1234.50 (no currency symbol, no thousands separator)",
         (6, "currency"): found[(6, "currency")],  # checked below: the list of codes is long
         (7, "stage"): "stage 'pending' is not won, lost or open; map the CRM stage to one of these three",
         (8, "amount"): "amount is blank on a won deal; enter the deal's value",
         (9, "amount"): "amount 1500.5 has more than 0 decimal places (JPY has 0); amounts are never rounded "
-                       "on input: correct the value",
+        "on input: correct the value",
     }
     assert found[(6, "currency")].startswith("currency 'EURO' is not a supported ISO currency code; use one of AUD,")
     assert sorted(result.deals["deal_id"]) == ["D1001", "D1004", "D1008"]
@@ -107,20 +108,21 @@ def test_bad_dates_are_quarantined_with_the_expected_format(tmp_path):
     found = problems(load(tmp_path, "deal_dates"), "deals")
     assert found == {
         (2, "close_date"): "close_date '03/01/2025' is not a date in the form YYYY-MM-DD (for example 2025-03-31); "
-                           "correct the date",
+        "correct the date",
         (3, "close_date"): "close_date 2025-05-02 is after today (2025-04-30); a deal cannot be won or lost in the "
-                           "future: correct the date or set the stage to open",
+        "future: correct the date or set the stage to open",
         (4, "close_date"): "close_date 2025-02-01 is before created_date 2025-02-10; correct whichever date is wrong",
         (5, "close_date"): "close_date is blank on a lost deal; enter the date the deal was lost (YYYY-MM-DD)",
         (6, "cancelled_date"): "cancelled_date 2025-02-15 is set on a lost deal; only won deals can be cancelled: "
-                               "clear the date or correct the stage",
+        "clear the date or correct the stage",
     }
 
 
 def test_unknown_owner(tmp_path):
     result = load(tmp_path, "deal_owner")
     assert problems(result, "deals") == {
-        (3, "owner_id"): "owner_id R99 is not a rep_id in reps; add the rep to reps or correct the owner"}
+        (3, "owner_id"): "owner_id R99 is not a rep_id in reps; add the rep to reps or correct the owner"
+    }
     assert result.deals["deal_id"].tolist() == ["D1004"]
 
 
@@ -128,9 +130,9 @@ def test_conflicting_duplicates_are_all_quarantined_and_identical_ones_collapse(
     result = load(tmp_path, "deal_duplicates")
     assert problems(result, "deals") == {
         (2, "deal_id"): "deal_id D1001 also appears on row 4 with different amount; keep one row per deal "
-                        "(or give each its own id)",
+        "(or give each its own id)",
         (4, "deal_id"): "deal_id D1001 also appears on row 2 with different amount; keep one row per deal "
-                        "(or give each its own id)",
+        "(or give each its own id)",
     }
     assert sorted(result.deals["deal_id"]) == ["D1002", "D1004"]
     assert result.deals.set_index("deal_id").at["D1002", "source_row"] == 3  # the first copy is kept
@@ -143,8 +145,10 @@ def test_conflicting_duplicates_are_all_quarantined_and_identical_ones_collapse(
 def test_split_shares_not_summing_to_100_and_unknown_deal_or_rep(tmp_path):
     result = load(tmp_path, "splits")
     found = problems(result, "credit_splits")
-    shares = ("the split shares of deal D1004 (rows 2, 3) add up to 90, not 100; correct them so they add up to "
-              "exactly 100 (until then the deal is credited 100% to its owner)")
+    shares = (
+        "the split shares of deal D1004 (rows 2, 3) add up to 90, not 100; correct them so they add up to "
+        "exactly 100 (until then the deal is credited 100% to its owner)"
+    )
     assert found == {
         (2, "share"): shares,
         (3, "share"): shares,
@@ -153,7 +157,10 @@ def test_split_shares_not_summing_to_100_and_unknown_deal_or_rep(tmp_path):
     }
     kept = result.credit_splits
     assert kept[["deal_id", "rep_id", "share", "role"]].values.tolist() == [
-        ["D1006", "R04", "50", "split"], ["D1006", "R03", "50", "split"], ["D1006", "M02", "20", "overlay"]]
+        ["D1006", "R04", "50", "split"],
+        ["D1006", "R03", "50", "split"],
+        ["D1006", "M02", "20", "overlay"],
+    ]
 
 
 def test_survey_scores_and_scales(tmp_path):
@@ -162,7 +169,8 @@ def test_survey_scores_and_scales(tmp_path):
     assert found[(3, "score")] == "score 6 is outside the csat_1_5 scale (1 to 5); correct the score or the scale"
     assert found[(4, "scale")] == (
         "scale '1-7' is not declared; Attain does not guess scales: use csat_1_5 or nps_0_10, or declare it in "
-        'settings.survey_scales (for example survey_scales: {"1-7": [1, 7]}) so it is converted linearly to 1-5')
+        'settings.survey_scales (for example survey_scales: {"1-7": [1, 7]}) so it is converted linearly to 1-5'
+    )
     assert found[(5, "deal_id")].startswith("deal_id D9999 is not a deal in deals")
     assert len(found) == 3
     assert result.surveys["response_id"].tolist() == ["S001", "S104"]
@@ -179,7 +187,7 @@ def test_targets_for_unknown_rep_team_or_metric(tmp_path):
     assert found == {
         (3, "scope_id"): "scope_id R99 is not a rep_id in reps; add the rep to reps or correct the id",
         (4, "scope_id"): "scope_id North is not a team in reps; correct the team name (it must match the team "
-                         "column of reps)",
+        "column of reps)",
         (5, "metric"): "metric 'profit' is not a known metric; use one of revenue, won_deals, new_accounts",
         (6, "amount"): "amount 2.5 is not a whole number; a won_deals target is a count",
     }
@@ -191,11 +199,11 @@ def test_roster_problems(tmp_path):
     assert found == {
         (9, "locale"): "locale 'fr' is not supported; use en (English) or zh_CN (Chinese)",
         (10, "manager_id"): "manager_id M09 is not a rep_id in reps; add the manager's own row to reps or correct "
-                            "the id",
+        "the id",
         (11, "rep_id"): "rep_id R92, valid_from (blank) also appears on row 12 with different hire_date; keep one "
-                        "row per rep_id and valid_from (or give each its own id)",
+        "row per rep_id and valid_from (or give each its own id)",
         (12, "rep_id"): "rep_id R92, valid_from (blank) also appears on row 11 with different hire_date; keep one "
-                        "row per rep_id and valid_from (or give each its own id)",
+        "row per rep_id and valid_from (or give each its own id)",
     }
     assert result.reps.set_index("rep_id").at["R01", "locale"] == "zh_CN"  # "zh-cn" normalised
 
@@ -217,7 +225,7 @@ def test_fx_rate_problems(tmp_path):
         (7, "month"): "month 2025-03, currency EUR " + conflict.format("row 9"),
         (9, "month"): "month 2025-03, currency EUR " + conflict.format("row 7"),
         (8, "rate"): "USD is the base currency, so its rate is 1 by definition; correct the rate or the "
-                     "base_currency setting",
+        "base_currency setting",
         (10, "rate"): "rate 0 is zero; enter the real exchange rate",
         (11, "month"): "month '2025-4' is not a month in the form YYYY-MM (for example 2025-03); correct it",
     }
@@ -230,8 +238,11 @@ def test_plan_currency_rate_is_needed_too(tmp_path):
     with (folder / "deals.csv").open("a") as f:  # a USD deal credited to a CNY-paid rep
         f.write("D1010,R01,Acme Corporation,GTX Pro,100.00,USD,won,2025-01-02,2025-01-10,,\n")
     result = load_inputs(folder, "2025-03", Settings(), today=TODAY)
-    assert problems(result, "deals") == {(11, "currency"): (
-        "no FX rate for CNY in 2025-01 (to convert to CNY, the plan currency of R01); add it to fx_rates")}
+    assert problems(result, "deals") == {
+        (11, "currency"): (
+            "no FX rate for CNY in 2025-01 (to convert to CNY, the plan currency of R01); add it to fx_rates"
+        )
+    }
 
 
 def test_a_row_with_several_problems_appears_once_per_column(tmp_path):
@@ -252,8 +263,9 @@ def test_missing_required_file(tmp_path):
     (folder / "targets.csv").unlink()
     with pytest.raises(InputFileError) as err:
         load_inputs(folder, "2025-03", Settings(), today=TODAY)
-    assert str(err.value).startswith("targets.csv: required file is missing: put targets.csv (or targets.xlsx / "
-                                     "targets.parquet) in the data folder")
+    assert str(err.value).startswith(
+        "targets.csv: required file is missing: put targets.csv (or targets.xlsx / targets.parquet) in the data folder"
+    )
 
 
 def test_optional_files_may_be_absent(tmp_path):
@@ -269,8 +281,9 @@ def test_optional_files_may_be_absent(tmp_path):
 def test_fx_file_required_when_a_won_deal_needs_a_rate(tmp_path):
     folder = data_dir(tmp_path)
     (folder / "fx_rates.csv").unlink()
-    with pytest.raises(InputFileError, match="fx_rates.csv: required file is missing: won deals need exchange "
-                                             "rates for CNY, EUR"):
+    with pytest.raises(
+        InputFileError, match="fx_rates.csv: required file is missing: won deals need exchange rates for CNY, EUR"
+    ):
         load_inputs(folder, "2025-03", Settings(), today=TODAY)
 
 
@@ -281,7 +294,8 @@ def test_misspelled_column_names_the_closest_header(tmp_path):
         load_inputs(folder, "2025-03", Settings(), today=TODAY)
     assert str(err.value).startswith(
         "deals.csv: missing column close_date: rename column 'close_dat' to 'close_date'. The file's columns are: "
-        "deal_id, owner_id, account, product, amount, currency, stage, close_dat.")
+        "deal_id, owner_id, account, product, amount, currency, stage, close_dat."
+    )
 
 
 def test_several_missing_columns_in_one_message(tmp_path):
@@ -290,16 +304,21 @@ def test_several_missing_columns_in_one_message(tmp_path):
     with pytest.raises(InputFileError) as err:
         load_inputs(folder, "2025-03", Settings(), today=TODAY)
     message = str(err.value)
-    assert message.startswith("reps.csv: missing columns name, email, manager_id, team, region, hire_date, locale, "
-                              "currency: rename column 'Name' to 'name'; rename column 'e_mail' to 'email'; "
-                              "add a column 'manager_id'")
+    assert message.startswith(
+        "reps.csv: missing columns name, email, manager_id, team, region, hire_date, locale, "
+        "currency: rename column 'Name' to 'name'; rename column 'e_mail' to 'email'; "
+        "add a column 'manager_id'"
+    )
 
 
-@pytest.mark.parametrize("bad_file, expected", [
-    ("empty.csv", "reps.csv: is empty: it has no header line and no rows"),
-    ("header_only.csv", "reps.csv: has a header line but no data rows"),
-    ("undecodable.csv", "reps.csv: cannot be decoded with any of utf-8, gb18030, cp1252"),
-])
+@pytest.mark.parametrize(
+    "bad_file, expected",
+    [
+        ("empty.csv", "reps.csv: is empty: it has no header line and no rows"),
+        ("header_only.csv", "reps.csv: has a header line but no data rows"),
+        ("undecodable.csv", "reps.csv: cannot be decoded with any of utf-8, gb18030, cp1252"),
+    ],
+)
 def test_unusable_required_file_stops_the_run(tmp_path, bad_file, expected):
     folder = data_dir(tmp_path)
     shutil.copy(BAD / "files" / bad_file, folder / "reps.csv")
@@ -362,17 +381,60 @@ def test_validate_path_reports_a_folder_or_one_file(tmp_path):
     shutil.copy(folder / "deals.csv", folder / "march_export.csv")
     lone = validate_path(folder / "march_export.csv", month="2025-03", today=TODAY)
     assert list(lone.sources) == ["deals"] and lone.quarantine["source_file"].unique().tolist() == ["march_export.csv"]
-    assert lone.text().splitlines()[1] == ("  march_export.csv: 2 rows read as utf-8; 1 accepted, 1 rejected, "
-                                           "0 outside the month or repeated")
+    lines = lone.text().splitlines()
+    assert lines[1] == (
+        "  context from the same folder: credit_splits.csv, reps.csv (the roster), targets.csv, "
+        "fx_rates.csv, surveys.csv"
+    )
+    assert lines[2:8] == [
+        "  march_export.csv (deals): 2 rows read, 1 accepted, 1 quarantined, 0 outside the month or repeated",
+        "    layout: contract (docs/input-contract.md)",
+        "    file: encoding utf-8, delimiter comma",
+        "    date order: year-month-day (YYYY-MM-DD, the contract's) for created_date, close_date, cancelled_date",
+        "    numbers: decimal point (the contract's) in amount",
+        "    owners: owner_id is the rep_id, checked against the roster",
+    ]
     assert validate_path(folder / "reps.csv", month="2025-03", today=TODAY).ok
+
+
+def test_a_lone_deals_file_without_a_roster_is_checked_and_says_owners_were_not(tmp_path):
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    shutil.copy(BAD / "deal_owner" / "deals.csv", folder / "march_export.csv")
+    report = validate_path(folder / "march_export.csv", month="2025-03", today=TODAY)
+    assert report.ok and report.sources["deals"].rows_accepted == 2
+    text = report.text()
+    assert "  no roster: there is no reps.csv, reps.xlsx or reps.parquet in downloads" in text
+    assert "    owners: not checked: there is no roster (reps file)" in text
+    assert "no fx_rates file in the folder" in text
+
+
+def test_a_lone_file_is_read_in_the_declared_encoding(tmp_path):
+    folder = data_dir(tmp_path)
+    text = (folder / "deals.csv").read_text(encoding="utf-8").replace("Huaxin Trading", "Café Lumière")
+    (folder / "deals.csv").write_bytes(text.encode("cp1252"))
+    assert (
+        "file: encoding cp1252, delimiter comma"
+        in validate_path(folder / "deals.csv", month="2025-03", today=TODAY).text()
+    )
+    report = validate_path(folder / "deals.csv", month="2025-03", today=TODAY, encodings={"deals": "latin-1"})
+    assert report.ok and "file: encoding iso8859-1, delimiter comma" in report.text()
 
 
 # ---------------------------------------------------------------- exact amounts
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.decimals(min_value=-10**12, max_value=10**12, places=4, allow_nan=False),
-                          st.sampled_from(["USD", "JPY"])), min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.tuples(
+            st.decimals(min_value=-(10**12), max_value=10**12, places=4, allow_nan=False),
+            st.sampled_from(["USD", "JPY"]),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_amount_text_to_minor_units_agrees_with_money_to_minor(pairs):
     text = pd.Series([str(amount) for amount, _ in pairs], dtype=object)
     digits = np.array([MINOR_DIGITS[ccy] for _, ccy in pairs])
