@@ -26,11 +26,14 @@ def stamped(frame: pd.DataFrame, month: str, column: str = "month") -> pd.DataFr
     """``frame`` with the partition column first, as the warehouse stores it.
 
     Computed tables carry the run month in ``month``; the input tables, some of which have a ``month``
-    column of their own (targets, FX rates), carry it in ``as_of``.
+    column of their own (targets, FX rates), carry it in ``as_of``. The data is not copied.
     """
-    out = frame.copy()
-    out[column] = month
-    return out[[column, *[c for c in out.columns if c != column]]].reset_index(drop=True)
+    out = frame.copy(deep=False)
+    if column in out.columns:
+        del out[column]
+    out.index = pd.RangeIndex(len(out))
+    out.insert(0, column, month)
+    return out
 
 
 def unstamped(frame: pd.DataFrame) -> pd.DataFrame:
