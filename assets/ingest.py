@@ -37,9 +37,7 @@ def validated_inputs(context: AssetExecutionContext, attain: AttainConfig):
     """
     month = run_month(context)
     try:
-        result = load_inputs(
-            Path(attain.data_dir), month, attain.settings(), deals_profile=attain.deals_profile or None
-        )
+        result = load_inputs(Path(attain.data_dir), month, attain.settings(), **attain.ingest_options())
     except InputFileError as error:
         raise Failure(description=str(error), allow_retries=False) from None
     quarantine = result.quarantine
@@ -56,6 +54,7 @@ def validated_inputs(context: AssetExecutionContext, attain: AttainConfig):
             }
             if source.profile:
                 extra["crm_profile"] = source.profile
+            extra.update({f"read_{key}": str(value) for key, value in sorted(source.details.items())})
         if name == "deals":
             won = frame[frame["stage"] == "won"]
             extra["won_amount_by_currency"] = money_totals(won, "amount_minor")

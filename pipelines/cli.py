@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,10 +148,13 @@ def _summary(month: str, result, resources: dict) -> MonthSummary:
 
 
 def _root_message(info) -> str:
-    """The innermost error message: what the person must fix, without the traceback."""
+    """The innermost error message: what the person must fix, without the traceback or class name."""
     while info.cause is not None:
         info = info.cause
-    return info.message.strip().splitlines()[-1] if info.message else info.cls_name or "error"
+    lines = (info.message or "").strip().splitlines()
+    if not lines:
+        return info.cls_name or "error"
+    return re.sub(r"^[\w.]*(Error|Exception|Failure)\w*: ", "", lines[-1] if len(lines) == 1 else lines[0])
 
 
 def run_months(
@@ -159,7 +163,7 @@ def run_months(
     var: Path,
     data_dir: Path | None = None,
     resend: bool = False,
-    profile: str | None = None,
+    ingest: dict | None = None,
     show_progress: bool = True,
     until: str | None = None,
     only: list[str] | None = None,
@@ -175,8 +179,7 @@ def run_months(
     from pipelines.progress import BAR
 
     var.mkdir(parents=True, exist_ok=True)
-    extra = {"deals_profile": profile} if profile else {}
-    defs = build_definitions(var=var, data_dir=data_dir, resend=resend, **extra)
+    defs = build_definitions(var=var, data_dir=data_dir, resend=resend, **(ingest or {}))
     job = defs.resolve_job_def("month_end")
     resources = defs.resources
     instance = _instance(var)
@@ -213,7 +216,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         var=_var(args),
         data_dir=args.data,
         resend=args.resend,
-        profile=args.profile,
+        ingest=_ingest_config(args),
         show_progress=not args.quiet,
         until=args.until,
         only=args.only.split(",") if args.only else None,
@@ -245,12 +248,31 @@ def cmd_maven(args: argparse.Namespace) -> int:
     )
 
 
+def _ingest_config(args: argparse.Namespace) -> dict:
+    """The deals-file options of `run` as AttainConfig fields (only those given)."""
+    given = {
+        "deals_profile": args.profile,
+        "deals_mapping": str(args.mapping) if args.mapping else None,
+        "date_order": args.date_order,
+        "decimal_comma": args.decimal_comma,
+    }
+    return {key: value for key, value in given.items() if value is not None}
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from attain.readers import InputFileError
     from attain.validation import validate_path
 
     try:
-        report = validate_path(Path(args.path), month=args.month, profile=args.profile)
+        report = validate_path(
+            Path(args.path),
+            month=args.month,
+            profile=args.profile,
+            mapping_file=args.mapping,
+            date_order=args.date_order,
+            decimal_comma=args.decimal_comma,
+            encodings=dict(args.encoding or []) or None,
+        )
     except InputFileError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_PROBLEMS
@@ -317,6 +339,27 @@ def cmd_statement(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _table_encoding(value: str) -> tuple[str, str]:
+    table, sep, encoding = value.partition("=")
+    if not sep or not table or not encoding:
+        raise argparse.ArgumentTypeError(f"{value!r}: write TABLE=ENCODING, for example deals=gb18030")
+    return table, encoding
+
+
+def _deals_file_options(p: argparse.ArgumentParser) -> None:
+    """How to read a deals file that is a CRM export (docs/crm-exports.md)."""
+    p.add_argument("--profile", help="CRM export profile of the deals file (default: detected)")
+    p.add_argument("--mapping", type=Path, help="mapping file (YAML) for a CRM without a built-in profile")
+    p.add_argument("--date-order", type=str.upper, choices=["DMY", "MDY"], help="day/month order of the dates")
+    decimals = p.add_mutually_exclusive_group()
+    decimals.add_argument(
+        "--decimal-comma", dest="decimal_comma", action="store_true", default=None, help="amounts are written 1.234,50"
+    )
+    decimals.add_argument(
+        "--decimal-point", dest="decimal_comma", action="store_false", help="amounts are written 1,234.50"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="attain", description="Attain: month-end sales performance.")
     parser.add_argument("--var", help="folder for everything a run writes (default: var/ in the repo, or ATTAIN_VAR)")
@@ -337,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--month", type=_month, required=True)
     p.add_argument("--to", type=_month, help="last month of a backfill range")
     p.add_argument("--data", type=Path, help="input folder (default: ATTAIN_DATA_DIR or var/demo-data)")
-    p.add_argument("--profile", help="CRM export profile of the deals file (default: detected)")
+    _deals_file_options(p)
     p.add_argument("--resend", action="store_true", help="re-send e-mails already delivered (logged)")
     p.add_argument("--until", metavar="ASSET", help="stop after this asset (e.g. payouts): it and its inputs run")
     p.add_argument("--only", metavar="ASSET[,ASSET]", help="run only these assets, e.g. deliveries to retry the mail")
@@ -347,7 +390,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a data folder or a file and list every problem")
     p.add_argument("path")
     p.add_argument("--month", type=_month, help="month the data is for (default: the latest close month)")
-    p.add_argument("--profile", help="CRM export profile (default: detected)")
+    _deals_file_options(p)
+    p.add_argument(
+        "--encoding",
+        action="append",
+        type=_table_encoding,
+        metavar="TABLE=ENCODING",
+        help="declare a file's encoding, e.g. deals=gb18030 (repeatable)",
+    )
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("close", help="freeze a month's ledger")

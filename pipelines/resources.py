@@ -11,7 +11,7 @@ import contextlib
 import os
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 import duckdb
 import pandas as pd
@@ -33,6 +33,9 @@ class AttainConfig(ConfigurableResource):
     plans_dir: str = Field(default="", description="Folder of plan YAML files; blank = <data_dir>/plans.")
     output_dir: str = Field(default=str(DEFAULT_VAR / "output"), description="Packs and exports, by month.")
     deals_profile: str = Field(default="", description="CRM export profile for deals; blank = detect.")
+    deals_mapping: str = Field(default="", description="Mapping file (YAML) for a CRM without a built-in profile.")
+    date_order: str = Field(default="", description="DMY or MDY for an export whose dates cannot tell.")
+    decimal_comma: Optional[bool] = Field(default=None, description="True: 1.234,50 amounts; None: detect.")
     fiscal_year_start: int = Field(default=1, description="First month of the fiscal year (1-12).")
     timezone: str = Field(default="UTC", description="IANA time zone in which the month ends.")
     base_currency: str = Field(default="USD", description="Currency that FX rates are quoted in.")
@@ -41,6 +44,15 @@ class AttainConfig(ConfigurableResource):
         default="0.05", description="Largest share of deal rows quarantined before the run stops."
     )
     render_processes: int = Field(default=2, description="Processes rendering PDF packs in parallel.")
+
+    def ingest_options(self) -> dict:
+        """The keyword arguments ``attain.validation.load_inputs`` takes for the deals file."""
+        return {
+            "deals_profile": self.deals_profile or None,
+            "mapping_file": Path(self.deals_mapping) if self.deals_mapping else None,
+            "date_order": self.date_order or None,
+            "decimal_comma": self.decimal_comma,
+        }
 
     def settings(self) -> Settings:
         """The pure-domain view of this configuration."""
