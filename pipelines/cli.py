@@ -87,15 +87,33 @@ class MonthSummary:
             out.append(f"  ledger lines: {c.get('ledger_lines', 0)}; payees: {c.get('payees', 0)}")
             for ccy, amount in sorted(self.payable.items()):
                 out.append(f"  payable {ccy}: {amount}")
-            out.append(f"  packs: {c.get('rep_packs', 0)} rep, {c.get('manager_packs', 0)} manager")
             out.append(
                 f"  deliveries: {c.get('sent', 0)} sent, {c.get('skipped', 0)} already sent, "
                 f"{c.get('failed', 0)} failed"
             )
-        out.append(f"  packs and finance export: {self.output / self.month}")
-        if self.outbox is not None:
-            out.append(f"  outbox (.eml): {self.outbox}")
+            if c.get("changed"):
+                out.append(
+                    f"  {c['changed']} message(s) not re-sent although their packs changed after delivery: "
+                    "check why, then `attain run --month ... --only deliveries --resend`"
+                )
+        packs = self.output / self.month / "packs"
+        if packs.is_dir():
+            out.append(f"  packs: {c.get('rep_packs', 0)} rep, {c.get('manager_packs', 0)} manager in {_shown(packs)}")
+        finance = self.output / self.month / "finance"
+        if finance.is_dir():
+            out.append(f"  finance export: {', '.join(sorted(p.name for p in finance.iterdir()))} in {_shown(finance)}")
+        if self.outbox is not None and (self.outbox / self.month).is_dir():
+            mails = sorted((self.outbox / self.month).glob("*.eml"))
+            out.append(f"  outbox: {len(mails)} .eml (one per manager) in {_shown(self.outbox / self.month)}")
         return out
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the current folder when it is below it (shorter to read), else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _summary(month: str, result, resources: dict) -> MonthSummary:
@@ -143,6 +161,8 @@ def _summary(month: str, result, resources: dict) -> MonthSummary:
             for key, name in (("sent", "sent"), ("skipped_already_sent", "skipped"), ("failed", "failed")):
                 if key in meta:
                     counts[name] = int(meta[key].value)
+            if "changed_after_delivery" in meta:
+                counts["changed"] = len(meta["changed_after_delivery"].value)
     outbox = Path(mailer.outbox_dir) if mailer.mode == "outbox" else None
     return MonthSummary(month, result.success, failed_steps, error, counts, payable, Path(config.output_dir), outbox)
 
