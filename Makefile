@@ -15,4 +15,5 @@ bench: setup
 	for b in benchmarks/*.py; do .venv/bin/python $$b || exit 1; done
 
 dev: setup
-	DAGSTER_HOME=$${DAGSTER_HOME:-$$PWD/var/dagster} .venv/bin/dagster dev -w workspace.yaml
+	@home=$${DAGSTER_HOME:-$$PWD/var/dagster}; mkdir -p $$home; \
+	DAGSTER_HOME=$$home .venv/bin/dagster dev -w workspace.yaml
