@@ -341,7 +341,9 @@ def _commission(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFrame, 
     uppers = np.concatenate([lowers[:, 1:], np.full((n_reps, 1), _INT64_MAX, dtype=np.int64)], axis=1)
 
     whole_ok, accel_ok, whole_why, accel_why = _gates(ctx, comp, roster)
-    no_target = (target <= 0) & (comp.basis == "attainment")
+    # a single band from 0 without a threshold is a flat rate: no level of the target matters, so none is needed
+    flat = len(comp.bands) == 1 and comp.threshold is None
+    no_target = (target <= 0) & (comp.basis == "attainment") & (not flat)
     below_threshold = np.zeros(n_reps, dtype=bool)
     if comp.threshold is not None and comp.basis == "attainment":
         thr = comp.threshold
@@ -367,6 +369,8 @@ def _commission(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFrame, 
         band = comp.bands[k]
         if comp.method == "per_deal":
             scope = f"of deal {ids}'s {money_text(credit[first_row], ccy)} credit in the {labels[k]} {ccy} band"
+        elif flat:
+            scope = f"of {period_name} credit ({_deals_text(ids)})"
         elif comp.method == "retroactive":
             reach = (f"attainment {attainment_text(total[r], target[r])}" if comp.basis == "attainment"
                      else f"total credit {money_text(total[r], ccy)}")
