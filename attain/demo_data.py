@@ -198,11 +198,11 @@ def write_input_csv(df: pd.DataFrame, out_dir: Path, name: str) -> Path:
     return path
 
 
-def copy_example_plans(out_dir: Path) -> Path:
-    """Copy every ``docs/examples/plans/*.yaml`` into ``out_dir/plans`` (created even when empty)."""
+def copy_example_plans(out_dir: Path, source: Path | None = None) -> Path:
+    """Copy every ``*.yaml`` of ``source`` (default: the demo's ``docs/examples/plans``) into ``out_dir/plans``."""
     plans_dir = Path(out_dir) / "plans"
     plans_dir.mkdir(parents=True, exist_ok=True)
-    for plan in sorted(EXAMPLE_PLANS_DIR.glob("*.yaml")):
+    for plan in sorted(Path(source or EXAMPLE_PLANS_DIR).glob("*.yaml")):
         shutil.copyfile(plan, plans_dir / plan.name)
     return plans_dir
 

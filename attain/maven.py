@@ -41,6 +41,7 @@ agent-month* is an agent with at least one won or lost deal closing that month:
   over active agent-months, rounded half-up; when that median is 0 (the sample's
   85 accounts are nearly all won in its first months) the target is written as an
   explicit blank, "no target", since a zero target cannot be measured against.
+Managers get an explicit "no target" revenue row each month: they are measured on their team.
 
 No ``fx_rates`` (everything is USD), no surveys, no credit splits.
 """
@@ -62,6 +63,8 @@ from attain.readers import InputFileError, RawTable, read_table
 MAVEN_MONTH = "2017-12"
 
 #: Where the sample lives: ``../shared/datasets/maven-crm`` relative to the repo root.
+#: Plan files for the sample's agents and managers (effective 2017, no survey-based rules).
+MAVEN_PLANS_DIR = Path(__file__).resolve().parents[1] / "docs" / "examples" / "maven-plans"
 MAVEN_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "maven-crm"
 
 #: Product names in sales_pipeline.csv that mean a products.csv product.
@@ -99,7 +102,7 @@ def load_maven(src_dir: Path, out_dir: Path) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {name: write_input_csv(df, out_dir, name)
              for name, df in (("deals", deals), ("reps", reps), ("targets", targets))}
-    paths["plans"] = copy_example_plans(out_dir)
+    paths["plans"] = copy_example_plans(out_dir, MAVEN_PLANS_DIR)
     return paths
 
 
@@ -219,7 +222,11 @@ def _targets(deals: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
                          "no target: the median monthly new accounts per active agent is 0"),
     }
     agents = reps.loc[reps["role"] == "rep", "rep_id"]
+    managers = reps.loc[reps["role"] == "manager", "rep_id"]
     months = month_span(month.min(), MAVEN_MONTH)
     rows = [("rep", rep_id, m, metric, amounts[metric], month_start(m).isoformat(), reasons[metric], _TARGET_AUTHOR)
             for rep_id in agents for m in months for metric in amounts]
+    rows += [("rep", rep_id, m, "revenue", "", month_start(m).isoformat(),
+              "no target: managers are measured on their team", _TARGET_AUTHOR)
+             for rep_id in managers for m in months]
     return pd.DataFrame(rows, columns=INPUT_COLUMNS["targets"])

@@ -16,7 +16,7 @@ from typing import Iterator, Optional
 import duckdb
 import pandas as pd
 from dagster import ConfigurableResource
-from dagster_duckdb_pandas import DuckDBPandasIOManager
+from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 from pydantic import Field
 
 from attain.settings import Settings
@@ -75,6 +75,32 @@ class AttainConfig(ConfigurableResource):
         path = Path(self.output_dir)
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+class _MonthTableHandler(DuckDBPandasTypeHandler):
+    """Stores a month's table, creating the table even when that month has no rows.
+
+    The stock handler skips empty DataFrames, so a month with an empty quarantine (the Maven sample) would
+    leave no table for downstream steps to read. Object columns of an empty frame are typed as text so the
+    table accepts the rows of later months.
+    """
+
+    def handle_output(self, context, table_slice, obj: pd.DataFrame, connection):
+        if not obj.empty:
+            return super().handle_output(context, table_slice, obj, connection)
+        empty = obj.astype({c: "string" for c in obj.columns if obj[c].dtype == object})  # noqa: F841 (read by SQL)
+        connection.execute(
+            f"create table if not exists {table_slice.schema}.{table_slice.table} as select * from empty"
+        )
+        context.add_output_metadata({"dagster/partition_row_count": 0})
+
+
+class WarehouseIOManager(DuckDBPandasIOManager):
+    """The DuckDB IO manager for Attain's monthly tables (see ``_MonthTableHandler``)."""
+
+    @staticmethod
+    def type_handlers():
+        return [_MonthTableHandler()]
 
 
 class Warehouse(ConfigurableResource):
@@ -166,6 +192,6 @@ def default_resources(
     return {
         "attain": AttainConfig(data_dir=str(data_dir), output_dir=str(var / "output"), **config),
         "warehouse": Warehouse(database=database),
-        "io_manager": DuckDBPandasIOManager(database=database, schema="attain"),
+        "io_manager": WarehouseIOManager(database=database, schema="attain"),
         "mailer": mailer_from_env(var, resend),
     }

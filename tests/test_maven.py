@@ -106,7 +106,10 @@ def test_targets_are_the_medians_of_active_agent_months(t):
             won[key] += row["deal_stage"] == "Won"
     expected_revenue = round(statistics.median(revenue.values()) / 100) * 100
     expected_won = round(statistics.median(won.values()))
-    targets = t["targets"]
+    managers = t["reps"].loc[t["reps"]["role"] == "manager", "rep_id"]
+    no_quota = t["targets"][t["targets"]["scope_id"].isin(managers)]
+    assert len(no_quota) == 6 * 10 and set(no_quota["amount"]) == {""}  # managers: explicit "no target"
+    targets = t["targets"][~t["targets"]["scope_id"].isin(managers)]
     assert len(targets) == 35 * 10 * 3  # agents x 2017-03..2017-12 x metrics
     assert sorted(targets["month"].unique())[0] == "2017-03" and targets["month"].max() == MAVEN_MONTH
     by_metric = targets.groupby("metric")["amount"].unique()

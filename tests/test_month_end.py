@@ -16,6 +16,7 @@ from pypdf import PdfReader
 
 from attain.credit import roster_as_of
 from attain.demo_data import DEMO_MONTH, generate
+from attain.maven import MAVEN_DIR, MAVEN_MONTH, load_maven
 from attain.money import format_minor
 from attain.periods import add_months
 from pipelines.cli import main, run_months
@@ -141,9 +142,16 @@ def test_delivery_through_a_real_smtp_server(first_run, tmp_path, monkeypatch):
     server = SmtpTestServer(self_signed_certificate(tmp_path))
     server.start()
     try:
-        for key, value in {"MAILER": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(server.port),
-                           "SMTP_SECURITY": "starttls", "SMTP_USER": USER, "SMTP_PASSWORD": PASSWORD,
-                           "SMTP_CAFILE": server.cafile, "MAIL_FROM": "attain@acme.example"}.items():
+        for key, value in {
+            "MAILER": "smtp",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(server.port),
+            "SMTP_SECURITY": "starttls",
+            "SMTP_USER": USER,
+            "SMTP_PASSWORD": PASSWORD,
+            "SMTP_CAFILE": server.cafile,
+            "MAIL_FROM": "attain@acme.example",
+        }.items():
             monkeypatch.setenv(f"ATTAIN_{key}", value)
         [summary] = run_months([DEMO_MONTH], var=copy, show_progress=False, only=["deliveries"])
     finally:
@@ -158,8 +166,27 @@ def test_delivery_through_a_real_smtp_server(first_run, tmp_path, monkeypatch):
         [manager_id] = managers.loc[managers["email"] == received.rcpt_tos[0], "rep_id"]
         team = set(roster.loc[roster["manager_id"] == manager_id, "rep_id"])
         attached = {part.get_filename(): part.get_content() for part in message.iter_attachments()}
-        expected = packs[((packs["kind"] == "rep") & packs["person_id"].isin(team))
-                         | ((packs["kind"] == "manager") & (packs["person_id"] == manager_id))]
+        expected = packs[
+            ((packs["kind"] == "rep") & packs["person_id"].isin(team))
+            | ((packs["kind"] == "manager") & (packs["person_id"] == manager_id))
+        ]
         assert sorted(attached) == sorted(Path(p).name for p in expected["path"])
         for path in expected["path"]:
             assert attached[Path(path).name] == (copy / "output" / path).read_bytes()
+
+
+@pytest.mark.skipif(not MAVEN_DIR.is_dir(), reason="the Maven sample is not at ../shared/datasets/maven-crm")
+def test_maven_sample_runs_to_payouts_with_every_deal_kept(tmp_path):
+    load_maven(MAVEN_DIR, tmp_path / "data")
+    [summary] = run_months(
+        [MAVEN_MONTH], var=tmp_path / "var", data_dir=tmp_path / "data", show_progress=False, until="payouts"
+    )
+    assert summary.success, summary.lines()
+    assert summary.counts["deals"] == 8800 and summary.counts.get("quarantined_rows", 0) == 0
+    credited = _table(tmp_path / "var", "credited_deals", MAVEN_MONTH)
+    won_in_december = sum(
+        1
+        for line in (MAVEN_DIR / "sales_pipeline.csv").read_text().splitlines()[1:]
+        if line.split(",")[4] == "Won" and line.split(",")[6].startswith(MAVEN_MONTH)
+    )
+    assert (credited["credit_month"] == MAVEN_MONTH).sum() == won_in_december
