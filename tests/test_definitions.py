@@ -51,3 +51,14 @@ def test_schedule_requests_the_month_just_ended():
     requests = list(schedule.evaluate_tick(context).run_requests or [])
     assert [r.partition_key for r in requests] == ["2026-10"]
     assert schedule.cron_schedule == "0 6 3 * *"
+
+
+def test_failure_alert_is_off_by_default_and_on_when_configured(monkeypatch):
+    from pipelines.sensors import failure_alert_sensors
+
+    monkeypatch.delenv("ATTAIN_ALERT_TO", raising=False)
+    assert failure_alert_sensors() == []
+    monkeypatch.setenv("ATTAIN_ALERT_TO", "ops@acme.example, finance@acme.example")
+    [sensor] = failure_alert_sensors()
+    assert sensor.name == "month_end_failure_email"
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
