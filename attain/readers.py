@@ -136,11 +136,15 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None) -> RawTab
     raw = path.read_bytes()
     if not raw.strip(b" \t\r\n\xef\xbb\xbf"):
         raise InputFileError(path, "is empty: it has no header line and no rows")
+    if raw.startswith(b"PK\x03\x04"):
+        raise InputFileError(
+            path, f"is not a CSV file but an Excel workbook (or another zip file); rename it to {path.stem}.xlsx"
+        )
     enc = _checked_encoding(path, raw, encoding) if encoding else _detect_encoding(path, raw)
     top = _top_lines(raw, enc)
     sep = delimiter or _detect_delimiter(next((line for line in top if _delimited(line)), top[0]))
     width = _top_width(top, sep)
-    padded = enc == "utf-16" or _has_padding(raw, sep)  # the byte test reads single-byte text only
+    padded = enc.startswith("utf-16") or _has_padding(raw, sep)  # the byte test reads single-byte text only
     del raw
     # Reading from the path (not a decoded copy) lets the C parser stream: ~2x faster.
     options = {
@@ -210,6 +214,8 @@ def _detect_encoding(path: Path, raw: bytes) -> str:
             return "utf-8-sig"
         except UnicodeDecodeError:
             pass
+    if b"\x00" in raw[:4096]:
+        return _utf16_without_bom(path, raw)
     decodable = []
     for enc in CANDIDATE_ENCODINGS:
         try:
@@ -230,6 +236,30 @@ def _detect_encoding(path: Path, raw: bytes) -> str:
     if len(decodable) == 1:
         return decodable[0]
     return _tie_break(raw, decodable)
+
+
+def _utf16_without_bom(path: Path, raw: bytes) -> str:
+    """``utf-16-le`` or ``utf-16-be`` for UTF-16 text saved without its byte-order mark.
+
+    Text files hold no NUL bytes, except UTF-16, where every ASCII character
+    has one: after it (little-endian) or before it (big-endian). Anything else
+    with NUL bytes is not a text file.
+    """
+    head = np.frombuffer(raw[: 4096 - (min(len(raw), 4096) % 2)], dtype=np.uint8)
+    zeros = head == 0
+    odd, even = zeros[1::2].mean(), zeros[0::2].mean()
+    candidate = "utf-16-le" if odd > 0.5 and even < 0.1 else "utf-16-be" if even > 0.5 and odd < 0.1 else None
+    if candidate is not None:
+        try:
+            raw.decode(candidate)
+            return candidate
+        except UnicodeDecodeError:
+            pass
+    raise InputFileError(
+        path,
+        "holds NUL bytes, so it is not a text file in a known encoding; export it again as CSV "
+        "(in Excel: 'CSV UTF-8') or declare the file's encoding for the run",
+    )
 
 
 def _tie_break(raw: bytes, candidates: list[str]) -> str:

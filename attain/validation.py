@@ -44,7 +44,7 @@ import pyarrow.compute as pc
 from attain.crm_profiles import OWNER_ALIASES, AdaptedDeals, UnknownExportError, adapt
 from attain.money import MINOR_DIGITS
 from attain.periods import add_months, month_end, month_start, parse_month
-from attain.readers import InputFileError, RawTable, delimiter_name, find_input, read_table
+from attain.readers import INPUT_SUFFIXES, InputFileError, RawTable, delimiter_name, find_input, read_table
 from attain.settings import Settings
 from checks.schemas import (
     CURRENCIES,
@@ -517,9 +517,27 @@ def _by_unique(column: pd.Series, func: Callable[[str], str]) -> pd.Series:
 
 
 def _missing_file(data_dir: Path, name: str) -> InputFileError:
+    """The error for a required table without a file; for deals, it names the folder's other data files.
+
+    A CRM export keeps the vendor's file name (``Opportunity.csv``,
+    ``hubspot-crm-exports-all-deals-2025-04-01.csv``) until it is renamed ``deals``.
+    """
+    known = {*CONTRACT, "owner_aliases"}
+    others = sorted(
+        p.name
+        for p in Path(data_dir).glob("*")
+        if p.suffix.lower() in INPUT_SUFFIXES and p.stem not in known and p.is_file()
+    )
+    hint = (
+        f"; the folder has {', '.join(others[:5])}{', ...' if len(others) > 5 else ''}: "
+        f"if {'it' if len(others) == 1 else 'one of them'} is the deals export (a CRM export as it came), "
+        f"rename it {name}{Path(others[0]).suffix.lower() if len(others) == 1 else '.csv (or .xlsx)'}"
+        if name == "deals" and others
+        else ""
+    )
     return InputFileError(
         data_dir / f"{name}.csv",
-        f"required file is missing: put {name}.csv (or {name}.xlsx / {name}.parquet) in the data folder; "
+        f"required file is missing: put {name}.csv (or {name}.xlsx / {name}.parquet) in the data folder{hint}; "
         "see docs/input-contract.md for its columns",
     )
 
@@ -695,6 +713,8 @@ def _export_details(adapted: AdaptedDeals, raw: RawTable) -> dict[str, str]:
     details["stages"] = f"from {notes.get('stage', 'the stage column')}"
     details["deal ids"] = notes.get("deal_id", "from the id column")
     details["owners"] = _owner_details(adapted)
+    if "footer" in notes:
+        details["footer"] = notes["footer"]
     return details
 
 
