@@ -154,6 +154,9 @@ def _summary(month: str, result, resources: dict) -> MonthSummary:
                 info = event.step_failure_data.error
                 if info is not None and not error:
                     error = _root_message(info)
+        failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
+        if failed_checks:
+            error = "; ".join(_check_message(e) for e in failed_checks)
     for event in result.get_asset_materialization_events() if result.success else []:
         mat = event.event_specific_data.materialization
         if mat.asset_key.path[-1] == "deliveries":
@@ -165,6 +168,15 @@ def _summary(month: str, result, resources: dict) -> MonthSummary:
                 counts["changed"] = len(meta["changed_after_delivery"].value)
     outbox = Path(mailer.outbox_dir) if mailer.mode == "outbox" else None
     return MonthSummary(month, result.success, failed_steps, error, counts, payable, Path(config.output_dir), outbox)
+
+
+def _check_message(evaluation) -> str:
+    """A failed check as a sentence: its explanation, or the figures it recorded."""
+    name = f"check {evaluation.asset_key.to_user_string()}.{evaluation.check_name} failed"
+    if evaluation.description:
+        return f"{name}: {evaluation.description}"
+    figures = ", ".join(f"{key} = {value.value}" for key, value in evaluation.metadata.items())
+    return f"{name} ({figures})" if figures else name
 
 
 def _root_message(info) -> str:

@@ -54,3 +54,16 @@ def test_ambiguous_dates_need_a_declared_order(capsys):
     assert "--date-order" in capsys.readouterr().err
     assert main(["validate", str(export), "--date-order", "dmy"]) == 0
     assert "No problems found." in capsys.readouterr().out
+
+
+def test_a_failed_check_is_explained_in_the_summary(data, tmp_path, capsys):
+    """More than 5% of deal rows rejected: the run stops at the check and says why."""
+    lines = (data / "deals.csv").read_text().splitlines()
+    header, rows = lines[0], lines[1:]
+    broken = [row.replace(",won,", ",wonn,", 1) for row in rows]
+    (data / "deals.csv").write_text("\n".join([header, *broken]) + "\n")
+    code = main(["--var", str(tmp_path / "var"), "run", "--month", "2026-10", "--data", str(data), "--quiet",
+                 "--until", "credited_deals"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "check deals.quarantine_within_limit failed:" in out and "above the 5% limit" in out
