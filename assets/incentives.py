@@ -13,6 +13,7 @@ from attain import month_end, period_close
 from attain import payouts as payout_rules
 from attain.periods import add_months
 from attain.plans import load_plans
+from attain.validation import Inputs
 from pipelines.partitions import MONTH_PARTITION, monthly
 from pipelines.resources import AttainConfig, Warehouse
 
@@ -52,7 +53,7 @@ def incentive_ledger(
                 kept = history[~history["month"].isin(frozen)] if not history.empty else history
                 history = pd.concat([kept, *frozen.values()], ignore_index=True)
             plans = load_plans(attain.plans_path)
-            inputs = month_end.Inputs(*(unstamped(f) for f in (deals, credit_splits, reps, targets, fx_rates, surveys)))
+            inputs = Inputs(*(unstamped(f) for f in (deals, credit_splits, reps, targets, fx_rates, surveys)))
             fingerprint = period_close.input_fingerprint(vars(inputs), plans.texts)
             period_close.record_fingerprint(con, month, fingerprint)
             ledger = ledger_rules.compute_ledger(

@@ -8,7 +8,6 @@ into adjustment lines of the first open month after the closed ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import pandas as pd
@@ -17,21 +16,10 @@ from attain import attainment, credit, ledger, period_close, satisfaction, targe
 from attain.periods import add_months
 from attain.plans import PlanBook
 from attain.settings import Settings
+from attain.validation import Inputs
 
 #: How far back a closed month is still re-checked for late data.
 ADJUSTMENT_HORIZON = 12
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """The validated input tables of one snapshot (data-model.md "Inputs")."""
-
-    deals: pd.DataFrame
-    credit_splits: pd.DataFrame
-    reps: pd.DataFrame
-    targets: pd.DataFrame
-    fx_rates: pd.DataFrame
-    surveys: pd.DataFrame
 
 
 def month_ledger(

@@ -157,8 +157,8 @@ class TableSource:
 
 
 @dataclass
-class IngestResult:
-    """The validated snapshot of one month and everything rejected on the way."""
+class Inputs:
+    """The validated input tables of one month's snapshot (docs/data-model.md "Inputs")."""
 
     deals: pd.DataFrame
     credit_splits: pd.DataFrame
@@ -166,6 +166,12 @@ class IngestResult:
     targets: pd.DataFrame
     fx_rates: pd.DataFrame
     surveys: pd.DataFrame
+
+
+@dataclass
+class IngestResult(Inputs):
+    """The validated snapshot of one month and everything rejected on the way."""
+
     quarantine: pd.DataFrame
     sources: dict[str, TableSource] = field(default_factory=dict)
 
