@@ -681,19 +681,21 @@ def _targets(deals, people, fx, window) -> pd.DataFrame:
         revenue, step = (revenue * cny_per_usd, 10_000) if team.chinese else (revenue, 1_000)
         won_deals = max(1, round(in_team.sum() / rep_months[t] * 1.05))
         new_accounts = max(1, round(new_by_team[t] / rep_months[t] * 3))
-        team_reps = sellers.loc[sellers["team_no"] == t, ["rep_id", "hire", "active_to"]]
-        for rep_id, hire, active_to in team_reps.itertuples(index=False):
+        team_reps = sellers.loc[sellers["team_no"] == t, ["rep_id", "hire", "active_to", "leave"]]
+        for rep_id, hire, active_to, leave in team_reps.itertuples(index=False):
             employed = [m for m in range(len(window))
                         if hire.strftime("%Y-%m") <= window[m] <= active_to.strftime("%Y-%m")]
+            if pd.isna(leave):
+                employed.append(len(window))  # next month's target, agreed before the run month ends
             for m in employed:
-                month = window[m]
-                effective = month_start(month).isoformat()
+                month = window[m] if m < len(window) else add_months(window[-1], 1)
+                effective = month_start(month if m < len(window) else window[-1]).isoformat()
                 new_accounts_row = (
                     (str(new_accounts), "annual plan: quarterly goal") if int(month[5:]) % 3 == 1
                     else ("", "quarterly goal set in the quarter's first month")
                 )
                 rows += [
-                    ("rep", rep_id, month, "revenue", str(round(revenue * growth[m] / step) * step),
+                    ("rep", rep_id, month, "revenue", str(round(revenue * growth[min(m, len(window) - 1)] / step) * step),
                      effective, "annual plan", _SALES_OPS),
                     ("rep", rep_id, month, "won_deals", str(won_deals), effective, "annual plan", _SALES_OPS),
                     ("rep", rep_id, month, "new_accounts", new_accounts_row[0], effective, new_accounts_row[1],

@@ -14,6 +14,7 @@ import pytest
 
 from attain import demo_data
 from attain.demo_data import DEMO_MONTH, INPUT_COLUMNS, generate
+from attain.periods import add_months
 
 END = "2026-10-31"
 TABLES = ["deals", "credit_splits", "reps", "targets", "fx_rates", "surveys"]
@@ -221,7 +222,9 @@ def test_cancellations_follow_close_and_one_falls_in_the_demo_month(t):
 
 def test_targets_cover_every_employed_rep_month_with_adjustments_and_team_targets(t):
     targets, reps = t["targets"], t["reps"].drop_duplicates("rep_id").set_index("rep_id")
-    rep_rows = targets[targets["scope"] == "rep"]
+    after = add_months(DEMO_MONTH, 1)
+    next_month = targets[(targets["scope"] == "rep") & (targets["month"] == after)]
+    rep_rows = targets[(targets["scope"] == "rep") & (targets["month"] != after)]
     initial = rep_rows[rep_rows["effective_date"].str.endswith("-01")]
     sellers = reps[reps["role"] == "rep"]
     per_rep = initial.groupby(["scope_id", "metric"]).size().unstack().loc[sellers.index]
@@ -231,6 +234,10 @@ def test_targets_cover_every_employed_rep_month_with_adjustments_and_team_target
     assert per_rep.loc[leaver, "revenue"] == 24  # employed through the demo month
     assert per_rep.loc[hire].tolist() == [3, 3, 3]  # August, September, October
     assert (per_rep.drop([hire]) == 24).all().all()
+    # next month's targets are agreed in the demo month, for everyone who stays (the leaver does not)
+    staying = set(sellers.index) - {leaver}
+    assert set(next_month["scope_id"]) == staying
+    assert (next_month["effective_date"] == f"{DEMO_MONTH}-01").all()
     # new accounts are a quarterly goal: a number in Jan/Apr/Jul/Oct, explicit blanks between
     new_accounts = initial[initial["metric"] == "new_accounts"]
     quarter_start = new_accounts["month"].str[5:].isin(["01", "04", "07", "10"])
@@ -264,6 +271,7 @@ def test_one_team_target_agrees_with_its_members_and_one_does_not(t):
         sums = in_force[in_force["scope_id"].isin(members)].groupby("month")["amount"].agg(
             lambda s: sum(int(x) for x in s))
         set_amount = team_rows[team_rows["scope_id"] == team].set_index("month")["amount"].astype(int)
+        sums = sums.reindex(set_amount.index)  # team targets cover the run's months, not the next one
         assert ((set_amount == sums) if agrees else (set_amount != sums)).all(), team
 
 
