@@ -4,6 +4,7 @@ Each check is evaluated on the run's month only (``partitions_def=monthly``). Bl
 month-end at the stage that broke the rule, so no pack or payment is produced from numbers that do not add up.
 """
 
+import json
 import warnings
 
 import pandas as pd
@@ -20,6 +21,7 @@ from dagster import (
 from assets.common import unstamped
 from attain import credit
 from attain import targets as target_rules
+from attain.review import pack_list
 from pipelines.partitions import monthly
 from pipelines.resources import AttainConfig
 
@@ -130,21 +132,43 @@ def payouts_equal_ledger(context: AssetCheckExecutionContext, payouts: pd.DataFr
 
 @asset_check(asset="review_packs", partitions_def=monthly, blocking=True, additional_ins={"reps": AssetIn("reps")})
 def every_person_has_a_pack(context: AssetCheckExecutionContext, review_packs: pd.DataFrame, reps: pd.DataFrame):
-    """Every active rep and every manager with a team got a pack."""
-    roster = credit.roster_as_of(unstamped(reps), _month(context))
-    expected = set(roster["rep_id"])
-    missing = sorted(expected - set(review_packs["person_id"]))
-    return AssetCheckResult(passed=not missing, metadata={"missing": MetadataValue.json(missing[:100])})
-
-
-@asset_check(asset="deliveries", partitions_def=monthly)
-def all_managers_reached(context: AssetCheckExecutionContext, deliveries: pd.DataFrame):
-    """No delivery ended in failure (a warning: the other managers still got their mail)."""
-    failed = deliveries[deliveries["outcome"] == "failed"]
+    """Every rep employed in the month has a rep pack and every manager with a team a manager pack."""
+    expected = pack_list(_month(context), unstamped(reps))
+    made = set(zip(review_packs["person_id"], review_packs["kind"]))
+    missing = sorted(
+        f"{kind} {person}"
+        for person, kind in zip(expected["person_id"], expected["kind"])
+        if (person, kind) not in made
+    )
     return AssetCheckResult(
-        passed=failed.empty,
+        passed=not missing, metadata={"expected": len(expected), "missing": MetadataValue.json(missing[:100])}
+    )
+
+
+@asset_check(asset="deliveries", partitions_def=monthly, additional_ins={"review_packs": AssetIn("review_packs")})
+def every_pack_reached_a_manager(
+    context: AssetCheckExecutionContext, deliveries: pd.DataFrame, review_packs: pd.DataFrame
+):
+    """No delivery failed and every pack went out in some message (a warning: the others still got their mail).
+
+    A rep whose manager has no manager pack (a manager who left, or a team lead on the roster as a rep) would
+    otherwise have a pack that reaches nobody.
+    """
+    failed = deliveries[deliveries["outcome"] == "failed"]
+    in_messages = {a["name"] for text in deliveries["attachments"] for a in json.loads(text or "[]")}
+    names = review_packs["path"].map(lambda path: path.rsplit("/", 1)[-1])
+    unsent = sorted(set(review_packs.loc[~names.isin(in_messages), "path"]))
+    description = None
+    if unsent:
+        description = f"{len(unsent)} pack(s) are in no message: give their reps a manager with role=manager"
+    return AssetCheckResult(
+        passed=failed.empty and not unsent,
         severity=AssetCheckSeverity.WARN,
-        metadata={"failed": MetadataValue.json(failed["recipient"].tolist())},
+        description=description,
+        metadata={
+            "failed": MetadataValue.json(failed["recipient"].tolist()),
+            "packs_in_no_message": MetadataValue.json(unsent[:100]),
+        },
     )
 
 
@@ -155,5 +179,5 @@ ALL_CHECKS = [
     every_rep_has_a_target,
     payouts_equal_ledger,
     every_person_has_a_pack,
-    all_managers_reached,
+    every_pack_reached_a_manager,
 ]

@@ -24,17 +24,25 @@ from pathlib import Path
 
 import pandas as pd
 
-from attain.periods import PeriodError, month_span, parse_month
+from attain.periods import PeriodError, add_months, month_span, parse_month
 from pipelines.resources import DEFAULT_VAR, REPO_ROOT
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+#: Months the demo pays before its month, so draws and clawbacks have a history (90-day windows).
+DEMO_HISTORY = 3
 
 
 def _month(value: str) -> str:
+    """A month argument: well formed, and one the partitions have (a month that has ended)."""
+    from pipelines.partitions import monthly
+
     try:
         parse_month(value)
     except PeriodError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+    keys = monthly.get_partition_keys()
+    if value not in keys:
+        raise argparse.ArgumentTypeError(f"{value} is not a month that can be run: from {keys[0]} to {keys[-1]}")
     return value
 
 
@@ -68,6 +76,7 @@ class MonthSummary:
     payable: dict[str, str]
     output: Path
     outbox: Path | None
+    history_gaps: list[str]
 
     def lines(self) -> list[str]:
         """The summary a person reads at the end of a run."""
@@ -87,6 +96,12 @@ class MonthSummary:
             out.append(f"  ledger lines: {c.get('ledger_lines', 0)}; payees: {c.get('payees', 0)}")
             for ccy, amount in sorted(self.payable.items()):
                 out.append(f"  payable {ccy}: {amount}")
+            if self.history_gaps:
+                gaps = self.history_gaps
+                out.append(
+                    f"  warning: no ledger for {', '.join(gaps)}; draws and clawbacks assume nothing was paid "
+                    f"then (run `attain run --month {gaps[0]} --to {gaps[-1]} --until payouts` first)"
+                )
             out.append(
                 f"  deliveries: {c.get('sent', 0)} sent, {c.get('skipped', 0)} already sent, "
                 f"{c.get('failed', 0)} failed"
@@ -157,8 +172,11 @@ def _summary(month: str, result, resources: dict) -> MonthSummary:
         failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
         if failed_checks:
             error = "; ".join(_check_message(e) for e in failed_checks)
-    for event in result.get_asset_materialization_events() if result.success else []:
+    history_gaps: list[str] = []
+    for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
+        if mat.asset_key.path[-1] == "incentive_ledger" and "months_without_ledger" in mat.metadata:
+            history_gaps = list(mat.metadata["months_without_ledger"].value)
         if mat.asset_key.path[-1] == "deliveries":
             meta = mat.metadata
             for key, name in (("sent", "sent"), ("skipped_already_sent", "skipped"), ("failed", "failed")):
@@ -167,7 +185,9 @@ def _summary(month: str, result, resources: dict) -> MonthSummary:
             if "changed_after_delivery" in meta:
                 counts["changed"] = len(meta["changed_after_delivery"].value)
     outbox = Path(mailer.outbox_dir) if mailer.mode == "outbox" else None
-    return MonthSummary(month, result.success, failed_steps, error, counts, payable, Path(config.output_dir), outbox)
+    return MonthSummary(
+        month, result.success, failed_steps, error, counts, payable, Path(config.output_dir), outbox, history_gaps
+    )
 
 
 def _check_message(evaluation) -> str:
@@ -263,9 +283,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     data_dir = var / "demo-data"
     generate(data_dir)
     print(f"demo company written to {data_dir}")
-    return _print_summaries(
-        run_months([args.month or DEMO_MONTH], var=var, data_dir=data_dir, show_progress=not args.quiet)
-    )
+    month = args.month or DEMO_MONTH
+    earlier = month_span(add_months(month, -DEMO_HISTORY), add_months(month, -1))
+    print(f"paying {earlier[0]} to {earlier[-1]} first (draws and clawbacks carry over), then the month-end of {month}")
+    history = run_months(earlier, var=var, data_dir=data_dir, show_progress=not args.quiet, until="payouts")
+    if not all(s.success for s in history):
+        return _print_summaries(history)
+    return _print_summaries(run_months([month], var=var, data_dir=data_dir, show_progress=not args.quiet))
 
 
 def cmd_maven(args: argparse.Namespace) -> int:
@@ -332,10 +356,16 @@ def _warehouse_tables(args: argparse.Namespace, *names: str) -> list[pd.DataFram
 
 def cmd_close(args: argparse.Namespace) -> int:
     from attain import period_close
+    from attain.finance_export import ExportError, reconcile
     from pipelines.resources import default_resources
 
     resources = default_resources(var=_var(args))
-    (ledger,) = _warehouse_tables(args, "incentive_ledger")
+    ledger, payouts = _warehouse_tables(args, "incentive_ledger", "payouts")
+    try:
+        reconcile(payouts, ledger)  # a month whose run stopped before payouts, or mismatched, is not closed
+    except ExportError as error:
+        print(f"error: {args.month} cannot be closed: {error}", file=sys.stderr)
+        return EXIT_PROBLEMS
     with resources["warehouse"].connect() as con:
         fingerprint = period_close.stored_fingerprint(con, args.month)
         period_close.close_month(con, args.month, ledger, fingerprint, by=args.by, note=args.note)
@@ -458,9 +488,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `attain` command."""
+    """Entry point of the `attain` command. Errors a person can act on print one line, not a traceback."""
+    from attain.period_close import PeriodCloseError
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except PeriodCloseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_PROBLEMS
 
 
 if __name__ == "__main__":
