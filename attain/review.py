@@ -14,10 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from fractions import Fraction
+
 import numpy as np
 import pandas as pd
 
-from attain.money import to_minor
+from attain.money import round_half_up, to_minor
 from attain.periods import add_months, month_end, month_start, trailing
 from attain.settings import Settings
 
@@ -212,7 +214,7 @@ def _next_target(tables: ReviewTables, rep_id: str, month: str, currency: str, t
     targets = [t for t in targets if t["amount"] is not None]
     targets.sort(key=lambda t: METRICS.index(t["metric"]) if t["metric"] in METRICS else len(METRICS))
     recent = [p["actual"] for p in trend[-3:] if p["actual"] is not None]
-    basis = round(sum(recent) / len(recent)) if recent else None
+    basis = round_half_up(Fraction(int(sum(recent)), len(recent))) if recent else None
     return {"month": nxt, "start": month_start(nxt), "end": month_end(nxt), "currency": currency,
             "targets": targets, "recent_average_minor": basis}
 
