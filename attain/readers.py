@@ -21,6 +21,7 @@ import csv
 import datetime as dt
 import io
 import math
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -29,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 #: Encodings tried, in order, when a CSV does not declare one. UTF-8 first (the
 #: BOM decides between "utf-8" and "utf-8-sig"), then GB18030 (Chinese Excel),
@@ -42,6 +44,9 @@ CANDIDATE_DELIMITERS: tuple[str, ...] = (",", ";", "\t")
 INPUT_SUFFIXES: tuple[str, ...] = (".parquet", ".csv", ".xlsx")
 
 _HEADER_JUNK = " \t\r\n\ufeff\u00a0"
+
+#: A byte that is not blank: found at once in a real file, where stripping would copy all of it.
+_ANY_TEXT = re.compile(rb"[^ \t\r\n\xef\xbb\xbf]")
 
 #: Top rows read to find the delimiter and the width: the header row plus the 20
 #: rows below it where a CRM report's real header may be (``attain.crm_profiles``).
@@ -134,7 +139,7 @@ def read_table(
 
 def _read_csv(path: Path, encoding: str | None, delimiter: str | None) -> RawTable:
     raw = path.read_bytes()
-    if not raw.strip(b" \t\r\n\xef\xbb\xbf"):
+    if not _ANY_TEXT.search(raw):
         raise InputFileError(path, "is empty: it has no header line and no rows")
     if raw.startswith(b"PK\x03\x04"):
         raise InputFileError(
@@ -144,12 +149,23 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None) -> RawTab
     top = _top_lines(raw, enc)
     sep = delimiter or _detect_delimiter(next((line for line in top if _delimited(line)), top[0]))
     width = _top_width(top, sep)
-    padded = enc.startswith("utf-16") or _has_padding(raw, sep)  # the byte test reads single-byte text only
-    del raw
+    df = _arrow_csv(path, enc, sep, top[0]) if width is None else None
+    if df is None:
+        padded = enc.startswith("utf-16") or _has_padding(raw, sep)  # the byte test reads single-byte text only
+        del raw
+        df = _pandas_csv(path, enc, sep, width)
+        if padded:
+            df = df.apply(_trim)
+    df = _tidy(df)
+    return RawTable(df=df, path=path, encoding=enc, delimiter=sep, sheet=None)
+
+
+def _pandas_csv(path: Path, encoding: str, sep: str, width: int | None) -> pd.DataFrame:
+    """The file read by pandas' C parser: any encoding, title lines above the header, its own error words."""
     # Reading from the path (not a decoded copy) lets the C parser stream: ~2x faster.
     options = {
         "sep": sep,
-        "encoding": enc,
+        "encoding": encoding,
         "dtype": str,
         "keep_default_na": False,
         "na_filter": False,
@@ -158,9 +174,8 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None) -> RawTab
     }
     try:
         if width is None:
-            df = pd.read_csv(path, **options)
-        else:
-            df = _with_first_row_as_header(pd.read_csv(path, header=None, names=list(range(width)), **options))
+            return pd.read_csv(path, **options)
+        return _with_first_row_as_header(pd.read_csv(path, header=None, names=list(range(width)), **options))
     except pd.errors.EmptyDataError:
         raise InputFileError(path, "is empty: it has no header line and no rows") from None
     except pd.errors.ParserError as exc:
@@ -169,10 +184,53 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None) -> RawTab
             f"cannot be read as a {delimiter_name(sep)}-separated file ({exc}); "
             "check that values containing the separator are in double quotes",
         ) from None
-    if padded:
-        df = df.apply(_trim)
-    df = _tidy(df)
-    return RawTable(df=df, path=path, encoding=enc, delimiter=sep, sheet=None)
+
+
+def _arrow_csv(path: Path, encoding: str, sep: str, header_line: str) -> pd.DataFrame | None:
+    """The file read by Arrow's multi-threaded CSV parser (~2x faster than pandas' on 1M rows), or None.
+
+    Used only for UTF-8 with a plain header (every name present and distinct); anything Arrow rejects
+    (a row with a wrong number of cells, for one) returns None, so pandas reads the file as before and
+    reports the problem in its own words. Blank lines become rows of blank cells, as with pandas, so row
+    numbers match the file. Cells are trimmed by Arrow's kernel before they become Python strings; each
+    column is its own block (no 2-D copy of a million rows).
+    """
+    if encoding not in ("utf-8", "utf-8-sig") or len(sep) != 1:
+        return None
+    try:
+        names = next(csv.reader([header_line.lstrip("\ufeff")], delimiter=sep))
+    except (csv.Error, StopIteration):
+        return None
+    if len(names) < 2 or "" in names or len(set(names)) != len(names):
+        return None
+    try:
+        arrow = pa_csv.read_csv(
+            path,
+            parse_options=pa_csv.ParseOptions(delimiter=sep, newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={name: pa.string() for name in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if arrow.column_names != names:
+        return None
+    return pd.DataFrame({name: _object_cells(pc.utf8_trim_whitespace(arrow[name])) for name in names}, copy=False)
+
+
+def _object_cells(column: pa.ChunkedArray) -> np.ndarray:
+    """An Arrow string column as the object array of ``str`` the validators expect.
+
+    A column repeating a few values (stage, dates) gets one ``str`` per distinct value, shared by its rows:
+    faster than one per cell and a fraction of the memory.
+    """
+    head = column.slice(0, 10_000)
+    if pc.count_distinct(head).as_py() >= len(head) // 2:
+        return column.to_numpy()
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    return encoded.dictionary.to_numpy(zero_copy_only=False)[encoded.indices.to_numpy(zero_copy_only=False)]
 
 
 def _checked_encoding(path: Path, raw: bytes, encoding: str) -> str:

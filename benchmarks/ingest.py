@@ -4,8 +4,9 @@ Generates a contract-layout data folder (the same synthetic deals as benchmarks/
 fresh process so that the memory figure is the stage's own, reports:
 
 - read + validate: `attain.validation.load_inputs` alone,
-- the `validated_inputs` asset materialised with the real resources: read + validate + store into the
-  DuckDB file, with Dagster's own overhead, and
+- the `validated_inputs` asset materialised with the real resources: the step's own duration (read +
+  validate + store into the DuckDB file, as Dagster records it) and the whole `materialize()` call (adding
+  Dagster's run start-up), and
 - the peak resident memory of that process.
 
     .venv/bin/python benchmarks/ingest.py [--deals 1000000] [--reps 5000]
@@ -67,8 +68,10 @@ def measure(folder: Path, var: Path) -> dict:
         [validated_inputs], partition_key=MONTH, resources=default_resources(var=var, data_dir=folder),
         instance=DagsterInstance.ephemeral(),
     )
-    timings["ingest_step_s"] = round(time.perf_counter() - start, 2)
+    timings["materialize_s"] = round(time.perf_counter() - start, 2)
     assert result.success
+    [step] = [e for e in result.all_events if e.event_type_value == "STEP_SUCCESS"]
+    timings["ingest_step_s"] = round(step.event_specific_data.duration_ms / 1000, 2)
     timings["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return timings
 
@@ -90,7 +93,8 @@ def main() -> None:
         figures = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"ingest, {args.deals:,} deals, {args.reps:,} reps, one month (2 cores):")
     print(f"  read + validate          {figures['read_validate_s']:6.2f} s")
-    print(f"  whole step incl. store   {figures['ingest_step_s']:6.2f} s  (target < 5 s)")
+    print(f"  asset step: read + validate + store in DuckDB {figures['ingest_step_s']:6.2f} s  (target < 5 s)")
+    print(f"  whole materialize() call incl. Dagster run start-up {figures['materialize_s']:6.2f} s")
     print(f"  peak memory              {figures['peak_rss_mb']:6d} MB (target < 1,500 MB)")
 
 

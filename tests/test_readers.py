@@ -222,3 +222,24 @@ def test_utf16_tab_separated_text_from_excel_is_read(tmp_path):
     table = read_table(tmp_path / "deals.csv")
     assert (table.encoding, table.delimiter) == ("utf-16", "\t")
     assert table.df.to_dict("list") == {"owner": ["张伟", "José"], "amount": ["1234.50", "7"]}
+
+
+def test_arrow_and_pandas_csv_paths_read_the_same_cells(tmp_path):
+    """The fast Arrow path must read a UTF-8 file exactly as the pandas path does (then trimmed)."""
+    from attain.readers import _arrow_csv, _pandas_csv
+
+    text = (
+        'deal_id,account,amount,note\n'
+        'D1,"Acme, Inc.",1200.50,"two\nlines"\n'
+        '\n'
+        'D2,  Padded  ,7,\n'
+        'D3,"Quote ""x""",0,last\n'
+    )
+    path = tmp_path / "deals.csv"
+    path.write_text(text, encoding="utf-8")
+    arrow = _arrow_csv(path, "utf-8", ",", text.splitlines()[0])
+    pandas = _pandas_csv(path, "utf-8", ",", None).apply(lambda column: column.str.strip())
+    assert arrow is not None
+    pd.testing.assert_frame_equal(arrow.reset_index(drop=True), pandas.reset_index(drop=True), check_dtype=False)
+    assert arrow.loc[0, "account"] == "Acme, Inc." and arrow.loc[0, "note"] == "two\nlines"
+    assert arrow.loc[2, "account"] == "Padded" and arrow.loc[3, "account"] == 'Quote "x"'
