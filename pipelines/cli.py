@@ -87,37 +87,39 @@ class MonthSummary:
         if self.failed_steps:
             out.append(f"  failed steps: {', '.join(self.failed_steps)}")
         c = self.counts
-        if c:
+        if "deals" in c:
             out.append(
-                f"  deals: {c.get('deals', 0)} accepted, {c.get('quarantined_rows', 0)} rows quarantined "
+                f"  deals: {c['deals']} accepted, {c.get('quarantined_rows', 0)} rows quarantined "
                 f"(see the quarantine table and the packs)"
             )
-            out.append(f"  credited deals this month: {c.get('credited_this_month', 0)}")
-            out.append(f"  ledger lines: {c.get('ledger_lines', 0)}; payees: {c.get('payees', 0)}")
+        if "credited_this_month" in c:
+            out.append(f"  credited deals this month: {c['credited_this_month']}")
+        if "ledger_lines" in c:
+            out.append(f"  ledger lines: {c['ledger_lines']}; payees: {c.get('payees', 0)}")
             for ccy, amount in sorted(self.payable.items()):
                 out.append(f"  payable {ccy}: {amount}")
-            if self.history_gaps:
-                gaps = self.history_gaps
-                out.append(
-                    f"  warning: no ledger for {', '.join(gaps)}; draws and clawbacks assume nothing was paid "
-                    f"then (run `attain run --month {gaps[0]} --to {gaps[-1]} --until payouts` first)"
-                )
+        if self.history_gaps:
+            gaps = self.history_gaps
             out.append(
-                f"  deliveries: {c.get('sent', 0)} sent, {c.get('skipped', 0)} already sent, "
-                f"{c.get('failed', 0)} failed"
+                f"  warning: no ledger for {', '.join(gaps)}; draws and clawbacks assume nothing was paid "
+                f"then (run `attain run --month {gaps[0]} --to {gaps[-1]} --until payouts` first)"
             )
-            if c.get("changed"):
-                out.append(
-                    f"  {c['changed']} message(s) not re-sent although their packs changed after delivery: "
-                    "check why, then `attain run --month ... --only deliveries --resend`"
-                )
+        if "sent" in c:
+            out.append(
+                f"  deliveries: {c['sent']} sent, {c.get('skipped', 0)} already sent, {c.get('failed', 0)} failed"
+            )
+        if c.get("changed"):
+            out.append(
+                f"  {c['changed']} message(s) not re-sent although their packs changed after delivery: "
+                "check why, then `attain run --month ... --only deliveries --resend`"
+            )
         packs = self.output / self.month / "packs"
-        if packs.is_dir():
-            out.append(f"  packs: {c.get('rep_packs', 0)} rep, {c.get('manager_packs', 0)} manager in {_shown(packs)}")
+        if "rep_packs" in c:
+            out.append(f"  packs: {c['rep_packs']} rep, {c.get('manager_packs', 0)} manager in {_shown(packs)}")
         finance = self.output / self.month / "finance"
-        if finance.is_dir():
+        if c.get("finance_export") and finance.is_dir():
             out.append(f"  finance export: {', '.join(sorted(p.name for p in finance.iterdir()))} in {_shown(finance)}")
-        if self.outbox is not None and (self.outbox / self.month).is_dir():
+        if "sent" in c and self.outbox is not None and (self.outbox / self.month).is_dir():
             mails = sorted((self.outbox / self.month).glob("*.eml"))
             out.append(f"  outbox: {len(mails)} .eml (one per manager) in {_shown(self.outbox / self.month)}")
         return out
@@ -138,27 +140,33 @@ def _summary(month: str, result, resources: dict) -> MonthSummary:
     counts: dict[str, int] = {}
     payable: dict[str, str] = {}
 
-    def table(con, name: str, column: str = "month") -> pd.DataFrame:
-        try:
-            return con.execute(f"SELECT * FROM attain.{name} WHERE {column} = ?", [month]).df()
-        except Exception:  # the table does not exist when the run stopped before that stage
-            return pd.DataFrame()
+    # Only what this run materialised is reported: older rows of a stage that did not run now would mislead.
+    made = {event.asset_key.path[-1] for event in result.get_asset_materialization_events()}
+    counts["finance_export"] = int("finance_export" in made)
+
+    def table(con, name: str, column: str = "month") -> pd.DataFrame | None:
+        if name not in made:
+            return None
+        return con.execute(f"SELECT * FROM attain.{name} WHERE {column} = ?", [month]).df()
 
     with warehouse.connect() as con:
         deals, quarantine = table(con, "deals", "as_of"), table(con, "quarantine", "as_of")
-        counts["deals"] = len(deals)
-        if not quarantine.empty:
+        if deals is not None:
+            counts["deals"] = len(deals)
+        if quarantine is not None:
             counts["quarantined_rows"] = len(quarantine[["table", "source_file", "source_row"]].drop_duplicates())
         credited = table(con, "credited_deals")
-        if not credited.empty:
+        if credited is not None:
             counts["credited_this_month"] = int((credited["credit_month"] == month).sum())
         ledger, pay = table(con, "incentive_ledger"), table(con, "payouts")
-        counts["ledger_lines"], counts["payees"] = len(ledger), len(pay)
-        if not pay.empty:
+        if ledger is not None:
+            counts["ledger_lines"] = len(ledger)
+        if pay is not None:
+            counts["payees"] = len(pay)
             for ccy, total in pay.groupby("currency")["payable_minor"].sum().items():
                 payable[str(ccy)] = format_minor(int(total), str(ccy))
         packs = table(con, "review_packs")
-        if not packs.empty:
+        if packs is not None:
             counts["rep_packs"] = int((packs["kind"] == "rep").sum())
             counts["manager_packs"] = int((packs["kind"] == "manager").sum())
     failed_steps, error = [], ""
