@@ -67,21 +67,7 @@ CONTRACT_COLUMNS = (
 #: Keys of a profile's ``columns:`` section: contract columns (``owner`` is the
 #: export's owner, mapped to ``owner_id`` through the roster) plus the yes/no
 #: columns ``won`` and ``closed`` that decide the stage when present.
-SOURCE_KEYS = (
-    "deal_id",
-    "owner",
-    "account",
-    "product",
-    "amount",
-    "currency",
-    "stage",
-    "created_date",
-    "close_date",
-    "cancelled_date",
-    "cancel_reason",
-    "won",
-    "closed",
-)
+SOURCE_KEYS = (*("owner" if column == "owner_id" else column for column in CONTRACT_COLUMNS), "won", "closed")
 REQUIRED_KEYS = ("owner", "amount", "stage", "close_date")
 DATE_KEYS = ("close_date", "created_date", "cancelled_date")
 TEXT_KEYS = ("account", "product", "cancel_reason")
