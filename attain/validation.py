@@ -42,6 +42,7 @@ import pyarrow as pa_arrow
 import pyarrow.compute as pc
 
 from attain.crm_profiles import OWNER_ALIASES, AdaptedDeals, UnknownExportError, adapt
+from attain.crm_profiles import QUARANTINE_COLUMNS as CRM_QUARANTINE_COLUMNS
 from attain.money import MINOR_DIGITS
 from attain.periods import add_months, month_end, month_start, parse_month
 from attain.readers import INPUT_SUFFIXES, InputFileError, RawTable, delimiter_name, find_input, read_table
@@ -70,7 +71,7 @@ CONTRACT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "surveys": (("response_id", "response_date", "score", "scale"), ("deal_id", "account", "comment")),
 }
 REQUIRED_TABLES = ("deals", "reps", "targets")
-QUARANTINE_COLUMNS = ["month", "table", "source_file", "source_row", "column", "value", "reason", "record"]
+QUARANTINE_COLUMNS = list(CRM_QUARANTINE_COLUMNS)
 
 #: Output columns of each validated table, in order (data-model.md).
 OUTPUT_COLUMNS: dict[str, list[str]] = {
