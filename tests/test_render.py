@@ -88,7 +88,7 @@ def test_injection_prints_literally_and_nothing_is_fetched(packs):
 def test_chinese_pack_has_real_chinese_text(packs):
     reader = _pdf(packs, "R2")
     text = _text(reader)
-    for phrase in ("李娜", "月度评估，2026年10月", "上海贸易有限公司", "薪酬明细", "2026年10月9日", "US$252.00",
+    for phrase in ("李娜", "月度评估，2026年10月", "上海贸易有限公司", "薪酬明细", "佣金", "2026年10月9日", "US$252.00",
                    "第 1 页，共 2 页"):
         assert phrase in text
     fonts = {str(f["/BaseFont"]) for page in reader.pages for f in page["/Resources"]["/Font"].values()
