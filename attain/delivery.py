@@ -626,6 +626,16 @@ def _changes(before: list[dict[str, str]], now: list[dict[str, str]]) -> str:
     return ", ".join(parts)
 
 
+def packs_in_no_message(deliveries: pd.DataFrame, review_packs: pd.DataFrame) -> list[str]:
+    """Paths of the month's packs that no logged message carries (``deliveries``: the log's records).
+
+    A rep whose manager has no manager pack (one who left, or a team lead on the roster as a rep) would
+    otherwise have a pack that reaches nobody, silently.
+    """
+    carried = {a["name"] for text in deliveries["attachments"] for a in json.loads(text or "[]")}
+    return sorted(set(review_packs.loc[~review_packs["path"].astype(str).isin(carried), "path"]))
+
+
 def deliver(messages: Sequence[Outgoing], mailer: Mailer, log: DeliveryLog, *, resend: bool = False,
             retries: int = 4, backoff: float = 2.0,
             sleep: Callable[[float], None] = time.sleep) -> DeliveryReport:

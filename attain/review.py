@@ -389,6 +389,14 @@ def manager_review(manager_id: str, month: str, tables: ReviewTables, settings: 
     }
 
 
+def missing_packs(month: str, reps: pd.DataFrame, review_packs: pd.DataFrame) -> list[str]:
+    """The packs :func:`pack_list` calls for that ``review_packs`` lacks, as ``"<kind> <person_id>"``."""
+    expected = pack_list(month, reps)
+    made = set(zip(review_packs["person_id"], review_packs["kind"]))
+    return sorted(f"{kind} {person}" for person, kind in zip(expected["person_id"], expected["kind"])
+                  if (person, kind) not in made)
+
+
 def pack_list(month: str, reps: pd.DataFrame) -> pd.DataFrame:
     """Who gets which pack for ``month``: a rep pack for every employed rep, a manager pack for every
     manager with at least one member; columns ``person_id, kind, locale``."""

@@ -21,6 +21,7 @@ from attain.delivery import (
     check_recipients,
     deliver,
     headlines,
+    packs_in_no_message,
     plan_messages,
 )
 from tests.smtp_server import PASSWORD, USER, SmtpTestServer, free_port, self_signed_certificate, silent_listener
@@ -422,3 +423,13 @@ def test_bad_address_and_tampered_file_fail_without_sending(packs, out_dir, log,
     assert "bad address 'alice at example' for M1" in details["M1"]
     assert "R3.pdf changed after it was rendered" in details["M2"]
     assert not (tmp_path / "outbox").exists()
+
+
+def test_a_pack_whose_manager_gets_no_message_is_reported(packs, out_dir, log, tmp_path):
+    """M2's manager pack is missing, so R3's and R4's packs are in no message: named, not lost silently."""
+    without_m2 = packs[packs["person_id"] != "M2"]
+    deliver(plan(without_m2, out_dir), OutboxMailer(tmp_path / "outbox", from_addr=FROM), log)
+    unsent = packs_in_no_message(log.records(MONTH), without_m2)
+    assert unsent == [f"{MONTH}/rep/R3.pdf", f"{MONTH}/rep/R4.pdf"]
+    deliver(plan(packs, out_dir), OutboxMailer(tmp_path / "outbox", from_addr=FROM), log)
+    assert packs_in_no_message(log.records(MONTH), packs) == []

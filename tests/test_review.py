@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from attain.review import (
-    RULES, ReviewError, ReviewTables, attainment_band, findings, manager_review, pack_list,
+    RULES, ReviewError, ReviewTables, attainment_band, findings, manager_review, missing_packs, pack_list,
     rep_review, roster_for_month,
 )
 from attain.settings import Settings
@@ -181,6 +181,15 @@ def test_pack_list_one_pack_per_rep_and_manager_with_team():
     packs = pack_list(MONTH, make_tables().reps)
     assert list(packs.itertuples(index=False, name=None)) == [
         ("R1", "rep", "en"), ("R2", "rep", "zh_CN"), ("R3", "rep", "en"), ("M1", "manager", "zh_CN")]
+
+
+def test_missing_packs_follow_who_is_employed_that_month():
+    reps = make_tables().reps
+    made = pack_list(MONTH, reps)
+    assert missing_packs(MONTH, reps, made) == []
+    assert missing_packs(MONTH, reps, made[made["person_id"] != "R2"]) == ["rep R2"]
+    gone = reps.assign(leave_date=reps["leave_date"].where(reps["rep_id"] != "R2", pd.Timestamp("2026-08-31")))
+    assert missing_packs(MONTH, gone, made[made["person_id"] != "R2"]) == []  # left before the month: no pack due
 
 
 def test_rep_review_figures_come_from_the_tables():
