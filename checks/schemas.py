@@ -50,12 +50,16 @@ class DealsSchema(_Traced):
     owner_id: Series[str] = _required_text("rep_id of the deal owner (a roster rep)")
     account: Series[str] = pa.Field(description="customer name; may be blank on open deals")
     product: Series[str] = pa.Field(description="product sold")
-    amount_minor: Series[int] = pa.Field(ge=0, description="deal amount in minor units of `currency` (0 for a blank amount on an open deal)")
+    amount_minor: Series[int] = pa.Field(
+        ge=0, description="deal amount in minor units of `currency` (0 for a blank amount on an open deal)"
+    )
     currency: Series[str] = pa.Field(isin=CURRENCIES, description="ISO 4217 code of the amount")
     stage: Series[str] = pa.Field(isin=STAGES, description="won, lost or open (lower-cased)")
     created_date: Series[pd.Timestamp] = pa.Field(nullable=True, description="opportunity opened; NaT when unknown")
     close_date: Series[pd.Timestamp] = pa.Field(nullable=True, description="won/lost date; NaT on open deals")
-    cancelled_date: Series[pd.Timestamp] = pa.Field(nullable=True, description="cancellation or refund of a won deal (clawback event)")
+    cancelled_date: Series[pd.Timestamp] = pa.Field(
+        nullable=True, description="cancellation or refund of a won deal (clawback event)"
+    )
     cancel_reason: Series[str] = pa.Field(description="why the deal was cancelled")
 
     @pa.dataframe_check(name="closed_deal_has_close_date", ignore_na=False)
@@ -88,7 +92,9 @@ class CreditSplitsSchema(_Traced):
     deal_id: Series[str] = _required_text("a deal_id of deals")
     rep_id: Series[str] = _required_text("the credited rep (a roster rep)")
     share: Series[str] = pa.Field(str_matches=DECIMAL_PATTERN, description='percent as decimal text: "60" = 60%')
-    role: Series[str] = pa.Field(isin=SPLIT_ROLES, description="split (shares of a deal sum to 100) or overlay (extra credit)")
+    role: Series[str] = pa.Field(
+        isin=SPLIT_ROLES, description="split (shares of a deal sum to 100) or overlay (extra credit)"
+    )
 
     @pa.dataframe_check(name="share_positive", ignore_na=False)
     def share_positive(cls, df: pd.DataFrame) -> pd.Series:
@@ -104,7 +110,9 @@ class RepsSchema(_Traced):
 
     rep_id: Series[str] = _required_text("person id; unique per valid_from")
     name: Series[str] = _required_text("full name as printed in packs")
-    email: Series[str] = pa.Field(str_matches=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$", description="e-mail address for packs (blank: none)")
+    email: Series[str] = pa.Field(
+        str_matches=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$", description="e-mail address for packs (blank: none)"
+    )
     role: Series[str] = pa.Field(isin=REP_ROLES, description="rep or manager")
     manager_id: Series[str] = pa.Field(description="rep_id of this person's manager; blank at the top")
     team: Series[str] = pa.Field(description="team name")
@@ -114,7 +122,9 @@ class RepsSchema(_Traced):
     plan_id: Series[str] = pa.Field(description="incentive plan id (plans/*.yaml); blank = no plan")
     locale: Series[str] = pa.Field(isin=LOCALES, description="language of the pack and e-mail")
     currency: Series[str] = pa.Field(isin=CURRENCIES, description="plan currency credit is converted to")
-    valid_from: Series[str] = pa.Field(str_matches=r"^$|" + MONTH_PATTERN, description="first month (YYYY-MM) this row is in force; blank = always")
+    valid_from: Series[str] = pa.Field(
+        str_matches=r"^$|" + MONTH_PATTERN, description="first month (YYYY-MM) this row is in force; blank = always"
+    )
 
     @pa.dataframe_check(name="leave_not_before_hire", ignore_na=False)
     def leave_not_before_hire(cls, df: pd.DataFrame) -> pd.Series:
@@ -138,7 +148,9 @@ class TargetsSchema(_Traced):
     month: Series[str] = pa.Field(str_matches=MONTH_PATTERN, description="target month YYYY-MM")
     metric: Series[str] = pa.Field(isin=METRICS, description="revenue, won_deals or new_accounts")
     amount: Series[str] = pa.Field(description="the amount as written in the file (decimal text)")
-    target: Series[pd.Int64Dtype] = pa.Field(ge=0, nullable=True, description="minor units (revenue) or count; <NA> = no target")
+    target: Series[pd.Int64Dtype] = pa.Field(
+        ge=0, nullable=True, description="minor units (revenue) or count; <NA> = no target"
+    )
     currency: Series[str] = pa.Field(description="plan currency of a revenue target; blank for counts")
     effective_date: Series[pd.Timestamp] = pa.Field(description="when this value took effect")
     reason: Series[str] = pa.Field(description="why the target was set or changed")
@@ -153,7 +165,9 @@ class FxRatesSchema(_Traced):
 
     month: Series[str] = pa.Field(str_matches=MONTH_PATTERN, description="month YYYY-MM")
     currency: Series[str] = pa.Field(isin=CURRENCIES, description="ISO code")
-    rate: Series[str] = pa.Field(str_matches=DECIMAL_PATTERN, description="base-currency units per 1 unit, decimal text")
+    rate: Series[str] = pa.Field(
+        str_matches=DECIMAL_PATTERN, description="base-currency units per 1 unit, decimal text"
+    )
 
     @pa.dataframe_check(name="rate_positive", ignore_na=False)
     def rate_positive(cls, df: pd.DataFrame) -> pd.Series:
