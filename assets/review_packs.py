@@ -17,6 +17,7 @@ def review_packs(
     attain: AttainConfig,
     warehouse: Warehouse,
     deals: pd.DataFrame,
+    credit_splits: pd.DataFrame,
     reps: pd.DataFrame,
     targets: pd.DataFrame,
     quarantine: pd.DataFrame,
@@ -43,6 +44,7 @@ def review_packs(
         deals=unstamped(deals),
         targets=unstamped(targets),
         quarantine=unstamped(quarantine),
+        credit_splits=unstamped(credit_splits),
     )
     with warehouse.connect() as con:
         fingerprint = period_close.stored_fingerprint(con, month)

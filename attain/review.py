@@ -74,6 +74,7 @@ class ReviewTables:
     deals: pd.DataFrame
     targets: pd.DataFrame
     quarantine: pd.DataFrame | None = None
+    credit_splits: pd.DataFrame | None = None
     _groups: dict[tuple[str, str], dict] = field(default_factory=dict, init=False, repr=False)
 
     def records(self, table: str, key: str, value: str, **equal: object) -> list[dict]:
@@ -152,9 +153,16 @@ def _pipeline(tables: ReviewTables, scope: str, scope_id: str, month: str) -> di
 
 
 def _deals(tables: ReviewTables, rep_id: str, month: str) -> tuple[list[dict], list[dict]]:
-    """Won and lost deals the rep owns that closed in ``month``, by close date then deal id."""
+    """Won and lost deals that closed in ``month`` and that the rep owns or shares (split or overlay credit,
+    marked with ``credit`` such as ``"split 40%"``), by close date then deal id."""
     first, last = pd.Timestamp(month_start(month)), pd.Timestamp(month_end(month))
-    rows = [d for d in tables.records("deals", "owner_id", rep_id)
+    owned = {d["deal_id"]: d for d in tables.records("deals", "owner_id", rep_id)}
+    shared = tables.records("credit_splits", "rep_id", rep_id) if tables.credit_splits is not None else []
+    for split in shared:
+        for deal in tables.records("deals", "deal_id", split["deal_id"]):
+            note = "overlay" if split["role"] == "overlay" else f"split {split['share']}%"
+            owned[deal["deal_id"]] = {**deal, "credit": note}
+    rows = [d for d in owned.values()
             if d["close_date"] is not None and first <= pd.Timestamp(d["close_date"]) <= last]
     rows.sort(key=lambda d: (pd.Timestamp(d["close_date"]), d["deal_id"]))
     return [d for d in rows if d["stage"] == "won"], [d for d in rows if d["stage"] == "lost"]

@@ -280,3 +280,17 @@ def test_manager_review_ranks_members_and_counts_bands():
     assert m["payable_by_currency"] == {"USD": 118_855}
     assert m["quarantined_rows"] == 2
     assert [r["person"]["rep_id"] for r in m["members"]] == ["R1", "R2", "R3"]
+
+
+def test_shared_deals_are_listed_with_the_credit_the_rep_had():
+    tables = make_tables()
+    splits = pd.DataFrame({"deal_id": ["D-1001", "D-1002"], "rep_id": ["R2", "R3"], "share": ["40", "100"],
+                           "role": ["split", "overlay"]})
+    shared = ReviewTables(**{**{f: getattr(tables, f) for f in ("reps", "attainment", "attainment_trend",
+                             "pipeline_health", "satisfaction", "incentive_ledger", "payouts", "deals", "targets",
+                             "quarantine")}, "credit_splits": splits})
+    r2 = rep_review("R2", MONTH, shared, SETTINGS)
+    assert [(d["deal_id"], d.get("credit")) for d in r2["won_deals"]][:1] == [("D-1001", "split 40%")]
+    r3 = rep_review("R3", MONTH, shared, SETTINGS)
+    assert ("D-1002", "overlay") in [(d["deal_id"], d.get("credit")) for d in r3["won_deals"]]
+    assert "D-1001" not in [d["deal_id"] for d in rep_review("R2", MONTH, tables, SETTINGS)["won_deals"]]
