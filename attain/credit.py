@@ -214,8 +214,8 @@ def to_plan_currency(
         m, f, t, s = (label[code[at]] for code, label in zip(codes, labels))
         rows = order[bounds[g]:bounds[g + 1]]
         fx = _cross_rate(rates, m, f, t, settings.base_currency)
-        shift = Fraction(10) ** (money.minor_digits(t) - money.minor_digits(f))
-        out[rows] = money.apply_ratio(amounts[rows], fx * shift * money.ratio(s) / 100)
+        # the share folds into the rate so that each row is still rounded exactly once
+        out[rows] = money.convert(amounts[rows], f, t, fx * money.ratio(s) / 100)
         fx_text[rows] = _fraction_text(fx)
     return out, fx_text
 

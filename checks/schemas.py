@@ -36,6 +36,11 @@ def _required_text(description: str) -> pa.Field:
     return pa.Field(ne="", description=description)
 
 
+def _not_zero(decimal_text: pd.Series) -> pd.Series:
+    """False where a decimal-text column is zero ("0", "0.00"): a share or rate that makes everything zero."""
+    return ~decimal_text.str.fullmatch(r"0+(\.0+)?")
+
+
 class _Traced(pa.DataFrameModel):
     """Every validated input row keeps where it came from."""
 
@@ -99,7 +104,7 @@ class CreditSplitsSchema(_Traced):
     @pa.dataframe_check(name="share_positive", ignore_na=False)
     def share_positive(cls, df: pd.DataFrame) -> pd.Series:
         """A credit row with a zero share credits nothing and is a data-entry slip."""
-        return ~df["share"].str.fullmatch(r"0+(\.0+)?")
+        return _not_zero(df["share"])
 
     class Config:
         strict = "filter"
@@ -172,7 +177,7 @@ class FxRatesSchema(_Traced):
     @pa.dataframe_check(name="rate_positive", ignore_na=False)
     def rate_positive(cls, df: pd.DataFrame) -> pd.Series:
         """A zero rate would make every conversion zero or a division by zero."""
-        return ~df["rate"].str.fullmatch(r"0+(\.0+)?")
+        return _not_zero(df["rate"])
 
     class Config:
         strict = "filter"

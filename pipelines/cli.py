@@ -27,7 +27,7 @@ import pandas as pd
 from attain.periods import PeriodError, add_months, month_span, parse_month
 from pipelines.resources import DEFAULT_VAR, REPO_ROOT
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_PROBLEMS = 0, 1
 #: Months the demo pays before its month, so draws and clawbacks have a history (90-day windows).
 DEMO_HISTORY = 3
 
