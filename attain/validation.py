@@ -578,7 +578,10 @@ def _table(name: str, raw: RawTable, data_dir: Path) -> _Table:
         source_file = raw.path.relative_to(data_dir).as_posix()
     except ValueError:
         source_file = raw.path.name
-    return _Table(name=name, raw=raw, source_file=source_file, text=text)
+    table = _Table(name=name, raw=raw, source_file=source_file, text=text)
+    if len(raw.rejected):  # rows the reader could not read (too many fields, a byte that is not UTF-8)
+        table.extra_quarantine = raw.rejected.assign(month="", table=name, source_file=source_file)
+    return table
 
 
 def _missing_columns(raw: RawTable, name: str) -> list[str]:

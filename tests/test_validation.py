@@ -316,7 +316,6 @@ def test_several_missing_columns_in_one_message(tmp_path):
     [
         ("empty.csv", "reps.csv: is empty: it has no header line and no rows"),
         ("header_only.csv", "reps.csv: has a header line but no data rows"),
-        ("undecodable.csv", "reps.csv: cannot be decoded with any of utf-8, gb18030, cp1252"),
     ],
 )
 def test_unusable_required_file_stops_the_run(tmp_path, bad_file, expected):
