@@ -154,9 +154,8 @@ def read_table(
     else:
         raise InputFileError(path, "unsupported file type; save it as .csv, .xlsx or .parquet")
     if len(table.df) == 0 and len(table.rejected):
-        raise InputFileError(
-            path, f"has no row that can be read: {len(table.rejected)} rejected, the first: {table.rejected['reason'][0]}"
-        )
+        first = table.rejected["reason"][0]
+        raise InputFileError(path, f"has no row that can be read: {len(table.rejected)} rejected, the first: {first}")
     if len(table.df) == 0:
         raise InputFileError(path, "has a header line but no data rows; add the rows or remove the file")
     return table
@@ -193,7 +192,7 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None) -> RawTab
             df = df.apply(_trim)
     else:
         df, wide = read
-    rejected = [_wide_reject(index, fields, list(df.columns), delimiter_name(sep)) for index, fields in wide]
+    rejected = [_wide_reject(index, cells, list(df.columns), sep) for index, cells in wide]
     if source is not path:
         df, stray = _stray_byte_rows(path, df)
         rejected += stray
@@ -336,17 +335,17 @@ def _arrow_csv(
     return df, [(number - 2, next(csv.reader(io.StringIO(text, newline=""), delimiter=sep))) for number, text in wide]
 
 
-def _wide_reject(index: int, cells: list[str], header: list[str], separator: str) -> dict:
-    """The quarantine row of a row with more fields than the header: its extra cells are the value."""
-    cells = [_shown(cell.strip()) for cell in cells]
-    record = dict(zip(header, cells))
-    record["(extra fields)"] = cells[len(header) :]
+def _wide_reject(index: int, cells: list[str], header: list[str], sep: str) -> dict:
+    """The quarantine row of a row with more fields than the header: the value is the row as written."""
+    trimmed = [_shown(cell.strip()) for cell in cells]
+    record = dict(zip(header, trimmed))
+    record["(extra fields)"] = trimmed[len(header) :]
     return {
         "source_row": index + 2,
         "column": "",
-        "value": ", ".join(cells[len(header) :]),
+        "value": _shown(sep.join(cells)),
         "reason": f"row {index + 2} has {len(cells)} fields, the header has {len(header)} (a value holding a "
-        f"{separator} must be in double quotes)",
+        f"{delimiter_name(sep)} must be in double quotes)",
         "record": json.dumps(record, ensure_ascii=False),
     }
 
