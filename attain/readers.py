@@ -186,7 +186,7 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None) -> RawTab
     if read is None:
         padded = enc.startswith("utf-16") or _has_padding(raw, sep)  # the byte test reads single-byte text only
         del raw
-        df, skipped = _pandas_csv(source, enc, sep, width)
+        df, skipped = _pandas_csv(source, enc, sep, width, path)
         wide = _wide_rows(path, source, enc, sep, skipped)
         if padded:
             df = df.apply(_trim)
@@ -200,9 +200,12 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None) -> RawTab
     return RawTable(df=df, path=path, encoding=enc, delimiter=sep, sheet=None, rejected=_rejected_frame(rejected))
 
 
-def _pandas_csv(source: Path | io.BytesIO, encoding: str, sep: str, width: int | None) -> tuple[pd.DataFrame, dict]:
+def _pandas_csv(
+    source: Path | io.BytesIO, encoding: str, sep: str, width: int | None, path: Path | None = None
+) -> tuple[pd.DataFrame, dict]:
     """The file read by pandas' C parser: any encoding, title lines above the header, its own error words.
 
+    ``source`` is the file's path, or a copy of its bytes with ``path`` the file it came from.
     Returns the frame and the rows pandas skipped for having more fields than the header (row number ->
     field count); the frame's index keeps their places free, so row numbers still match the file. A row with
     fewer fields is read with its missing cells blank (a required one is then quarantined as blank).
@@ -218,7 +221,7 @@ def _pandas_csv(source: Path | io.BytesIO, encoding: str, sep: str, width: int |
         "engine": "c",
         "on_bad_lines": "warn",
     }
-    path = source if isinstance(source, Path) else Path("file")
+    path = path or source
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pd.errors.ParserWarning)
@@ -392,9 +395,10 @@ def _checked_encoding(path: Path, raw: bytes, encoding: str) -> str:
 def _detect_encoding(path: Path, raw: bytes) -> str:
     """The first candidate encoding that decodes ``raw`` strictly.
 
-    UTF-8 is unambiguous (random non-UTF-8 text almost never decodes as UTF-8).
-    GB18030 and cp1252 can both decode some byte strings; when both do,
-    ``_tie_break`` chooses. A UTF-16 byte-order mark (Excel's "Unicode Text"
+    UTF-8 is unambiguous (random non-UTF-8 text almost never decodes as UTF-8);
+    a file that is UTF-8 as a whole but for a few stray bytes is ``_UTF8_STRAY``
+    (read as UTF-8, the rows holding them rejected). GB18030 and cp1252 (or
+    Latin-1) can both decode some byte strings; when both do, ``_tie_break`` chooses. A UTF-16 byte-order mark (Excel's "Unicode Text"
     export) is taken at its word.
     """
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -533,17 +537,18 @@ def _tie_break(raw: bytes, candidates: list[str]) -> str:
     letter here and there between ASCII letters. When the runs do not settle
     it, charset-normalizer decides.
     """
-    if candidates == ["gb18030", "cp1252"]:
-        sample = np.frombuffer(raw[: 1 << 20], dtype=np.uint8) >= 0x80
-        high = np.flatnonzero(sample)
+    if candidates[0] == "gb18030" and len(candidates) == 2:  # against cp1252 (or Latin-1 where cp1252 fails)
+        # The whole file, not its first megabyte: in ASCII data one accented name may sit far down.
+        data = np.frombuffer(raw, dtype=np.uint8)
+        high = np.flatnonzero(data >= 0x80)[: 1 << 16]
         if len(high):
-            paired = np.zeros(len(sample) + 2, dtype=bool)
-            paired[1:-1] = sample
-            share = (paired[high] | paired[high + 2]).mean()  # neighbour before or after also high
+            before = (high > 0) & (data[np.maximum(high - 1, 0)] >= 0x80)
+            after = (high < len(data) - 1) & (data[np.minimum(high + 1, len(data) - 1)] >= 0x80)
+            share = (before | after).mean()  # neighbour before or after also high
             if share >= 0.8:
                 return "gb18030"
             if share <= 0.2:
-                return "cp1252"
+                return candidates[1]
     from charset_normalizer import from_bytes
 
     best = from_bytes(raw[: 256 * 1024], cp_isolation=candidates).best()
