@@ -270,7 +270,8 @@ def load_inputs(
 
     ``today`` (default: today in ``settings.timezone``) bounds close dates;
     ``encodings`` declares a CSV encoding per table (e.g. ``{"deals": "big5"}``)
-    where detection is not enough; it adds to (and wins over) ``settings.encodings``. When the deals file is a CRM export
+    where detection is not enough; it adds to (and wins over)
+    ``settings.encodings``. When the deals file is a CRM export
     (docs/crm-exports.md): ``deals_profile`` names its profile (default:
     detected from the header row), ``mapping_file`` is a YAML mapping file,
     ``date_order`` (``"DMY"``/``"MDY"``) and ``decimal_comma`` override the
@@ -1434,7 +1435,7 @@ def _validate_fx(table: _Table | None, base_currency: str) -> pd.DataFrame:
         "rate",
         rows["rate"],
         f"{base_currency} is the base currency, so its rate is 1 by definition; "
-        "correct the rate or the base_currency setting",
+        f"correct the rate or the base currency ({how_to_set('base_currency')})",
     )
     return _drop_problem_rows(table, text)
 

@@ -86,7 +86,9 @@ class AttainConfig(ConfigurableResource):
     survey_scales: Optional[dict[str, list[int]]] = Field(
         default=None, description="Extra survey scales, name: [lowest, highest], e.g. {nps_1_10: [1, 10]}."
     )
-    encodings: Optional[dict[str, str]] = Field(default=None, description="Text encoding per input, e.g. {deals: cp1252}.")
+    encodings: Optional[dict[str, str]] = Field(
+        default=None, description="Text encoding per input, e.g. {deals: cp1252}."
+    )
     product_aliases: Optional[dict[str, str]] = Field(
         default=None, description="Product spellings of the deals file: the plans' name for each."
     )
@@ -94,7 +96,9 @@ class AttainConfig(ConfigurableResource):
     amount_ceilings: Optional[dict[str, str]] = Field(
         default=None, description="Largest plausible deal per currency, e.g. {JPY: '5000000000'}."
     )
-    median_multiple: Optional[int] = Field(default=None, description="Largest won deal as a multiple of the rep's median.")
+    median_multiple: Optional[int] = Field(
+        default=None, description="Largest won deal as a multiple of the rep's median."
+    )
     text_max_length: Optional[int] = Field(default=None, description="Characters of display text kept.")
     pack_time_limit: Optional[int] = Field(default=None, description="Seconds one PDF pack may take to render.")
     render_processes: Optional[int] = Field(default=None, description="Processes rendering PDF packs (default 2).")

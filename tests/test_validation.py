@@ -226,7 +226,7 @@ def test_fx_rate_problems(tmp_path):
         (7, "month"): "month 2025-03, currency EUR " + conflict.format("row 9"),
         (9, "month"): "month 2025-03, currency EUR " + conflict.format("row 7"),
         (8, "rate"): "USD is the base currency, so its rate is 1 by definition; correct the rate or the "
-        "base_currency setting",
+        "base currency (`--base-currency EUR` or `base_currency: EUR` in attain.yaml)",
         (10, "rate"): "rate 0 is zero; enter the real exchange rate",
         (11, "month"): "month '2025-4' is not a month in the form YYYY-MM (for example 2025-03); correct it",
     }
