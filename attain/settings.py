@@ -81,7 +81,8 @@ class Option:
 
     ``parse`` turns a written value (text from attain.yaml or a flag, or a number or list from the Dagster run
     config) into the value Attain uses, raising ValueError when it cannot. A ``keyed`` option is a mapping
-    (``encodings``): its flag takes one ``KEY=VALUE`` item and is repeated, and ``parse`` reads one value.
+    (``encodings``): its flag takes one ``KEY=VALUE`` item and is repeated, ``parse`` reads one value and
+    ``parse_key`` one key.
     ``example`` is a typical value, quoted in messages and the README. A yes/no option has a flag for yes
     (``flag``) and one for no (``off_flag``). ``default`` is that of an option that is not a Settings field.
     """
@@ -91,6 +92,7 @@ class Option:
     parse: Callable[[object], object]
     example: object
     keyed: bool = False
+    parse_key: Callable[[object], str] = lambda key: _text(key)
     off_flag: str = ""
     default: object = None
 
@@ -163,6 +165,16 @@ def _scale(value: object) -> tuple[int, int]:
     return low, high
 
 
+def _input_table(value: object) -> str:
+    """The name of an input table (``deals``), as the contract names it."""
+    from attain.validation import CONTRACT  # validation reads its settings from this module
+
+    name = _text(value).lower()
+    if name not in CONTRACT:
+        raise ValueError(f"is not an input; use one of {', '.join(CONTRACT)}")
+    return name
+
+
 def _choice(*choices: str) -> Callable[[object], str]:
     def parse(value: object) -> str:
         text = _text(value).upper()
@@ -192,11 +204,11 @@ OPTIONS: dict[str, Option] = {
         Option("base_currency", "--base-currency", _currency, "EUR"),
         Option("min_responses", "--min-responses", _whole(0), 5),
         Option("quarantine_max_share", "--quarantine-max-share", _decimal(Decimal(1)), Decimal("0.10")),
-        Option("survey_scales", "--survey-scale", _scale, {"nps_1_10": (1, 10)}, keyed=True),
-        Option("encodings", "--encoding", _encoding, {"deals": "cp1252"}, keyed=True),
+        Option("survey_scales", "--survey-scale", _scale, {"nps_1_10": (1, 10)}, True, lambda k: _text(k).lower()),
+        Option("encodings", "--encoding", _encoding, {"deals": "cp1252"}, True, _input_table),
         Option("product_aliases", "--product-alias", _text, {"GTXPro": "GTX Pro"}, keyed=True),
         Option("amount_ceiling", "--amount-ceiling", _decimal(), Decimal("50000000")),
-        Option("amount_ceilings", "--amount-ceiling-for", _decimal(), {"JPY": Decimal("5000000000")}, keyed=True),
+        Option("amount_ceilings", "--amount-ceiling-for", _decimal(), {"JPY": Decimal("5000000000")}, True, _currency),
         Option("median_multiple", "--median-multiple", _whole(1), 5000),
         Option("text_max_length", "--text-max-length", _whole(1), 500),
         Option("pack_time_limit", "--pack-time-limit", _whole(1), 300),
@@ -261,9 +273,10 @@ def parse_option(name: str, value: object, where: str) -> object:
             raise ValueError("is not a list of KEY: VALUE items")
         parsed = {}
         for key, item in value.items():
+            label, written = name, key
+            key = option.parse_key(key)
             label, written = f"{name} {key!r}", item
-            key = _text(key)
-            parsed[key.lower() if name == "survey_scales" else key] = option.parse(item)
+            parsed[key] = option.parse(item)
         return parsed
     except ValueError as error:
         raise SettingsError(f"{where}: {label}: {written!r} {error}; write for example {how_to_set(name)}") from None

@@ -464,6 +464,15 @@ _SETTING_HELP = {
 }
 
 
+#: What the KEY=VALUE of a repeatable setting flag is.
+_KEYED_METAVAR = {
+    "survey_scales": "NAME=LOW-HIGH",
+    "encodings": "TABLE=ENCODING",
+    "product_aliases": "SPELLING=NAME",
+    "amount_ceilings": "CCY=AMOUNT",
+}
+
+
 def _setting_flag(name: str) -> Callable[[str], object]:
     """The argparse type of a setting's flag: the value typed as attain.yaml would type it (KEY=VALUE if keyed)."""
     option = OPTIONS[name]
@@ -493,7 +502,7 @@ def _settings_options(p: argparse.ArgumentParser, *, rendering: bool = True) -> 
             dest=name,
             type=_setting_flag(name),
             action="append" if option.keyed else "store",
-            metavar="KEY=VALUE" if option.keyed else name.split("_")[-1].upper(),
+            metavar=_KEYED_METAVAR.get(name, name.split("_")[-1].upper()),
             help=_SETTING_HELP[name],
         )
 

@@ -241,6 +241,9 @@ def test_a_wrong_value_names_the_key_and_an_example(tmp_path):
     )
     assert "quarantine_max_share: '1.5' is not above 0 and at most 1" in _error(tmp_path, "quarantine_max_share: 1.5")
     assert "timezone: 'Mars/Olympus' is not an IANA time zone" in _error(tmp_path, "timezone: Mars/Olympus")
+    assert "encodings: 'deal' is not an input; use one of deals, credit_splits, " in _error(
+        tmp_path, "encodings: {deal: cp1252}"
+    )
     assert "encodings 'deals': 'klingon' is not a known text encoding" in _error(
         tmp_path, "encodings: {deals: klingon}"
     )
@@ -380,3 +383,14 @@ def test_statement_reads_the_var_given_after_the_subcommand(tmp_path, capsys):
         main(["statement", "--rep", "R01", "--month", "2026-10", "--var", str(var)])
     assert (var / "warehouse.duckdb").exists()
     assert build_parser().parse_args(["run", "--month", "2026-10"]).var is None
+
+
+def test_the_readme_example_lists_every_setting_and_loads(tmp_path):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = readme.split("Every key of `attain.yaml`", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "attain.yaml").write_text(example, encoding="utf-8")
+    loaded = load_settings_file(tmp_path / "attain.yaml")
+    assert list(loaded) == list(OPTIONS)
+    shown, defaults = settings_from(loaded), Settings()
+    for name in SETTINGS_FIELDS - {name for name, option in OPTIONS.items() if option.keyed}:
+        assert getattr(shown, name) == getattr(defaults, name), f"the README shows a {name} that is not the default"
