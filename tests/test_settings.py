@@ -341,6 +341,17 @@ def test_the_run_config_declares_a_scale_for_the_ingest(data, tmp_path):
         )
         quarantine = result.output_for_node("validated_inputs", "quarantine")
         assert (quarantine["table"] == "surveys").sum() == rejected
+    attain["quarantine_max_share"] = "two"
+    result = dg.materialize(
+        [validated_inputs], partition_key="2026-10", resources=resources, raise_on_error=False,
+        run_config={"resources": {"attain": {"config": attain}}}, instance=dg.DagsterInstance.ephemeral(),
+    )
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.step_failure_data.user_failure_data.description == (
+        "the run config of the attain resource: quarantine_max_share: 'two' is not a positive number written with "
+        "a decimal point; write for example `--quarantine-max-share 0.10` or `quarantine_max_share: 0.10` in "
+        "attain.yaml"
+    )
 
 
 def test_the_quarantine_limit_message_quotes_a_setting_that_lets_the_run_go_on(data, tmp_path, capsys):
