@@ -286,7 +286,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     months = month_span(args.month, args.to or args.month)
     config = _ingest_config(args)
-    default_resources(var=_var(args), data_dir=args.data, **config)["attain"].options()  # attain.yaml, before a step
+    # attain.yaml and the environment are checked before any step runs: a wrong setting is one line, not a failed run
+    default_resources(var=_var(args), data_dir=args.data, **config)["attain"].options()
     summaries = run_months(
         months,
         var=_var(args),
