@@ -38,6 +38,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from attain.settings import how_to_set
+
 #: Encodings tried, in order, when a CSV does not declare one. UTF-8 first (the
 #: BOM decides between "utf-8" and "utf-8-sig"), then GB18030 (Chinese Excel),
 #: then cp1252 (Western Excel), then Latin-1 for Western text holding a byte
@@ -492,17 +494,11 @@ def _stray_byte_rows(path: Path, df: pd.DataFrame) -> tuple[pd.DataFrame, list[d
                 "value": _shown(cell),
                 "reason": f"row {number} has a byte (0x{ord(mark[0]) - _MARK_BASE:02X} in {column}, character "
                 f"{mark.start() + 1}) that is not UTF-8 (save the file as UTF-8, or declare its encoding: "
-                f"`--encoding {_table_key(path)}=cp1252` or `encodings: {{{_table_key(path)}: cp1252}}` in "
-                "attain.yaml)",
+                f"{_declare_encoding(path, 'cp1252')})",
                 "record": json.dumps({k: _shown(str(v)) for k, v in row.items()}, ensure_ascii=False),
             }
         )
     return df.loc[~hit], rejected
-
-
-def _table_key(path: Path) -> str:
-    """The input name a file's encoding is declared under: its stem, ``deals`` for a CRM export's own name."""
-    return path.stem if re.fullmatch(r"[a-z_]+", path.stem) else "deals"
 
 
 def _utf16_without_bom(path: Path, raw: bytes) -> str:
@@ -525,8 +521,15 @@ def _utf16_without_bom(path: Path, raw: bytes) -> str:
     raise InputFileError(
         path,
         "holds NUL bytes, so it is not a text file in a known encoding; export it again as CSV "
-        "(in Excel: 'CSV UTF-8') or declare the file's encoding for the run",
+        f"(in Excel: 'CSV UTF-8') or declare the file's encoding for the run: {_declare_encoding(path)}",
     )
+
+
+def _declare_encoding(path: Path, encoding: str = "big5") -> str:
+    """How to declare the encoding of ``path``: keyed by its input table (``deals`` for a CRM export's name)."""
+    from attain.validation import CONTRACT  # validation reads files with this module
+
+    return how_to_set("encodings", {path.stem if path.stem in CONTRACT else "deals": encoding})
 
 
 def _tie_break(raw: bytes, candidates: list[str]) -> str:
