@@ -523,6 +523,7 @@ def months_of_negative_balance(tmp_path, reps, months):
     """Run ``months`` ((month, [(deal, credit)], [(cancelled deal, close, cancelled, credit)])) in order.
 
     Returns each month's (ledger, payouts); the history grows like the pipeline's.
+    ``payout_of(payouts)`` is rep A's row.
     """
     book = plan_book(tmp_path, DRAW_PLAN, header=CLAWBACK_PLAN_HEADER)
     history, out = None, []
@@ -533,9 +534,13 @@ def months_of_negative_balance(tmp_path, reps, months):
         ledger = run(book, reps, rows, {}, month=month, events=events, history=history)
         pay = payouts(ledger, reps, month, history)
         reconcile(pay, ledger)  # the finance export's check: payable = sum of the lines, to the cent
-        out.append((ledger, pay.set_index("rep_id").loc["A"]))
+        out.append((ledger, pay))
         history = ledger if history is None else pd.concat([history, ledger], ignore_index=True)
     return out
+
+
+def payout_of(pay: pd.DataFrame, rep: str = "A") -> pd.Series:
+    return pay.set_index("rep_id").loc[rep]
 
 
 def test_a_clawback_larger_than_earnings_is_carried_forward_and_recovered_later(tmp_path):
@@ -545,6 +550,7 @@ def test_a_clawback_larger_than_earnings_is_carried_forward_and_recovered_later(
         ("2025-05", [("D3", "30000")], []),                                        # 3,000 recovers part
         ("2025-06", [("D4", "50000")], []),                                        # 5,000: 1,800 recovers the rest
     ])
+    mar_pay, apr_pay, may_pay, jun_pay = (payout_of(p) for p in (mar_pay, apr_pay, may_pay, jun_pay))
     assert mar_pay["payable_minor"] == 5000_00 and mar_pay["carried_balance_minor"] == 0
     assert apr[["kind", "amount_minor", "for_month"]].values.tolist() == [
         ["commission", 200_00, "2025-04"], ["clawback", -5000_00, "2025-04"], ["carry_forward", 4800_00, "2025-04"]]
@@ -577,6 +583,7 @@ def test_a_leaver_with_a_carried_balance_is_reported_not_forgiven(tmp_path):
         ("2025-03", [("D1", "10000")], []),
         ("2025-04", [], [("D1", "2025-03-05", "2025-04-10", "10000")]),
     ])
+    apr_pay = payout_of(apr_pay)
     assert apr["kind"].tolist() == ["commission", "clawback", "carry_forward", "recovery"]
     assert apr["amount_minor"].tolist() == [0, -1000_00, 1000_00, 0]
     assert apr["explanation"].iloc[3] == (
