@@ -104,7 +104,7 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def number_format(currency: str) -> str:
-    """The XLSX number format of an amount in ``currency``: its minor digits (``#,##0`` for JPY, ``#,##0.000`` for KWD)."""
+    """The XLSX number format of an amount in ``currency``, with its minor digits (JPY ``#,##0``, KWD ``#,##0.000``)."""
     digits = minor_digits(currency)
     return "#,##0." + "0" * digits if digits else "#,##0"
 

@@ -7,7 +7,8 @@ component); only the explanations are formatted per line.
 
 Order of a rep's statement (``line_no``): the plan's components in the order
 written (each followed by its own ``cap`` line), the plan cap, clawbacks, the
-draw or guarantee, then the carried balance (``carry_forward``/``recovery``). Money is int64 minor units; each line is rounded half-up once
+draw or guarantee, then the carried balance (``carry_forward``/``recovery``).
+Money is int64 minor units; each line is rounded half-up once
 (``attain.money.apply_ratio(s)``) and every total is a sum of lines.
 
 Rules a rep can check by hand (docs/plans.md has worked examples):
@@ -773,7 +774,8 @@ def settle_balances(lines: pd.DataFrame, month: str, history: pd.DataFrame | Non
     owing = set(owed.index.get_level_values("rep_id")) if len(owed) else set()
     first = lines.drop_duplicates("rep_id").set_index("rep_id")
     end = pd.Timestamp(f"{month}-01") + pd.offsets.MonthEnd(0)
-    leave = pd.to_datetime(roster.set_index("rep_id")["leave_date"]) if "leave_date" in roster else pd.Series(dtype=object)
+    leave = (pd.to_datetime(roster.set_index("rep_id")["leave_date"]) if "leave_date" in roster
+             else pd.Series(dtype=object))
     rows = []
     for rep, total in totals[(totals < 0) | totals.index.isin(list(owing))].items():
         total = int(total)
