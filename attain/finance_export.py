@@ -206,13 +206,13 @@ def format_statement(ledger: pd.DataFrame, payouts: pd.DataFrame, rep_id: str, m
         out.append(f"       {line.explanation}")
     out.append("")
     parts = [("Earnings", "earnings_minor"), ("Draws", "draws_minor"), ("Adjustments", "adjustments_minor")]
-    if pay["carried_minor"]:
+    if pay.get("carried_minor", 0):  # .get: payouts stored before carried balances existed
         parts.append(("Carried forward / recovered", "carried_minor"))
     for title, column in (*parts, ("Payable", "payable_minor")):
         out.append(f"{title:<44} {money_text(pay[column], ccy):>{width}}")
     if pay["draw_balance_minor"]:
         out.append(f"{'Outstanding draw balance':<44} {money_text(pay['draw_balance_minor'], ccy):>{width}}")
-    if pay["carried_balance_minor"]:
+    if pay.get("carried_balance_minor", 0):
         out.append(f"{'Carried balance still to recover':<44} {money_text(pay['carried_balance_minor'], ccy):>{width}}")
     return "\n".join(out)
 

@@ -47,7 +47,7 @@ from attain.settings import Settings
 
 LEDGER_COLUMNS = ["month", "rep_id", "plan_id", "currency", "component", "kind", "deal_ids", "base_minor",
                   "band", "rate", "amount_minor", "explanation", "for_month", "line_no"]
-#: Kinds paid as draws; payouts report them apart from earnings (every other kind but adjustments).
+#: Kinds paid as draws; payouts report them apart from earnings (every other kind but adjustments and balances).
 DRAW_KINDS = ("draw", "draw_recovery", "guarantee")
 #: Kinds that carry a negative month forward and recover it from later months; payouts report them apart.
 BALANCE_KINDS = ("carry_forward", "recovery")
