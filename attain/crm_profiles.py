@@ -536,10 +536,11 @@ class _Adapter:
         bad = self.df.index.isin(bad_index)
         accepted = out.loc[~bad] if bad.any() else out
         accepted.index = pd.RangeIndex(len(accepted))  # in place: reset_index would copy a million rows
+        unread = len(self.raw.rejected)  # rows the reader rejected (too many fields, a byte that is not UTF-8)
         self.notes.update(
-            rows_read=len(self.df),
+            rows_read=len(self.df) + unread,
             rows_accepted=len(accepted),
-            rows_quarantined=int(bad.sum()),
+            rows_quarantined=int(bad.sum()) + unread,
             won_deals=int((accepted["stage"] == "won").sum()),
         )
         return AdaptedDeals(accepted, quarantine, self.profile.name, self.notes)
@@ -879,4 +880,7 @@ class _Adapter:
             },
             columns=list(QUARANTINE_COLUMNS),
         )
+        if len(self.raw.rejected):
+            unread = self.raw.rejected.assign(month="", table="deals", source_file=self.raw.path.name)
+            quarantine = pd.concat([quarantine, unread[list(QUARANTINE_COLUMNS)]], ignore_index=True)
         return quarantine.sort_values("source_row", kind="stable").reset_index(drop=True), bad_index

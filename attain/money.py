@@ -20,12 +20,76 @@ from fractions import Fraction
 
 import numpy as np
 
-#: Digits after the decimal point for each supported currency (ISO 4217).
-MINOR_DIGITS: dict[str, int] = {
-    "USD": 2, "EUR": 2, "GBP": 2, "CNY": 2, "JPY": 0, "HKD": 2, "SGD": 2,
-    "AUD": 2, "CAD": 2, "CHF": 2, "INR": 2, "KRW": 0, "TWD": 2, "SEK": 2,
-    "NOK": 2, "DKK": 2, "PLN": 2, "BRL": 2, "MXN": 2, "ZAR": 2, "NZD": 2,
+#: ISO 4217 minor units where Babel's CLDR data gives other digits. CLDR's ``digits`` are what is usually
+#: *shown* (0 for COP, HUF, IDR, whose minor units are out of use); ISO 4217 is what amounts are *booked* in,
+#: and a finance export may carry them ("1234.50" COP), so the ISO figure wins.
+ISO_DIGITS_OVERRIDES: dict[str, int] = {
+    "AFN": 2, "ALL": 2, "COP": 2, "HUF": 2, "IDR": 2, "IQD": 3, "IRR": 2, "KPW": 2,
+    "LAK": 2, "LBP": 2, "MGA": 2, "MMK": 2, "SOS": 2, "SYP": 2, "YER": 2,
 }
+
+#: Codes CLDR lists as in use that are not ISO 4217 currencies a deal can be written in: CNH (offshore yuan, a
+#: market convention, not an ISO code) and XXX ("no currency", CLDR's entry for Antarctica). CLDR's "ZZ"
+#: territory (gold, SDR, test codes: ISO gives them no minor unit) is left out as a whole.
+_NOT_ISO = frozenset({"CNH", "XXX"})
+
+
+def _active_iso_currencies() -> dict[str, int]:
+    """Every ISO 4217 code some territory still uses (no end date in CLDR), with its minor-unit digits.
+
+    Read from Babel's CLDR data (a maintained source, updated with Babel), so new codes (VED, ZWG, XCG)
+    arrive with a Babel upgrade; withdrawn ones (HRK, SLL) leave. Fund codes (CLF, USN) are included.
+    """
+    from babel.core import get_global
+    from babel.numbers import get_currency_precision
+
+    active = {
+        code
+        for territory, currencies in get_global("territory_currencies").items()
+        if territory != "ZZ"
+        for code, _start, end, _tender in currencies
+        if end is None and code not in _NOT_ISO
+    }
+    return {code: ISO_DIGITS_OVERRIDES.get(code, get_currency_precision(code)) for code in sorted(active)}
+
+
+#: Digits after the decimal point of every active ISO 4217 currency (JPY 0, USD 2, KWD 3, CLF 4).
+MINOR_DIGITS: dict[str, int] = _active_iso_currencies()
+
+
+#: The most traded currencies: preferred when a typo is as close to one of them as to another code.
+_MAJOR = ("USD", "EUR", "JPY", "GBP", "CNY", "AUD", "CAD", "CHF", "HKD", "SGD", "INR", "MXN", "BRL", "KRW")
+#: Common names written where a code belongs.
+_NAMES = {"RMB": "CNY", "YUAN": "CNY", "YEN": "JPY", "EURO": "EUR", "EUROS": "EUR"}
+
+
+def closest_currency(code: str) -> str | None:
+    """The active ISO code a mistyped ``code`` most likely means ('USS' -> 'USD', 'EUROS' -> 'EUR'), or None.
+
+    Candidates are the codes one letter away from the first three letters (or starting with them, for a
+    shorter text); those sharing the first two letters come first, then the most traded currencies.
+    """
+    text = str(code).strip().upper()
+    if not text.isalpha():
+        return None
+    if text in _NAMES:
+        return _NAMES[text]
+    head = text[:3]
+    if len(head) < 3:
+        found = [c for c in MINOR_DIGITS if c.startswith(head)]
+    else:
+        found = [c for c in MINOR_DIGITS if sum(a != b for a, b in zip(c, head)) <= 1]
+    if not found:
+        return None
+    return min(found, key=lambda c: (c != head, c[:2] != head[:2], c not in _MAJOR, c))
+
+
+def unknown_currency_reason(code: str) -> str:
+    """Why ``code`` is refused: it is not an active ISO 4217 code; the closest code when one is near."""
+    close = closest_currency(code)
+    hint = f"; did you mean {close}?" if close else "; use the 3-letter ISO code, for example USD, EUR or JPY"
+    return f"currency '{code}' is not an active ISO 4217 currency code{hint}"
+
 
 #: Products of minor units and ratio numerators stay below this bound in int64.
 _INT64_SAFE = 2**62
@@ -40,8 +104,7 @@ def minor_digits(currency: str) -> int:
     try:
         return MINOR_DIGITS[currency]
     except KeyError:
-        known = ", ".join(sorted(MINOR_DIGITS))
-        raise MoneyError(f"unknown currency {currency!r}; use one of: {known}") from None
+        raise MoneyError(unknown_currency_reason(currency)) from None
 
 
 def to_minor(amount: Decimal | str | int, currency: str) -> int:

@@ -86,9 +86,10 @@ CURRENCY_SYMBOLS: dict[str, str] = {
     "$": "USD", "US$": "USD", "USD$": "USD", "€": "EUR", "£": "GBP", "¥": "CNY", "￥": "CNY",
     "CN¥": "CNY", "RMB": "CNY", "元": "CNY", "人民币": "CNY", "JP¥": "JPY", "円": "JPY",
     "HK$": "HKD", "S$": "SGD", "SG$": "SGD", "A$": "AUD", "AU$": "AUD", "C$": "CAD", "CA$": "CAD",
-    "NZ$": "NZD", "NT$": "TWD", "R$": "BRL", "₹": "INR", "₩": "KRW", "zł": "PLN",
+    "NZ$": "NZD", "NT$": "TWD", "R$": "BRL", "₹": "INR", "₩": "KRW", "zł": "PLN", "S/": "PEN",
 }
-_DOLLARS = {"USD", "AUD", "CAD", "HKD", "SGD", "NZD", "TWD", "MXN"}
+#: Currencies written with a plain ``$``: the dollars and the pesos of Latin America.
+_DOLLARS = {"USD", "AUD", "CAD", "HKD", "SGD", "NZD", "TWD", "MXN", "COP", "CLP", "ARS", "UYU"}
 _YENS = {"CNY", "JPY"}
 
 #: One amount as exports write it: optional parentheses or sign, a currency marker

@@ -43,12 +43,11 @@ import pyarrow.compute as pc
 
 from attain.crm_profiles import OWNER_ALIASES, AdaptedDeals, UnknownExportError, adapt
 from attain.crm_profiles import QUARANTINE_COLUMNS as CRM_QUARANTINE_COLUMNS
-from attain.money import MINOR_DIGITS
+from attain.money import MINOR_DIGITS, unknown_currency_reason
 from attain.periods import add_months, month_end, month_start, parse_month
 from attain.readers import INPUT_SUFFIXES, InputFileError, RawTable, delimiter_name, find_input, read_table
 from attain.settings import Settings, how_to_set
 from checks.schemas import (
-    CURRENCIES,
     INPUT_SCHEMAS,
     LOCALES,
     METRICS,
@@ -581,7 +580,10 @@ def _table(name: str, raw: RawTable, data_dir: Path) -> _Table:
         source_file = raw.path.relative_to(data_dir).as_posix()
     except ValueError:
         source_file = raw.path.name
-    return _Table(name=name, raw=raw, source_file=source_file, text=text)
+    table = _Table(name=name, raw=raw, source_file=source_file, text=text)
+    if len(raw.rejected):  # rows the reader could not read (too many fields, a byte that is not UTF-8)
+        table.extra_quarantine = raw.rejected.assign(month="", table=name, source_file=source_file)
+    return table
 
 
 def _missing_columns(raw: RawTable, name: str) -> list[str]:
@@ -891,12 +893,12 @@ def _blank_or(column: str, blank: str, other: str) -> _Reason:
     return lambda rows: [blank if v == "" else other.format(v=v) for v in rows[column]]
 
 
-_CCY_LIST = ", ".join(CURRENCIES)
-_CURRENCY_REASON = _blank_or(
-    "currency",
-    "currency is blank; enter the ISO currency code, for example USD",
-    "currency '{v}' is not a supported ISO currency code; use one of " + _CCY_LIST,
-)
+def _currency_reason(rows: pd.DataFrame) -> list[str]:
+    """A blank currency, or a code that is not an active ISO 4217 code (with the closest code, not all 160)."""
+    return [
+        "currency is blank; enter the ISO currency code, for example USD" if v == "" else unknown_currency_reason(v)
+        for v in rows["currency"]
+    ]
 _MONTH_REASON = _blank_or(
     "month",
     "month is blank; enter the month as YYYY-MM, for example 2025-03",
@@ -910,7 +912,7 @@ _REASONS: dict[tuple[str, str], tuple[str, _Reason]] = {
         "amount",
         _each("amount {v} is negative; enter refunds as a cancellation (cancelled_date) instead", "amount"),
     ),
-    ("deals", "currency"): ("currency", _CURRENCY_REASON),
+    ("deals", "currency"): ("currency", _currency_reason),
     ("deals", "stage"): (
         "stage",
         _blank_or(
@@ -993,7 +995,7 @@ _REASONS: dict[tuple[str, str], tuple[str, _Reason]] = {
             "locale '{v}' is not supported; use en (English) or zh_CN (Chinese)",
         ),
     ),
-    ("reps", "currency"): ("currency", _CURRENCY_REASON),
+    ("reps", "currency"): ("currency", _currency_reason),
     ("reps", "valid_from"): (
         "valid_from",
         _each(
@@ -1028,7 +1030,7 @@ _REASONS: dict[tuple[str, str], tuple[str, _Reason]] = {
         _each("effective_date is blank; enter the date this target took effect (YYYY-MM-DD)", "effective_date"),
     ),
     ("fx_rates", "month"): ("month", _MONTH_REASON),
-    ("fx_rates", "currency"): ("currency", _CURRENCY_REASON),
+    ("fx_rates", "currency"): ("currency", _currency_reason),
     ("fx_rates", "rate"): (
         "rate",
         _blank_or(

@@ -69,7 +69,7 @@ def test_effective_dated_versions(tmp_path):
      "p.yaml: components[0].tiers[0].from: the first band must start from 0"),
     (MINIMAL.replace("0.5, rate", "0, rate"),
      "p.yaml: components[0].tiers[1].from: bands must be listed in increasing order"),
-    (MINIMAL.replace("currency: USD", "currency: XYZ"), "p.yaml: currency: unknown currency 'XYZ'"),
+    (MINIMAL.replace("currency: USD", "currency: XYZ"), "p.yaml: currency: currency 'XYZ' is not an active ISO 4217 currency code"),
     (MINIMAL.replace("currency: USD", "currency: JPY\ncap: 10.5"),
      "p.yaml: cap: 10.5 JPY has more than 0 decimal places"),
     (MINIMAL.replace("plan_id: p\n", ""), "p.yaml: plan_id: required key is missing"),
