@@ -264,13 +264,20 @@ def _header_key(header: str) -> str:
     return stage_key(header)
 
 
+#: How alike two names must be (difflib ratio, 0 to 1) for one to be offered as the other's spelling.
+SIMILAR = 0.6
+
+
+def _similarity(a: str, b: str) -> float:
+    """difflib's ratio of two names, taken both ways round (it differs with the order)."""
+    return max(difflib.SequenceMatcher(None, a, b).ratio(), difflib.SequenceMatcher(None, b, a).ratio())
+
+
 def _closest(word: str, candidates, key: Callable[[str], str] = _header_key) -> str | None:
-    """The candidate most like ``word`` by name similarity (difflib), compared by ``key``; None when none is close."""
-    by_key = {}
-    for candidate in candidates:
-        by_key.setdefault(key(candidate), candidate)
-    found = difflib.get_close_matches(key(word), list(by_key), n=1, cutoff=0.6)
-    return by_key[found[0]] if found else None
+    """The candidate most like ``word`` by name similarity, compared by ``key``; None when none is close."""
+    scored = [(_similarity(key(word), key(candidate)), candidate) for candidate in candidates]
+    best = max(scored, default=(0.0, None), key=lambda pair: pair[0])
+    return best[1] if best[0] >= SIMILAR else None
 
 
 def _did_you_mean(word: str, candidates) -> str:
@@ -492,13 +499,13 @@ def _renames(profile: Profile, located: dict[str, str], keys, headers: list[str]
         if key in located or key in profile.rules:
             continue
         scored = [
-            (difflib.SequenceMatcher(None, _header_key(name), _header_key(header)).ratio(), header)
+            (_similarity(_header_key(name), _header_key(header)), header)
             for name in profile.columns.get(key, ())
             for header in unused
             if header not in renames.values()
         ]
         best = max(scored, default=(0.0, ""), key=lambda pair: pair[0])
-        if best[0] >= 0.6:
+        if best[0] >= SIMILAR:
             renames[key] = best[1]
     return renames
 
@@ -923,7 +930,11 @@ class _Adapter:
         wanted = " or ".join(repr(n) for n in self.profile.columns.get("deal_id", ())) or "an id column"
         self.notes["deal_id"] = (
             f"derived from {', '.join(base)}"
-            + (f" (and {', '.join(extra)} for {int(shared.sum())} rows those share)" if used is not base else "")
+            + (
+                f"; for the {int(shared.sum())} rows those do not tell apart, also from {', '.join(extra)}"
+                if used is not base
+                else ""
+            )
             + f" (no id column: add {wanted} to the export to keep ids stable when these change)"
         )
         self._collisions(ids, used, wanted)
