@@ -120,8 +120,9 @@ class ColumnRule:
     (``account: {join: [Company, Branch], sep: " - "}``); ``column`` with
     ``split`` and ``part``: one part of a column split at ``split``, counted
     from 0 (-1 is the last); ``column`` with ``pattern``: the text a regular
-    expression's one group captures. ``sources`` are the export columns read
-    (``column`` may list alternatives: the first present is used).
+    expression's one group captures. ``sources`` are the export columns read.
+    A part or pattern a cell does not have gives a blank cell, which the
+    column's own check then quarantines with the row (a blank owner, say).
     """
 
     kind: str
@@ -305,11 +306,9 @@ def load_profile(path: Path | str, base: Profile | None = None) -> Profile:
     spec = _read_spec(path)
     unknown = sorted(set(spec) - set(PROFILE_KEYS))
     if unknown:
-        hints = "".join(_did_you_mean(key, PROFILE_KEYS) for key in unknown)
-        raise InputFileError(
-            path, f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}{hints}; "
-            f"allowed: {', '.join(PROFILE_KEYS)}"
-        )
+        named = ", ".join(str(key) + _did_you_mean(str(key), PROFILE_KEYS) for key in unknown)
+        plural = "s" if len(unknown) > 1 else ""
+        raise InputFileError(path, f"unknown key{plural} {named}; allowed: {', '.join(PROFILE_KEYS)}")
     if spec.get("extends"):
         profiles = builtin_profiles()
         if spec["extends"] not in profiles:
@@ -950,11 +949,12 @@ class _Adapter:
         if not dup.any():
             return
         rows = self.df[dup]
-        distinct = rows[~rows.duplicated(keep="first")]
-        conflicting = ids[distinct.index][ids[distinct.index].duplicated(keep=False)].unique()
+        distinct = ids[rows.index][~rows.duplicated(keep="first").to_numpy()]
+        conflicting = ids[rows.index].isin(distinct[distinct.duplicated(keep=False)]).to_numpy()
+        if not conflicting.any():
+            return
         reasons = pd.Series("", index=self.df.index, dtype=object)
-        for deal_id in conflicting:
-            group = rows[(ids[rows.index] == deal_id).to_numpy()]
+        for deal_id, group in rows[conflicting].groupby(ids[rows.index][conflicting], sort=False):
             differing = [str(c) for c in group.columns if group[c].nunique(dropna=False) > 1]
             for index in group.index:
                 others = self.raw.row_number(group.index.drop(index))
