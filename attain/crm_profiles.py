@@ -908,29 +908,30 @@ class _Adapter:
             base = [self.located[k] for k in ("owner", "account", "product", "created_date") if k in self.located]
         extra = [self.located[k] for k in IDENTIFYING_KEYS if k in self.located and self.located[k] not in base]
 
-        def value(header: str) -> pd.Series:
-            """The column ``header`` as it enters the hash."""
-            key = key_of.get(header)
+        def value(header: str, rows: np.ndarray | slice) -> pd.Series:
+            """The column ``header`` as it enters the hash, for ``rows`` (positions)."""
+            key, read = key_of.get(header), out.iloc[rows]
+            text = pd.Series(arrow_text(self.df[header].iloc[rows]).to_numpy(zero_copy_only=False), index=read.index)
             if key in DATE_KEYS:
-                return out[key].where(out[key] != "", self._stripped_header(header))
+                return read[key].where(read[key] != "", text)
             if key == "amount":  # 1234.50 and 1234.5 are one amount
-                number = pc.replace_substring_regex(pa.array(out["amount"], pa.string()), r"\.0*$|(\.\d*?)0+$", r"\1")
-                return pd.Series(number.to_numpy(zero_copy_only=False), index=out.index, dtype=object).str.cat(
-                    out["currency"], sep=" "
-                )
-            return out["stage"] if key == "stage" else self._stripped_header(header)
+                number = pc.replace_substring_regex(
+                    pa.array(read["amount"], pa.string()), r"\.0*$|(\.\d*?)0+$", r"\1"
+                ).to_numpy(zero_copy_only=False)
+                return pd.Series(number, index=read.index).str.cat(read["currency"], sep=" ")
+            return read["stage"] if key == "stage" else text
 
-        ids = _hash([value(h) for h in base])
-        shared = ids.duplicated(keep=False).to_numpy()
+        ids = _hash([value(h, slice(None)) for h in base])
+        shared = np.flatnonzero(ids.duplicated(keep=False).to_numpy())
         used = base
-        if shared.any() and extra:
+        if len(shared) and extra:
             used = base + extra
-            ids[shared] = _hash([value(h)[shared] for h in used]).to_numpy()
+            ids.iloc[shared] = _hash([value(h, shared) for h in used]).to_numpy()
         wanted = " or ".join(repr(n) for n in self.profile.columns.get("deal_id", ())) or "an id column"
         self.notes["deal_id"] = (
             f"derived from {', '.join(base)}"
             + (
-                f"; for the {int(shared.sum())} rows those do not tell apart, also from {', '.join(extra)}"
+                f"; for the {len(shared)} rows those do not tell apart, also from {', '.join(extra)}"
                 if used is not base
                 else ""
             )
