@@ -491,7 +491,10 @@ def _missing(profile: Profile, located: dict[str, str], keys, headers: list[str]
 
 
 def _renames(profile: Profile, located: dict[str, str], keys, headers: list[str]) -> dict[str, str]:
-    """For each of ``keys`` the export lacks, its header most like a name the profile expects (difflib)."""
+    """For each of ``keys`` the export lacks, its header most like a name the profile expects (difflib).
+
+    A key the profile maps to no name is compared by the key itself ('stage' finds 'Stage').
+    """
     unused = [h for h in headers if h not in located.values()]
     renames = {}
     for key in keys:
@@ -499,7 +502,7 @@ def _renames(profile: Profile, located: dict[str, str], keys, headers: list[str]
             continue
         scored = [
             (_similarity(_header_key(name), _header_key(header)), header)
-            for name in profile.columns.get(key, ())
+            for name in profile.columns.get(key) or (key,)
             for header in unused
             if header not in renames.values()
         ]

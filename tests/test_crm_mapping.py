@@ -363,3 +363,19 @@ def test_a_mistake_in_a_mapping_file_names_the_file_the_key_and_the_closest_name
     with pytest.raises(InputFileError) as error:
         ingest(data, mapping_file=mapping(tmp_path, text))
     assert str(error.value) == f"my-crm.yaml: {message}"
+
+
+def test_a_mapping_file_that_leaves_out_a_needed_column_is_given_the_line_to_add(tmp_path):
+    data = folder(tmp_path, [["Rep", "Value", "Deal Stage", "Closed"], ["Jane Doe", "USD 5", "won", "2025-03-03"]])
+    rules = mapping(tmp_path, "columns:\n  owner: Rep\n  amount: Value\n  close_date: Closed\n")
+    with pytest.raises(InputFileError) as error:
+        ingest(data, mapping_file=rules)
+    assert str(error.value) == (
+        "deals.csv: lacks columns the my-crm profile needs: stage (not mapped; the file's closest column is "
+        "'Deal Stage'). Its columns are: Rep, Value, Deal Stage, Closed. Export the missing columns, or name the "
+        "file's own columns in the mapping file my-crm.yaml, with the lines\ncolumns:\n  stage: Deal Stage"
+    )
+    rules.write_text(rules.read_text(encoding="utf-8") + "  stage: Deal Stage\n", encoding="utf-8")
+    result = ingest(data, mapping_file=rules)
+    assert counts(result) == (1, 1, 0, 0)
+    assert deals(result) == [("R01", "", 500, "USD", "won")]
