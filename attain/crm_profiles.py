@@ -192,7 +192,6 @@ class Profile:
     label: str
     columns: dict[str, tuple[str, ...]]
     detect: tuple[str, ...]
-    rules: dict[str, ColumnRule] = field(default_factory=dict)
     deal_id_from: tuple[str, ...] = ()
     salesforce_ids: bool = False
     stages: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -204,6 +203,7 @@ class Profile:
     delimiter: str | None = None
     sheet: str | None = None
     source: str = ""
+    rules: dict[str, ColumnRule] = field(default_factory=dict)
 
 
 @dataclass
