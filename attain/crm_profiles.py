@@ -21,6 +21,7 @@ owner not in the roster) put the row in quarantine, never drop it.
 from __future__ import annotations
 
 import codecs
+import difflib
 import hashlib
 import json
 import re
@@ -97,6 +98,10 @@ HEADER_SEARCH_ROWS = 20
 FOOTER_SEARCH_ROWS = 20
 #: The columns a deal row always fills and a report footer line never does.
 FOOTER_BLANK_KEYS = ("deal_id", "stage", "close_date")
+#: Mapped columns that identify a deal when the export has no deal id column (see ``_Adapter._derived_ids``).
+IDENTIFYING_KEYS = ("owner", "account", "product", "created_date", "amount", "stage", "close_date")
+#: The keys of a column rule in a mapping file (``columns: KEY: {...}``, see :class:`ColumnRule`).
+RULE_KEYS = ("constant", "join", "sep", "column", "split", "part", "pattern")
 
 _SF_USER_ID = re.compile(r"^00[5G][A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$")
 _SF_OPPORTUNITY_ID = re.compile(r"^006[A-Za-z0-9]{12}$")
@@ -108,11 +113,78 @@ class UnknownExportError(InputFileError):
 
 
 @dataclass(frozen=True)
+class ColumnRule:
+    """A deals column a mapping file makes from the export instead of naming one export column.
+
+    ``constant``: the same value on every row (``stage: {constant: won}``);
+    ``join``: export columns joined with ``sep``, blank cells left out
+    (``account: {join: [Company, Branch], sep: " - "}``); ``column`` with
+    ``split`` and ``part``: one part of a column split at ``split``, counted
+    from 0 (-1 is the last); ``column`` with ``pattern``: the text a regular
+    expression's one group captures. ``sources`` are the export columns read.
+    A part or pattern a cell does not have gives a blank cell, which the
+    column's own check then quarantines with the row (a blank owner, say).
+    """
+
+    kind: str
+    sources: tuple[str, ...] = ()
+    constant: str = ""
+    sep: str = " "
+    part: int = 0
+    pattern: str = ""
+
+    @property
+    def header(self) -> str:
+        """The name the made column goes by in messages, quarantine rows and ``attain validate``."""
+        if self.kind == "constant":
+            return f"{self.constant!r} (constant)"
+        if self.kind == "join":
+            return f" {self.sep.strip() or '+'} ".join(self.sources)
+        if self.kind == "split":
+            return f"{self.sources[0]} [split {self.sep!r} part {self.part}]"
+        return f"{self.sources[0]} [pattern {self.pattern!r}]"
+
+    def describe(self) -> str:
+        """The rule as the mapping file wrote it, for messages."""
+        if self.kind == "constant":
+            return f"constant {self.constant!r}"
+        return f"{self.kind} of {' + '.join(repr(s) for s in self.sources)}"
+
+    def apply(self, columns: list[pd.Series], index: pd.Index) -> pd.Series:
+        """The made column, from the export ``columns`` named by ``sources`` (in order)."""
+        if self.kind == "constant":
+            return pd.Series(self.constant, index=index, dtype=object)
+        if self.kind == "join":
+            blank = pa.scalar(None, pa.string())
+            cells = [pc.if_else(pc.equal(text, ""), blank, text) for text in map(arrow_text, columns)]
+            joined = pc.fill_null(pc.binary_join_element_wise(*cells, self.sep, null_handling="skip"), "")
+            return pd.Series(joined.to_numpy(zero_copy_only=False), index=index, dtype=object)
+        if self.kind == "split":
+
+            def pick(text: str) -> str:
+                parts = text.split(self.sep)
+                return parts[self.part].strip() if -len(parts) <= self.part < len(parts) else ""
+
+        else:
+            compiled = re.compile(self.pattern)
+
+            def pick(text: str) -> str:
+                found = compiled.search(text)
+                return (found.group(1) or "").strip() if found else ""
+
+        text = pd.Series(arrow_text(columns[0]).to_numpy(zero_copy_only=False), index=index, dtype=object)
+        codes, _, results = map_unique(text, pick)
+        return pd.Series(np.asarray(results, dtype=object)[codes] if len(codes) else [], index=index, dtype=object)
+
+
+@dataclass(frozen=True)
 class Profile:
     """One export layout: column names, stage names, owners and conventions.
 
     ``columns`` maps a :data:`SOURCE_KEYS` key to the export header names that
-    may hold it (the first present wins). ``stages`` maps a stage key (see
+    may hold it (the first present wins); ``rules`` maps a key to the
+    :class:`ColumnRule` that makes it instead (a mapping file's constant, join,
+    split or pattern). ``stages`` maps a stage key (see
     :func:`stage_key`) to ``(name as written, outcome)``; ``owners`` maps an
     owner key (see :func:`owner_key`) to ``(owner as written, rep_id)``.
     """
@@ -132,6 +204,7 @@ class Profile:
     delimiter: str | None = None
     sheet: str | None = None
     source: str = ""
+    rules: dict[str, ColumnRule] = field(default_factory=dict)
 
 
 @dataclass
@@ -189,7 +262,30 @@ def owner_key(owner: str) -> str:
 
 
 def _header_key(header: str) -> str:
-    return " ".join(str(header).split()).casefold()
+    """Headers match ignoring case, spaces, underscores and punctuation: 'close_date' = 'Close Date' = 'CLOSE-DATE'."""
+    return stage_key(header)
+
+
+#: How alike two names must be (difflib ratio, 0 to 1) for one to be offered as the other's spelling.
+SIMILAR = 0.6
+
+
+def _similarity(a: str, b: str) -> float:
+    """difflib's ratio of two names, taken both ways round (it differs with the order)."""
+    return max(difflib.SequenceMatcher(None, a, b).ratio(), difflib.SequenceMatcher(None, b, a).ratio())
+
+
+def _closest(word: str, candidates, key: Callable[[str], str] = _header_key) -> str | None:
+    """The candidate most like ``word`` by name similarity, compared by ``key``; None when none is close."""
+    scored = [(_similarity(key(word), key(candidate)), candidate) for candidate in candidates]
+    best = max(scored, default=(0.0, None), key=lambda pair: pair[0])
+    return best[1] if best[0] >= SIMILAR else None
+
+
+def _did_you_mean(word: str, candidates) -> str:
+    """' (did you mean X?)' for the closest of ``candidates``, else ''."""
+    closest = _closest(word, candidates, key=str.casefold)
+    return f" (did you mean {closest}?)" if closest else ""
 
 
 # ---------------------------------------------------------------- profiles
@@ -211,7 +307,9 @@ def load_profile(path: Path | str, base: Profile | None = None) -> Profile:
     spec = _read_spec(path)
     unknown = sorted(set(spec) - set(PROFILE_KEYS))
     if unknown:
-        raise InputFileError(path, f"unknown keys {', '.join(unknown)}; allowed: {', '.join(PROFILE_KEYS)}")
+        named = ", ".join(str(key) + _did_you_mean(str(key), PROFILE_KEYS) for key in unknown)
+        plural = "s" if len(unknown) > 1 else ""
+        raise InputFileError(path, f"unknown key{plural} {named}; allowed: {', '.join(PROFILE_KEYS)}")
     if spec.get("extends"):
         profiles = builtin_profiles()
         if spec["extends"] not in profiles:
@@ -225,11 +323,24 @@ def load_profile(path: Path | str, base: Profile | None = None) -> Profile:
         raise InputFileError(path, "needs a columns: section or extends: PROFILE (a built-in profile name)")
 
     columns = dict(base.columns) if base else {}
-    for key, headers in (spec.get("columns") or {}).items():
+    rules = dict(base.rules) if base else {}
+    section = spec.get("columns") or {}
+    if not isinstance(section, dict):
+        raise InputFileError(path, "columns: must map deals columns to export columns, e.g. 'owner: Deal Owner'")
+    for key, headers in section.items():
         if key not in SOURCE_KEYS:
-            raise InputFileError(path, f"columns: {key!r} is not a deals column; use {', '.join(SOURCE_KEYS)}")
+            raise InputFileError(
+                path,
+                f"columns: {key!r} is not a deals column{_did_you_mean(str(key), SOURCE_KEYS)}; "
+                f"use {', '.join(SOURCE_KEYS)}",
+            )
+        if isinstance(headers, dict):
+            rules[key] = _column_rule(path, key, headers)
+            columns.pop(key, None)
+            continue
         headers = [headers] if isinstance(headers, str) else list(headers or [])
         columns[key] = tuple(str(h) for h in headers)
+        rules.pop(key, None)
     detect = tuple(spec.get("detect") or (base.detect if base else [k for k in REQUIRED_KEYS if k in columns]))
     stages = dict(base.stages) if base else {}
     for name, outcome in (spec.get("stages") or {}).items():
@@ -253,6 +364,7 @@ def load_profile(path: Path | str, base: Profile | None = None) -> Profile:
         label=spec.get("label") or (base.label if base else path.stem),
         columns=columns,
         detect=detect,
+        rules=rules,
         deal_id_from=tuple(spec.get("deal_id_from") or (base.deal_id_from if base else ())),
         salesforce_ids=bool(setting("salesforce_ids")),
         stages=stages,
@@ -267,27 +379,169 @@ def load_profile(path: Path | str, base: Profile | None = None) -> Profile:
     )
 
 
-def _locate(profile: Profile, headers: list[str]) -> dict[str, str]:
-    """For each source key of ``profile``, the export header that holds it (when present)."""
+def _column_rule(path: Path, key: str, spec: dict) -> ColumnRule:
+    """The :class:`ColumnRule` written as ``columns: KEY: {...}`` in the mapping file ``path``."""
+    where = f"columns: {key}:"
+    unknown = [k for k in spec if k not in RULE_KEYS]
+    if unknown:
+        raise InputFileError(
+            path,
+            f"{where} {unknown[0]!r} is not a column rule key{_did_you_mean(str(unknown[0]), RULE_KEYS)}; "
+            "write {constant: VALUE}, {join: [COLUMN, COLUMN], sep: \" \"}, {column: COLUMN, split: \" - \", "
+            "part: 0} or {column: COLUMN, pattern: \"REGEX WITH ONE (GROUP)\"} (docs/crm-exports.md)",
+        )
+
+    def names(value) -> tuple[str, ...]:
+        return tuple(str(v) for v in ([value] if isinstance(value, str) else list(value or [])))
+
+    kinds = [k for k in ("constant", "join", "split", "pattern") if k in spec]
+    if "constant" in spec and len(spec) == 1:
+        return ColumnRule("constant", constant=str(spec["constant"]).strip())
+    if kinds == ["join"] and set(spec) <= {"join", "sep"} and len(names(spec["join"])) >= 2:
+        return ColumnRule("join", names(spec["join"]), sep=str(spec.get("sep", " ")))
+    if kinds == ["split"] and set(spec) <= {"column", "split", "part"} and isinstance(spec.get("column"), str):
+        part = spec.get("part", 0)
+        if not isinstance(part, int) or isinstance(part, bool):
+            raise InputFileError(
+                path, f"{where} part: {part!r} must be a whole number (0 = the first part, -1 the last)"
+            )
+        if not str(spec["split"]):
+            raise InputFileError(path, f"{where} split: must be the text to split at, e.g. \" - \"")
+        return ColumnRule("split", names(spec["column"]), sep=str(spec["split"]), part=part)
+    if kinds == ["pattern"] and set(spec) <= {"column", "pattern"} and isinstance(spec.get("column"), str):
+        try:
+            groups = re.compile(str(spec["pattern"])).groups
+        except re.error as exc:
+            raise InputFileError(
+                path, f"{where} pattern: {spec['pattern']!r} is not a regular expression ({exc})"
+            ) from None
+        if groups != 1:
+            raise InputFileError(
+                path, f"{where} pattern: {spec['pattern']!r} has {groups} groups; it needs exactly one (...)"
+            )
+        return ColumnRule("pattern", names(spec["column"]), pattern=str(spec["pattern"]))
+    raise InputFileError(
+        path,
+        f"{where} {spec!r} is not a column rule; write one of {{constant: VALUE}}, "
+        '{join: [COLUMN, COLUMN], sep: " "}, {column: COLUMN, split: " - ", part: 0} or '
+        '{column: COLUMN, pattern: "REGEX WITH ONE (GROUP)"} (docs/crm-exports.md)',
+    )
+
+
+def _by_key(headers: list[str]) -> dict[str, str]:
+    """The export's headers by :func:`_header_key` (the first of two that match alike)."""
     by_key = {}
     for header in headers:
         by_key.setdefault(_header_key(header), header)
+    return by_key
+
+
+def _locate(profile: Profile, headers: list[str]) -> dict[str, str]:
+    """For each source key of ``profile``, the export header that holds it (when present).
+
+    A key a :class:`ColumnRule` makes is located at the rule's header when every
+    column the rule reads is present (see :func:`_apply_rules`).
+    """
+    by_key = _by_key(headers)
     found = {}
     for key, names in profile.columns.items():
         for name in names:
             if _header_key(name) in by_key:
                 found[key] = by_key[_header_key(name)]
                 break
+    for key, rule in profile.rules.items():
+        if all(_header_key(source) in by_key for source in rule.sources):
+            found[key] = rule.header
     return found
 
 
-def _missing(profile: Profile, located: dict[str, str], keys) -> list[str]:
-    """Descriptions of ``keys`` the export lacks, each with the header names that would do."""
+def _apply_rules(raw: RawTable, profile: Profile) -> RawTable:
+    """``raw`` with the columns the profile's rules make added under the rules' headers."""
+    if not profile.rules:
+        return raw
+    by_key = _by_key(list(raw.df.columns))
+    made = {
+        rule.header: rule.apply([raw.df[by_key[_header_key(s)]] for s in rule.sources], raw.df.index)
+        for rule in profile.rules.values()
+        if all(_header_key(source) in by_key for source in rule.sources)
+    }
+    return replace(raw, df=raw.df.assign(**made))
+
+
+def _wanted(profile: Profile, key: str) -> str:
+    """The export columns that would give ``key``: 'Close Date' or 'Closing Date', or the rule."""
+    if key in profile.rules:
+        return profile.rules[key].describe()
+    return " or ".join(repr(n) for n in profile.columns.get(key, ())) or "not mapped"
+
+
+def _missing(profile: Profile, located: dict[str, str], keys, headers: list[str] | None = None) -> list[str]:
+    """Descriptions of ``keys`` the export lacks, each with the header names that would do.
+
+    With the export's ``headers``, each also names the unused header most like
+    one of those names, as a rename to consider (see :func:`_renames`).
+    """
+    renames = _renames(profile, located, keys, headers) if headers is not None else {}
     return [
-        f"{key} ({' or '.join(repr(n) for n in profile.columns.get(key, ())) or 'not mapped'})"
+        f"{key} ({_wanted(profile, key)}"
+        + (f"; the file's closest column is {renames[key]!r}" if key in renames else "")
+        + ")"
         for key in keys
         if key not in located
     ]
+
+
+def _renames(profile: Profile, located: dict[str, str], keys, headers: list[str]) -> dict[str, str]:
+    """For each of ``keys`` the export lacks, its header most like a name the profile expects (difflib).
+
+    A key the profile maps to no name is compared by the key itself ('stage' finds 'Stage').
+    """
+    unused = [h for h in headers if h not in located.values()]
+    renames = {}
+    for key in keys:
+        if key in located or key in profile.rules:
+            continue
+        scored = [
+            (_similarity(_header_key(name), _header_key(header)), header)
+            for name in profile.columns.get(key) or (key,)
+            for header in unused
+            if header not in renames.values()
+        ]
+        best = max(scored, default=(0.0, ""), key=lambda pair: pair[0])
+        if best[0] >= SIMILAR:
+            renames[key] = best[1]
+    return renames
+
+
+def _mapping_advice(profile: Profile, located: dict[str, str], keys, headers: list[str]) -> str:
+    """How to map the export's own columns for the ``keys`` it lacks: the exact mapping file lines.
+
+    For a built-in profile, a new mapping file that extends it; for a profile a
+    mapping file already describes, the lines to add to that file.
+    """
+    renames = _renames(profile, located, keys, headers)
+    lines = ["columns:"] + [
+        f"  {key}: {_yaml_text(renames.get(key, f'<the column that holds {key}>'))}"
+        for key in keys
+        if key not in located
+    ]
+    if profile.name in builtin_profiles():
+        return (
+            "name the file's own columns in a mapping file (docs/crm-exports.md), for example a file my-crm.yaml "
+            f"holding the lines\nextends: {profile.name}\n"
+            + "\n".join(lines)
+            + "\nand pass it with --mapping my-crm.yaml"
+        )
+    return f"name the file's own columns in the mapping file {profile.source}, with the lines\n" + "\n".join(lines)
+
+
+def _yaml_text(text: str) -> str:
+    """``text`` as a YAML scalar: plain when YAML reads it back as the same string, else double-quoted."""
+    try:
+        plain = yaml.safe_load(text) == text and "\n" not in text
+    except yaml.YAMLError:
+        plain = False
+    return text if plain else json.dumps(text, ensure_ascii=False)
 
 
 def detect_profile(raw: RawTable, profiles: dict[str, Profile]) -> Profile:
@@ -309,13 +563,13 @@ def detect_profile(raw: RawTable, profiles: dict[str, Profile]) -> Profile:
         return (-missing, len(p.detect) - missing)
 
     closest = max(profiles.values(), key=closeness)
-    missing = "; ".join(_missing(closest, _locate(closest, headers), closest.detect))
+    located = _locate(closest, headers)
     raise UnknownExportError(
         raw.path,
         f"is neither in the deals contract layout nor a known CRM export. Closest profile: {closest.name} "
-        f"({closest.label}), which lacks: {missing}. Its columns are: {', '.join(headers)}. "
-        "Export the missing columns, choose a profile with --profile, or describe the file in a mapping "
-        "file (see docs/crm-exports.md) and pass it with --mapping",
+        f"({closest.label}), which lacks: {'; '.join(_missing(closest, located, closest.detect, headers))}. "
+        f"Its columns are: {', '.join(headers)}. Export the missing columns, choose a profile with --profile, "
+        f"or {_mapping_advice(closest, located, closest.detect, headers)}",
     )
 
 
@@ -382,6 +636,9 @@ def adapt(
     else:
         chosen = base
     raw = _promote_header(raw, lambda headers: not _missing(chosen, _locate(chosen, headers), REQUIRED_KEYS))
+    if mapping_file is not None:
+        _check_mapped_columns(Path(mapping_file), spec, chosen, raw)
+    raw = _apply_rules(raw, chosen)
     raw, footer = _drop_report_footer(raw, chosen)
     chosen = replace(
         chosen,
@@ -395,6 +652,29 @@ def adapt(
     return adapter.run()
 
 
+def _check_mapped_columns(path: Path, spec: dict, profile: Profile, raw: RawTable) -> None:
+    """Stop when a column the mapping file ``path`` names under ``columns:`` is not in the export.
+
+    The message names the mapping file, the key and the export's closest header,
+    so a misspelt name is fixed in the mapping file rather than guessed at.
+    """
+    headers = [str(h) for h in raw.df.columns]
+    by_key = _by_key(headers)
+    for key in spec.get("columns") or {}:
+        rule = profile.rules.get(key)
+        names = rule.sources if rule else profile.columns.get(key, ())
+        absent = [n for n in names if _header_key(n) not in by_key]
+        if not absent or (not rule and len(absent) < len(names)):
+            continue
+        closest = _closest(absent[0], headers)
+        raise InputFileError(
+            path,
+            f"columns: {key}: {' or '.join(repr(n) for n in absent)} is not a column of {raw.path.name}"
+            + (f"; the closest header is {closest!r}" if closest else "")
+            + f". Its columns are: {', '.join(headers)}",
+        )
+
+
 def _drop_report_footer(raw: RawTable, profile: Profile) -> tuple[RawTable, str]:
     """``raw`` without a report's footer lines, and what was left out ("" when nothing).
 
@@ -406,7 +686,11 @@ def _drop_report_footer(raw: RawTable, profile: Profile) -> tuple[RawTable, str]
     deals of unknown owners. Only the last :data:`FOOTER_SEARCH_ROWS` rows are
     looked at, and never every row: a file of such rows is left for the checks.
     """
-    keys = [h for k, h in _locate(profile, list(raw.df.columns)).items() if k in FOOTER_BLANK_KEYS]
+    keys = [
+        h
+        for k, h in _locate(profile, list(raw.df.columns)).items()
+        if k in FOOTER_BLANK_KEYS and getattr(profile.rules.get(k), "kind", "") != "constant"
+    ]
     tail = raw.df.tail(FOOTER_SEARCH_ROWS)
     if not keys:
         return raw, ""
@@ -444,6 +728,12 @@ def _promote_header(raw: RawTable, fits: Callable[[list[str]], bool]) -> RawTabl
             body.columns = headers
             return replace(raw, df=body)
     return raw
+
+
+def _hash(parts: list[pd.Series]) -> pd.Series:
+    """``crm-`` and 16 hex digits of a hash of the ``parts`` of each row (a stable derived deal id)."""
+    joined = parts[0].str.cat(parts[1:], sep="\x1f") if len(parts) > 1 else parts[0]
+    return joined.map(lambda text: "crm-" + hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest())
 
 
 def _read_spec(path: Path) -> dict:
@@ -512,16 +802,19 @@ class _Adapter:
         }
 
     def run(self) -> AdaptedDeals:
-        missing = _missing(self.profile, self.located, REQUIRED_KEYS)
+        headers = list(self.df.columns)
+        missing = _missing(self.profile, self.located, REQUIRED_KEYS, headers)
         if missing:
             raise InputFileError(
                 self.raw.path,
                 f"lacks columns the {self.profile.name} profile needs: {'; '.join(missing)}. "
-                f"Its columns are: {', '.join(self.df.columns)}",
+                f"Its columns are: {', '.join(headers)}. Export the missing columns, or "
+                f"{_mapping_advice(self.profile, self.located, REQUIRED_KEYS, headers)}",
             )
         out = pd.DataFrame(index=self.df.index)
         dates = self._dates()
-        out["deal_id"] = self._deal_ids(dates)
+        if "deal_id" in self.located:
+            out["deal_id"] = self._id_column()
         out["owner_id"] = self._owners()
         for key in TEXT_KEYS:
             out[key] = self._stripped(key)
@@ -529,6 +822,8 @@ class _Adapter:
         out["stage"] = self._stages()
         for key, iso in dates.items():
             out[key] = iso
+        if "deal_id" not in self.located:
+            out["deal_id"] = self._derived_ids(out)
         out = out[list(CONTRACT_COLUMNS)]
         out["source_row"] = np.asarray(self.raw.row_number(self.df.index), dtype=np.int64)
 
@@ -584,47 +879,99 @@ class _Adapter:
 
     # ------------------------------------------------------------ deal ids
 
-    def _deal_ids(self, dates: dict[str, pd.Series]) -> pd.Series:
-        """The deal ids: the id column, else a hash of the ``deal_id_from`` columns.
-
-        A date among those columns enters the hash as its ISO date (``dates``,
-        from :meth:`_dates`), not as written: the same export saved again by
-        Excel (``2025/1/8 10:23`` for ``2025-01-08 10:23:00``) keeps its ids.
-        """
-        if "deal_id" in self.located:
-            ids = self._stripped("deal_id")
-            if self.profile.salesforce_ids:
-                sf = arrow_flags(pc.match_substring_regex(pa.array(ids, pa.string()), _SF_OPPORTUNITY_ID.pattern))
-                ids = ids.where(~sf, salesforce_id18(ids.where(sf, "")))
-            self.notes["deal_id"] = f"column {self.located['deal_id']!r}"
-            self._problem(ids.map({"": "blank deal id; every deal needs its CRM id"}).fillna(""), "deal_id")
-            return ids
-        sources = [h for h in self.profile.deal_id_from if _header_key(h) in map(_header_key, self.df.columns)]
-        if not sources:
-            wanted = " or ".join(repr(n) for n in self.profile.columns.get("deal_id", ())) or "an id column"
-            raise InputFileError(
-                self.raw.path, f"has no deal id column; add {wanted} to the export, or map one under columns: deal_id"
-            )
-        headers = {_header_key(h): h for h in self.df.columns}
-        date_of = {header: key for key, header in self.located.items() if key in DATE_KEYS}
-        parts = pd.DataFrame(index=self.df.index)
-        for position, source in enumerate(sources):
-            header = headers[_header_key(source)]
-            text = self._stripped_header(header)
-            key = date_of.get(header)
-            parts[position] = text if key is None else dates[key].where(dates[key] != "", text)
-        joined = (
-            parts.iloc[:, 0].str.cat([parts.iloc[:, i] for i in range(1, parts.shape[1])], sep="\x1f")
-            if parts.shape[1] > 1
-            else parts.iloc[:, 0]
-        )
-        ids = joined.map(lambda text: "crm-" + hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest())
-        self.notes["deal_id"] = (
-            f"derived from {', '.join(sources)} (no id column: add "
-            f"{' or '.join(repr(n) for n in self.profile.columns.get('deal_id', ())) or 'an id column'} "
-            "to the export to keep ids stable when these change)"
-        )
+    def _id_column(self) -> pd.Series:
+        """The deal ids of the id column (Salesforce ids in their 18-character form); a blank id is a problem."""
+        ids = self._stripped("deal_id")
+        if self.profile.salesforce_ids:
+            sf = arrow_flags(pc.match_substring_regex(pa.array(ids, pa.string()), _SF_OPPORTUNITY_ID.pattern))
+            ids = ids.where(~sf, salesforce_id18(ids.where(sf, "")))
+        self.notes["deal_id"] = f"column {self.located['deal_id']!r}"
+        self._problem(ids.map({"": "blank deal id; every deal needs its CRM id"}).fillna(""), "deal_id")
         return ids
+
+    def _derived_ids(self, out: pd.DataFrame) -> pd.Series:
+        """Ids for an export without a deal id column: a hash of the columns that identify a deal.
+
+        First the profile's ``deal_id_from`` columns (else the mapped owner,
+        account, product and created date), so the id stays put while the deal's
+        amount, stage or close date change from month to month. Rows those
+        columns do not tell apart (two deals of the same name created the same
+        day) hash every mapped :data:`IDENTIFYING_KEYS` column as well. Values
+        enter the hash as read, not as written (``out``: dates as ISO dates,
+        amounts as number and currency, stages as won/lost/open), so the same
+        export re-saved by Excel (``2025/1/8 10:23`` for ``2025-01-08 10:23:00``,
+        ``1234.5`` for ``¥1,234.50``) keeps its ids. Rows that still share an id
+        but differ in some column are quarantined, saying how the id was made;
+        rows equal in every column are left to validation, which counts the
+        copies as repeated.
+        """
+        by_key = _by_key(list(self.df.columns))
+        key_of = {header: key for key, header in self.located.items()}
+        named = (by_key[_header_key(h)] for h in self.profile.deal_id_from if _header_key(h) in by_key)
+        base = list(dict.fromkeys(named))
+        if not base:
+            base = [self.located[k] for k in ("owner", "account", "product", "created_date") if k in self.located]
+        extra = [self.located[k] for k in IDENTIFYING_KEYS if k in self.located and self.located[k] not in base]
+
+        def value(header: str, rows: np.ndarray | slice) -> pd.Series:
+            """The column ``header`` as it enters the hash, for ``rows`` (positions)."""
+            key, read = key_of.get(header), out.iloc[rows]
+            text = pd.Series(arrow_text(self.df[header].iloc[rows]).to_numpy(zero_copy_only=False), index=read.index)
+            if key in DATE_KEYS:
+                return read[key].where(read[key] != "", text)
+            if key == "amount":  # 1234.50 and 1234.5 are one amount
+                number = pc.replace_substring_regex(
+                    pa.array(read["amount"], pa.string()), r"\.0*$|(\.\d*?)0+$", r"\1"
+                ).to_numpy(zero_copy_only=False)
+                return pd.Series(number, index=read.index).str.cat(read["currency"], sep=" ")
+            return read["stage"] if key == "stage" else text
+
+        ids = _hash([value(h, slice(None)) for h in base])
+        shared = np.flatnonzero(ids.duplicated(keep=False).to_numpy())
+        used = base
+        if len(shared) and extra:
+            used = base + extra
+            ids.iloc[shared] = _hash([value(h, shared) for h in used]).to_numpy()
+        wanted = " or ".join(repr(n) for n in self.profile.columns.get("deal_id", ())) or "an id column"
+        self.notes["deal_id"] = (
+            f"derived from {', '.join(base)}"
+            + (
+                f"; for the {len(shared)} rows those do not tell apart, also from {', '.join(extra)}"
+                if used is not base
+                else ""
+            )
+            + f" (no id column: add {wanted} to the export to keep ids stable when these change)"
+        )
+        self._collisions(ids, used, wanted)
+        return ids
+
+    def _collisions(self, ids: pd.Series, used: list[str], wanted: str) -> None:
+        """Quarantine every row of a derived id whose rows differ in some column of the export.
+
+        Rows equal in every column are one deal written twice: validation keeps
+        one and counts the others as repeated, as it does for any deals file.
+        """
+        dup = ids.duplicated(keep=False).to_numpy()
+        if not dup.any():
+            return
+        rows = self.df[dup]
+        distinct = ids[rows.index][~rows.duplicated(keep="first").to_numpy()]
+        conflicting = ids[rows.index].isin(distinct[distinct.duplicated(keep=False)]).to_numpy()
+        if not conflicting.any():
+            return
+        reasons = pd.Series("", index=self.df.index, dtype=object)
+        for deal_id, group in rows[conflicting].groupby(ids[rows.index][conflicting], sort=False):
+            differing = [str(c) for c in group.columns if group[c].nunique(dropna=False) > 1]
+            for index in group.index:
+                others = self.raw.row_number(group.index.drop(index))
+                reasons[index] = (
+                    f"deal id {deal_id} was derived from {', '.join(used)} (the export has no deal id column) and "
+                    f"{'row' if len(others) == 1 else 'rows'} {', '.join(map(str, others))} "
+                    f"{'has' if len(others) == 1 else 'have'} the same values there but a different "
+                    f"{', '.join(differing)}: add a deal id column to the export ({wanted}), or map the column "
+                    "that identifies each deal under columns: deal_id in a mapping file"
+                )
+        self.problems.append((reasons, "deal_id", ids))
 
     # ------------------------------------------------------------ owners
 
@@ -798,7 +1145,7 @@ class _Adapter:
         else:
             self.notes["stage"] = f"column {self.located['stage']!r}"
         pending = ~decided
-        stages = self.profile.stages
+        stages = {**{outcome: (outcome, outcome) for outcome in OUTCOMES}, **self.profile.stages}
         codes, first, keys = map_unique(names[pending], stage_key)
         unknown = [k for k, key in enumerate(keys) if key and key not in stages]
         if unknown:
