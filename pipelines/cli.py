@@ -77,14 +77,15 @@ def _var(args: argparse.Namespace) -> Path:
 
 
 #: The dagster.yaml written when ``attain`` creates the instance under ``var/dagster`` (README shows it): no
-#: telemetry, and at most one queued run per partition (month) at a time, for runs started from the UI, the
-#: schedule or the sensors (``attain`` itself holds the var folder's run lock, ``pipelines.run_lock``).
+#: telemetry, one queued run at a time (one DuckDB writer) and never two of one partition (month), for runs started
+#: from the UI, the schedule or the sensors (``attain`` itself holds the var folder's run lock, ``pipelines.run_lock``).
 INSTANCE_YAML = """\
 telemetry:
   enabled: false
 concurrency:
   runs:
-    tag_concurrency_limits:
+    max_concurrent_runs: 1  # the embedded warehouse is one DuckDB file: one writer at a time
+    tag_concurrency_limits:  # and never two runs of one month, whatever the warehouse
       - key: dagster/partition
         value:
           applyLimitPerUniqueValue: true

@@ -19,7 +19,7 @@ from attain.demo_data import DEMO_MONTH, generate
 from attain.maven import MAVEN_DIR, MAVEN_MONTH, load_maven
 from attain.money import format_minor
 from attain.periods import add_months
-from pipelines.cli import main, run_months
+from pipelines.cli import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, main, run_months
 
 
 @pytest.fixture(scope="module")
@@ -190,3 +190,50 @@ def test_maven_sample_runs_to_payouts_with_every_deal_kept(tmp_path):
         if line.split(",")[4] == "Won" and line.split(",")[6].startswith(MAVEN_MONTH)
     )
     assert (credited["credit_month"] == MAVEN_MONTH).sum() == won_in_december
+
+
+def test_a_complete_run_is_done_and_exits_0(first_run):
+    _, summary = first_run
+    assert summary.lines()[0] == f"month-end {DEMO_MONTH}: done"
+    assert summary.exit_code == EXIT_OK and not summary.failed_packs and not summary.failed_deliveries
+
+
+def test_mail_server_down_lists_each_recipient_with_the_answer_and_exits_3(first_run, tmp_path, monkeypatch, capsys):
+    """Every delivery refused by a server that is not running: "done with problems", one line per manager."""
+    from tests.smtp_server import free_port
+
+    var, _ = first_run
+    copy = tmp_path / "var"
+    shutil.copytree(var, copy, ignore=shutil.ignore_patterns("outbox", "dagster"))
+    with duckdb.connect(str(copy / "warehouse.duckdb")) as con:
+        con.execute("DROP TABLE delivery_log")
+    port = free_port()  # nobody listens: connection refused
+    for key, value in {"MAILER": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
+                       "SMTP_SECURITY": "none"}.items():
+        monkeypatch.setenv(f"ATTAIN_{key}", value)
+    code = main(["--var", str(copy), "run", "--month", DEMO_MONTH, "--only", "deliveries", "--quiet"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == EXIT_PARTIAL == 3
+    assert out[0] == f"month-end {DEMO_MONTH}: done with problems"
+    reps = _table(copy, "reps", column="as_of")
+    managers = reps.loc[reps["role"] == "manager"].drop_duplicates("rep_id").sort_values("rep_id")
+    assert f"  deliveries: 0 sent, 0 already sent, {len(managers)} failed" in out
+    failed = [line for line in out if line.startswith("  delivery FAILED to ")]
+    refused = f"127.0.0.1:{port} unreachable: ConnectionRefusedError [Errno 111] Connection refused"
+    assert failed == [
+        f"  delivery FAILED to {m.rep_id} <{m.email}>: gave up after "
+        + ("5 attempts" if i == 0 else "1 attempt (the previous message ran out of retries)") + f": {refused}"
+        for i, m in enumerate(managers.itertuples())
+    ]
+
+
+def test_a_step_failing_on_something_other_than_input_exits_4(first_run, tmp_path, capsys):
+    var, _ = first_run
+    copy = tmp_path / "var"
+    shutil.copytree(var, copy, ignore=shutil.ignore_patterns("outbox", "dagster", "output"))
+    (copy / "output").write_text("a file where the output folder should be")
+    code = main(["--var", str(copy), "run", "--month", DEMO_MONTH, "--only", "finance_export", "--quiet"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == EXIT_FAILED == 4
+    assert out[0] == f"month-end {DEMO_MONTH}: FAILED" and "  failed steps: finance_export" in out
+    assert "Traceback" not in "\n".join(out)

@@ -256,14 +256,25 @@ def test_a_stuck_pack_fails_alone_and_the_manager_gets_the_other_packs(tmp_path)
     assert "- the rep pack for R3 failed: ValueError: font table damaged" in body
 
 
+class SlowManagerJob(PackJob):
+    """The manager pack (rendered first) takes 3 s longer than the others."""
+
+    def __call__(self, person_id: str, kind: str, locale: str) -> dict:
+        if kind == "manager":
+            time.sleep(3)
+        return super().__call__(person_id, kind, locale)
+
+
 def test_progress_counts_each_pack_as_it_is_written(tmp_path):
+    """The bar used to count results in submission order and in batches: nothing moved while the first
+    (manager) pack rendered, however many rep packs were already written."""
     seen = []
 
     def progress(done: int, total: int) -> None:
-        written = len(list((tmp_path / MONTH / "packs").glob("*.pdf")))
-        seen.append((done, total, written))
+        seen.append((done, total, sorted(p.name for p in (tmp_path / MONTH / "packs").glob("*.pdf"))))
 
-    render_packs(MONTH, make_tables(), SETTINGS, tmp_path, FINGERPRINT, processes=2, progress=progress)
-    # One call per pack, in order, each made once that many packs are on disk (not in ordered batches).
-    assert [(d, t) for d, t, _ in seen] == [(1, 4), (2, 4), (3, 4), (4, 4)]
-    assert all(written >= done for done, _, written in seen)
+    render_packs(MONTH, make_tables(), SETTINGS, tmp_path, FINGERPRINT, processes=2, progress=progress,
+                 make_job=SlowManagerJob)
+    assert [(done, total) for done, total, _ in seen] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert seen[0][2] == ["rep-R1.en.pdf"], "the first rep pack is counted while the manager pack renders"
+    assert seen[-1][2] == ["manager-M1.zh_CN.pdf", "rep-R1.en.pdf", "rep-R2.zh_CN.pdf", "rep-R3.en.pdf"]
