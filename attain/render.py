@@ -51,7 +51,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from attain import charts, i18n
 from attain.periods import month_end
 from attain.review import BANDS, ReviewTables, manager_review, pack_list, rep_review, roster_for_month
-from attain.settings import Settings
+from attain.settings import Settings, how_to_set
 
 #: The repository's templates folder (the renderer's default ``templates_dir``).
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "report_templates"
@@ -406,8 +406,8 @@ class _Worker:
 def _too_slow(pack: tuple[str, str, str], name: str, limit: float) -> str:
     raised = math.ceil(limit * 2.5)
     who = f"{pack[0]} ({fit_text(name, 40)})" if name else pack[0]
-    return (f"{pack[1]} pack for {who} took more than {limit:g} s and was stopped; raise "
-            f"--pack-time-limit {raised} or pack_time_limit: {raised} in attain.yaml")
+    return (f"{pack[1]} pack for {who} took more than {limit:g} s and was stopped; "
+            f"raise {how_to_set('pack_time_limit', raised)}")
 
 
 def _render_in_workers(jobs: list[tuple[str, str, str]], make_job: Callable, args: tuple, processes: int,

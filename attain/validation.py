@@ -46,7 +46,7 @@ from attain.crm_profiles import QUARANTINE_COLUMNS as CRM_QUARANTINE_COLUMNS
 from attain.money import MINOR_DIGITS
 from attain.periods import add_months, month_end, month_start, parse_month
 from attain.readers import INPUT_SUFFIXES, InputFileError, RawTable, delimiter_name, find_input, read_table
-from attain.settings import Settings
+from attain.settings import Settings, how_to_set
 from checks.schemas import (
     CURRENCIES,
     INPUT_SCHEMAS,
@@ -270,7 +270,8 @@ def load_inputs(
 
     ``today`` (default: today in ``settings.timezone``) bounds close dates;
     ``encodings`` declares a CSV encoding per table (e.g. ``{"deals": "big5"}``)
-    where detection is not enough. When the deals file is a CRM export
+    where detection is not enough; it adds to (and wins over)
+    ``settings.encodings``. When the deals file is a CRM export
     (docs/crm-exports.md): ``deals_profile`` names its profile (default:
     detected from the header row), ``mapping_file`` is a YAML mapping file,
     ``date_order`` (``"DMY"``/``"MDY"``) and ``decimal_comma`` override the
@@ -279,7 +280,8 @@ def load_inputs(
     zone are dated in ``settings.timezone``.
     """
     crm = _CrmOptions(deals_profile, _path(mapping_file), date_order, decimal_comma, _path(owner_aliases))
-    return _ingest(Path(data_dir), month, settings, today=today, encodings=encodings or {}, crm=crm)
+    encodings = {**settings.encodings, **(encodings or {})}
+    return _ingest(Path(data_dir), month, settings, today=today, encodings=encodings, crm=crm)
 
 
 def _path(value: Path | str | None) -> Path | None:
@@ -416,7 +418,7 @@ def validate_path(
     """
     settings = settings or Settings()
     path = Path(path)
-    encodings = encodings or {}
+    encodings = {**settings.encodings, **(encodings or {})}
     if today is None:
         today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
     month = month or add_months(f"{today.year:04d}-{today.month:02d}", -1)
@@ -1433,7 +1435,7 @@ def _validate_fx(table: _Table | None, base_currency: str) -> pd.DataFrame:
         "rate",
         rows["rate"],
         f"{base_currency} is the base currency, so its rate is 1 by definition; "
-        "correct the rate or the base_currency setting",
+        f"correct the rate or the base currency ({how_to_set('base_currency')})",
     )
     return _drop_problem_rows(table, text)
 
@@ -1640,9 +1642,9 @@ def _validate_surveys(
         "scale",
         text["scale"][undeclared],
         [
-            f"scale '{s}' is not declared; Attain does not guess scales: use csat_1_5 or nps_0_10, or declare it in "
-            f'settings.survey_scales (for example survey_scales: {{"{s}": {_scale_bounds(s)}}}) so it is converted '
-            "linearly to 1-5"
+            f"scale '{s}' is not declared; Attain does not guess scales: use csat_1_5 or nps_0_10, or declare it "
+            f"with its lowest and highest score, {how_to_set('survey_scales', {s: _scale_bounds(s)})}, so it is "
+            "converted linearly to 1-5"
             for s in text["scale"][undeclared]
         ],
     )
@@ -1670,10 +1672,10 @@ def _validate_surveys(
     return _drop_problem_rows(table, typed)
 
 
-def _scale_bounds(scale: str) -> str:
-    """The bounds a scale name such as '1-7' suggests, for the example in a reason."""
-    match = re.fullmatch(r"(\d+)-(\d+)", scale)
-    return f"[{match[1]}, {match[2]}]" if match else "[1, 10]"
+def _scale_bounds(scale: str) -> tuple[int, int]:
+    """The bounds a scale name such as '1-7' or 'nps_1_10' suggests, for the example in a reason."""
+    match = re.search(r"(\d+)\D+(\d+)$", scale)
+    return (int(match[1]), int(match[2])) if match and int(match[1]) < int(match[2]) else (1, 10)
 
 
 # ---------------------------------------------------------------- assembling the result

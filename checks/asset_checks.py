@@ -4,7 +4,9 @@ Each check is evaluated on the run's month only (``partitions_def=monthly``). Bl
 month-end at the stage that broke the rule, so no pack or payment is produced from numbers that do not add up.
 """
 
+import math
 import warnings
+from decimal import Decimal
 
 import pandas as pd
 from dagster import (
@@ -24,6 +26,7 @@ from attain import targets as target_rules
 from attain.delivery import packs_in_no_message
 from attain.finance_export import ExportError, reconcile
 from attain.review import missing_packs
+from attain.settings import how_to_set
 from pipelines.partitions import monthly
 from pipelines.resources import AttainConfig
 
@@ -60,7 +63,7 @@ def quarantine_within_limit(
     rejected = quarantine[quarantine["table"] == "deals"][["source_file", "source_row"]].drop_duplicates()
     total = len(deals) + len(rejected)
     share = len(rejected) / total if total else 0.0
-    limit = float(attain.quarantine_max_share)
+    limit = float(attain.settings().quarantine_max_share)
     return AssetCheckResult(
         passed=share <= limit,
         metadata={"deal_rows_quarantined": len(rejected), "deal_rows": total, "share": round(share, 4), "limit": limit},
@@ -68,7 +71,8 @@ def quarantine_within_limit(
         if share <= limit
         else (
             f"{len(rejected)} of {total} deal rows ({share:.1%}) were rejected, above the {limit:.0%} limit: "
-            "look at the quarantine table, fix the export, or raise quarantine_max_share"
+            "look at the quarantine table, fix the export, or raise the limit: "
+            + how_to_set("quarantine_max_share", Decimal(math.ceil(share * 100)) / 100)
         ),
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import email
 import hashlib
+import io
 import re
 import time
 from email import policy
@@ -235,7 +236,7 @@ def test_a_stuck_pack_fails_alone_and_the_manager_gets_the_other_packs(tmp_path)
     assert list(rendered.table["person_id"]) == ["R1", "M1"]
     assert rendered.failed == [
         PackFailure("R2", "rep", "zh_CN", "rep pack for R2 (李娜) took more than 15 s and was stopped; "
-                                          "raise --pack-time-limit 38 or pack_time_limit: 38 in attain.yaml"),
+                                          "raise `--pack-time-limit 38` or `pack_time_limit: 38` in attain.yaml"),
         PackFailure("R3", "rep", "en", "the rep pack for R3 failed: ValueError: font table damaged"),
     ]
     assert len(pack_list(MONTH, tables.reps)) == len(rendered.table) + len(rendered.failed) == 4
@@ -278,3 +279,32 @@ def test_progress_counts_each_pack_as_it_is_written(tmp_path):
     assert [(done, total) for done, total, _ in seen] == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert seen[0][2] == ["rep-R1.en.pdf"], "the first rep pack is counted while the manager pack renders"
     assert seen[-1][2] == ["manager-M1.zh_CN.pdf", "rep-R1.en.pdf", "rep-R2.zh_CN.pdf", "rep-R3.en.pdf"]
+
+
+def test_a_carried_balance_is_named_in_the_statement_of_both_languages():
+    tables = make_tables()
+    ledger = tables.incentive_ledger
+    r2 = ledger["rep_id"] == "R2"
+    carried = ledger[r2].assign(line_no=[1, 2], kind=["commission", "clawback"], amount_minor=[28_000, -40_000],
+                                explanation=["4% of $7,000.00", "Clawback: deal D-1990 cancelled"])
+    lines = [carried.iloc[0].to_dict(), carried.iloc[1].to_dict(),
+             {**carried.iloc[1].to_dict(), "line_no": 3, "component": "balance", "kind": "carry_forward",
+              "amount_minor": 12_000, "explanation": "Carried forward: this month's lines sum to -120.00 USD"},
+             {**carried.iloc[1].to_dict(), "line_no": 4, "component": "balance", "kind": "recovery",
+              "amount_minor": 0, "for_month": "2026-08", "explanation": "Not recovered: the rep leaves"}]
+    payouts = tables.payouts.copy()
+    payouts[["carried_minor", "carried_balance_minor"]] = 0
+    payouts.loc[payouts["rep_id"] == "R2", ["earnings_minor", "carried_minor", "payable_minor",
+                                            "carried_balance_minor"]] = [-12_000, 12_000, 0, 12_000]
+    tables = make_tables()
+    tables.incentive_ledger = pd.concat([ledger[~r2], pd.DataFrame(lines)], ignore_index=True)
+    tables.payouts = payouts
+    review = rep_review("R2", MONTH, tables, SETTINGS)
+    renderer = Renderer()
+    english = renderer.html(review, "en", FINGERPRINT)
+    assert "Carried forward<br>" in english and "Balance recovery<br>" in english and "for August 2026" in english
+    assert "Carried forward or recovered this month: $120.00; carried balance still to recover: $120.00." in english
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(renderer.pdf(
+        renderer.html(review, "zh_CN", FINGERPRINT)))).pages)
+    assert "结转" in text and "结转余额回收" in text
+    assert "本月结转或回收：US$120.00；待回收结转余额：US$120.00。" in re.sub(r"\s+", "", text)
