@@ -373,16 +373,18 @@ def _worker_loop(conn, make_job: Callable, args: tuple) -> None:
 
 
 class _Worker:
-    """One render process and the pack it is working on (``deadline``: when it must be done)."""
+    """One render process and the pack it is working on (``deadline``: when it must be ready, then when its
+    pack must be done)."""
 
-    def __init__(self, ctx: multiprocessing.context.BaseContext, make_job: Callable, args: tuple) -> None:
+    def __init__(self, ctx: multiprocessing.context.BaseContext, make_job: Callable, args: tuple,
+                 limit: float) -> None:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_worker_loop, args=(child, make_job, args), daemon=True)
         self.process.start()
         child.close()
         self.ready = False
         self.pack: tuple[str, str, str] | None = None
-        self.deadline = 0.0
+        self.deadline = time.monotonic() + limit
 
     def give(self, pack: tuple[str, str, str], limit: float) -> None:
         self.conn.send(pack)
@@ -418,7 +420,7 @@ def _render_in_workers(jobs: list[tuple[str, str, str]], make_job: Callable, arg
     alone and the others go on."""
     ctx = _pool_context()
     pending = deque(jobs)
-    workers = [_Worker(ctx, make_job, args) for _ in range(max(1, min(processes, len(jobs))))]
+    workers = [_Worker(ctx, make_job, args, limit) for _ in range(max(1, min(processes, len(jobs))))]
     rows: list[dict] = []
     failed: list[PackFailure] = []
 
@@ -431,14 +433,14 @@ def _render_in_workers(jobs: list[tuple[str, str, str]], make_job: Callable, arg
         worker.stop(kill=True)
         workers.remove(worker)
         if pending:
-            workers.append(_Worker(ctx, make_job, args))
+            workers.append(_Worker(ctx, make_job, args, limit))
 
     try:
         while pending or any(w.pack for w in workers):
             for worker in workers:
                 if worker.ready and worker.pack is None and pending:
                     worker.give(pending.popleft(), limit)
-            busy = [w.deadline for w in workers if w.pack]
+            busy = [w.deadline for w in workers if w.pack or not w.ready]
             timeout = max(0.0, min(busy) - time.monotonic()) if busy else None
             answered = multiprocessing.connection.wait([w.conn for w in workers], timeout)
             for worker in [w for w in workers if w.conn in answered]:
@@ -463,6 +465,8 @@ def _render_in_workers(jobs: list[tuple[str, str, str]], make_job: Callable, arg
                 else:
                     fail(worker, f"the {worker.pack[1]} pack for {worker.pack[0]} failed: {value}")
             now = time.monotonic()
+            if any(not w.ready and w.deadline <= now for w in workers):
+                raise RuntimeError(f"a pack renderer did not start within {limit:g} s")
             for worker in [w for w in workers if w.pack and w.deadline <= now]:
                 fail(worker, _too_slow(worker.pack, names.get(worker.pack[0], ""), limit))
                 replace_worker(worker)

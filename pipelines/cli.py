@@ -261,7 +261,9 @@ def _summary(month: str, result, resources: dict) -> MonthSummary:
                     error = error or _root_message(info)
                     causes.add(_root_class(info))
         stopped_on_input = bool(causes) and causes <= INPUT_ERRORS
-        failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
+        failed_checks = [  # warnings (a failed pack, a failed delivery) do not stop a run and are listed apart
+            e for e in result.get_asset_check_evaluations() if not e.passed and e.severity.value == "ERROR"
+        ]
         if failed_checks:
             error = "; ".join(_check_message(e) for e in failed_checks)
             stopped_on_input = {e.check_name for e in failed_checks} <= INPUT_CHECKS
