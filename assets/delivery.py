@@ -4,6 +4,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, Failure, MetadataValue, Output, asset
 
 from assets.common import run_month, stamped, table_metadata, unstamped
+from assets.review_packs import failed_packs
 from attain import delivery
 from attain.credit import roster_as_of
 from pipelines.partitions import MONTH_PARTITION, monthly
@@ -40,7 +41,10 @@ def deliveries(
     attainment: pd.DataFrame,
     payouts: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
-    """Send every manager one message with their team's packs; never twice, never to the wrong team."""
+    """Send every manager one message with their team's packs; never twice, never to the wrong team.
+
+    The metadata ``failed_deliveries`` lists each message that failed: recipient, address and the server's answer.
+    """
     month = run_month(context)
     roster = roster_as_of(unstamped(reps), month)
     headlines = delivery.headlines(attainment.drop(columns=["month"]), payouts.drop(columns=["month"]), roster)
@@ -51,6 +55,7 @@ def deliveries(
         headlines,
         attain.output_path,
         copy_to_reps=mailer.copy_to_reps,
+        failed_packs=failed_packs(context.instance, month),
     )
     with warehouse.connect() as con:
         log = delivery.DeliveryLog(con, table="delivery_log")
@@ -67,6 +72,10 @@ def deliveries(
             sent=len(report.sent),
             skipped_already_sent=len(report.skipped),
             failed=len(report.failed),
+            failed_deliveries=[
+                {"recipient": r.message.to.person_id, "address": r.message.to.email, "answer": r.detail}
+                for r in report.failed
+            ],
             changed_after_delivery=MetadataValue.json([str(c) for c in report.changed]),
         ),
     )

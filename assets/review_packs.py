@@ -1,7 +1,9 @@
 """Review packs: one PDF per rep and per manager, in each person's language."""
 
+import dataclasses
+
 import pandas as pd
-from dagster import AssetExecutionContext, Output, asset
+from dagster import AssetExecutionContext, AssetKey, AssetRecordsFilter, DagsterInstance, Output, asset
 
 from assets.common import run_month, stamped, table_metadata, unstamped
 from attain import period_close
@@ -30,7 +32,9 @@ def review_packs(
 ) -> Output[pd.DataFrame]:
     """Render every rep's and every manager's pack for the month, in parallel across processes.
 
-    Each PDF carries the month, the person and the fingerprint of the inputs its figures came from.
+    Each PDF carries the month, the person and the fingerprint of the inputs its figures came from. A pack
+    that fails (an error, or longer than ``pack_time_limit``) fails alone: it is listed in the metadata
+    ``failed_packs`` (read by the pack check, the deliveries and the run summary) and the others go on.
     """
     month = run_month(context)
     tables = ReviewTables(
@@ -48,7 +52,7 @@ def review_packs(
     )
     with warehouse.connect() as con:
         fingerprint = period_close.stored_fingerprint(con, month)
-    packs = render_packs(
+    rendered = render_packs(
         month,
         tables,
         attain.settings(),
@@ -57,6 +61,9 @@ def review_packs(
         processes=attain.option("render_processes"),
         progress=lambda done, total: context.log.debug(f"progress: packs {done}/{total}"),
     )
+    packs = rendered.table
+    for failure in rendered.failed:
+        context.log.error(f"pack failed: {failure.reason}")
     return Output(
         stamped(packs, month),
         metadata=table_metadata(
@@ -65,5 +72,18 @@ def review_packs(
             manager_packs=int((packs["kind"] == "manager").sum()),
             folder=str(attain.output_path / month / "packs"),
             input_fingerprint=fingerprint,
+            failed_packs=[dataclasses.asdict(f) for f in rendered.failed],
         ),
     )
+
+
+def failed_packs(instance: DagsterInstance, month: str) -> list[dict]:
+    """The packs of ``month`` that failed when its ``review_packs`` were last made (``person_id, kind,
+    locale, reason``), from that materialisation's metadata: empty when none failed."""
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=AssetKey("review_packs"), asset_partitions=[month]), limit=1
+    ).records
+    if not records or records[0].asset_materialization is None:
+        return []
+    meta = records[0].asset_materialization.metadata.get("failed_packs")
+    return list(meta.value) if meta is not None else []

@@ -203,7 +203,7 @@ def _headline(rows: pd.DataFrame) -> Headline:
 
 
 def plan_messages(month: str, review_packs: pd.DataFrame, reps: pd.DataFrame, headlines: pd.DataFrame,
-                  out_dir: Path, *, copy_to_reps: bool = False,
+                  out_dir: Path, *, copy_to_reps: bool = False, failed_packs: Sequence[dict] = (),
                   templates_dir: Path = TEMPLATES_DIR) -> list[Outgoing]:
     """The messages of ``month``: one per manager pack, plus each rep's own pack when ``copy_to_reps``.
 
@@ -212,6 +212,9 @@ def plan_messages(month: str, review_packs: pd.DataFrame, reps: pd.DataFrame, he
     force that month (one row per rep_id). ``headlines``: the ``headlines()`` table. A manager's message
     carries their manager pack and the rep packs of the reps whose ``manager_id`` is that manager,
     nothing else; the result is checked with ``check_recipients`` before it is returned.
+    ``failed_packs``: packs that could not be made (``person_id, kind, reason``, from ``render_packs``). A
+    manager whose own pack or a member's pack failed still gets the other packs, and the body names each
+    failed pack of that team with its reason (never one of another team).
     """
     _require(review_packs, _REVIEW_PACK_COLUMNS, "review_packs")
     _require(reps, _ROSTER_COLUMNS, "reps")
@@ -248,13 +251,21 @@ def plan_messages(month: str, review_packs: pd.DataFrame, reps: pd.DataFrame, he
     rep_packs = packs.loc[packs["kind"] == "rep"]
     team_packs = dict(tuple(rep_packs.groupby("manager_id")))
     heads = dict(tuple(headlines.groupby("manager_id")))
+    manager_packs = {row.person_id: row for row in packs.loc[packs["kind"] == "manager"].itertuples(index=False)}
+    failed_of: dict[str, list[str]] = {}  # manager -> reasons of the failed packs of their team
+    for failure in failed_packs:
+        person = str(failure["person_id"])
+        manager_id = person if failure["kind"] == "manager" else people["manager_id"].get(person, "")
+        if manager_id in people.index:
+            failed_of.setdefault(manager_id, []).append(str(failure["reason"]))
     messages: list[Outgoing] = []
-    for row in packs.loc[packs["kind"] == "manager"].itertuples(index=False):
-        manager = people.loc[row.person_id]
-        to = Recipient(str(row.person_id), str(manager["name"]), str(manager["email"]), str(manager["locale"]))
-        team = team_packs.get(row.person_id, rep_packs.iloc[0:0])
-        files = (attachment(row), *(attachment(r) for r in team.itertuples(index=False)))
-        headline = _headline(heads.get(row.person_id, headlines.iloc[0:0]))
+    for manager_id in sorted(manager_packs.keys() | {m for m in failed_of if people.loc[m, "role"] == "manager"}):
+        manager = people.loc[manager_id]
+        to = Recipient(str(manager_id), str(manager["name"]), str(manager["email"]), str(manager["locale"]))
+        team = team_packs.get(manager_id, rep_packs.iloc[0:0])
+        own = (attachment(manager_packs[manager_id]),) if manager_id in manager_packs else ()
+        files = (*own, *(attachment(r) for r in team.itertuples(index=False)))
+        headline = _headline(heads.get(manager_id, headlines.iloc[0:0]))
         context = {
             "name": to.name,
             "month": format_month(month, to.locale),
@@ -263,6 +274,7 @@ def plan_messages(month: str, review_packs: pd.DataFrame, reps: pd.DataFrame, he
             "payable": [format_money(m, c, to.locale) for c, m in headline.payable],
             "files": [{"name": a.path.name, "person": str(people.loc[a.person_id, "name"]), "kind": a.kind}
                       for a in files],
+            "failed": failed_of.get(manager_id, []),
         }
         messages.append(_outgoing(month, to.person_id, to, "manager", files, context, headline, templates_dir))
     if copy_to_reps:

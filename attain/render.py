@@ -8,11 +8,16 @@ One rendering path for every pack:
 - Safety: Jinja autoescapes everything, so a deal named ``<img src="file:///etc/passwd">`` prints
   as those characters; WeasyPrint fetches through ``TemplatesOnlyFetcher``, which serves files under
   the templates folder and refuses everything else (other files, http(s), data: URLs).
+- Cost: layout time must grow linearly with the input. WeasyPrint's ``overflow-wrap: anywhere``
+  costs the square of a word's length, so ``fit_texts`` cuts each text of the review to
+  ``Settings.text_max_length`` characters and puts a zero-width space every ``WORD_CHUNK`` characters
+  into longer runs of non-space characters before anything is laid out.
 - Reproducibility: the PDF carries the month, the person and the input fingerprint in its metadata,
   its dates are the month's end (not the clock), and it has no random identifier, so the same inputs
   give the same bytes.
-- ``render_packs`` renders every pack of a month in a process pool and writes each file atomically
-  under ``<out_dir>/<month>/packs/``.
+- ``render_packs`` renders every pack of a month in worker processes and writes each file atomically
+  under ``<out_dir>/<month>/packs/``. Each pack has a time limit (``Settings.pack_time_limit``): a
+  pack that exceeds it, or raises, fails alone (its worker is killed and replaced) and is reported.
 """
 
 from __future__ import annotations
@@ -23,8 +28,12 @@ import multiprocessing
 import os
 import re
 import tempfile
+import math
+import multiprocessing.connection
 import threading
-from concurrent.futures import ProcessPoolExecutor
+import time
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urlparse
@@ -42,13 +51,22 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from attain import charts, i18n
 from attain.periods import month_end
 from attain.review import BANDS, ReviewTables, manager_review, pack_list, rep_review, roster_for_month
-from attain.settings import Settings
+from attain.settings import Settings, how_to_set
 
 #: The repository's templates folder (the renderer's default ``templates_dir``).
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "report_templates"
 
 #: The stylesheet every pack uses, relative to the templates folder.
 STYLESHEET = "pack.css"
+
+#: Longest run of non-space characters a pack lays out as one word; longer runs get a break opportunity
+#: (a zero-width space) every this many characters. Shorter than a deals-table column is wide.
+WORD_CHUNK = 30
+ZERO_WIDTH_SPACE = "\u200b"
+_LONG_RUN = re.compile(rf"[^\s{ZERO_WIDTH_SPACE}]{{{WORD_CHUNK + 1},}}")
+
+#: Review keys whose texts Attain writes itself (the ledger's explanations): printed in full, only broken.
+_PROSE_KEYS = frozenset({"explanation"})
 
 #: Columns of the ``review_packs`` table (docs/data-model.md).
 REVIEW_PACK_COLUMNS = ["month", "person_id", "kind", "locale", "path", "sha256"]
@@ -90,6 +108,29 @@ def css_string(text: str) -> Markup:
     so nothing in it can close the string or the ``<style>`` element."""
     body = "".join(c if c.isalnum() or c == " " else f"\\{ord(c):06x}" for c in str(text))
     return Markup(f'"{body}"')
+
+
+def fit_text(text: str, max_length: int) -> str:
+    """``text`` as a pack prints it: cut to ``max_length`` characters (the last one an ellipsis) when
+    ``max_length`` is given, and with a zero-width space every ``WORD_CHUNK`` characters of a longer
+    run of non-space characters, so that laying it out costs time in proportion to its length."""
+    if max_length and len(text) > max_length:
+        text = text[: max_length - 1] + "…"
+    return _LONG_RUN.sub(
+        lambda m: ZERO_WIDTH_SPACE.join(m[0][i : i + WORD_CHUNK] for i in range(0, len(m[0]), WORD_CHUNK)), text
+    )
+
+
+def fit_texts(value: object, max_length: int, key: str = "") -> object:
+    """A review dict (or any part of it) with every text passed through ``fit_text``; the texts under
+    ``_PROSE_KEYS`` keep their length (they are Attain's own sentences, not input data)."""
+    if isinstance(value, str):
+        return fit_text(value, 0 if key in _PROSE_KEYS else max_length)
+    if isinstance(value, dict):
+        return {k: fit_texts(v, max_length, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(fit_texts(v, max_length, key) for v in value)
+    return value
 
 
 def _locale(ctx) -> str:
@@ -208,8 +249,10 @@ def _page_label(gettext) -> tuple[str, str, str]:
 class Renderer:
     """Templates, stylesheet and fonts prepared once; renders review dicts to HTML and PDF."""
 
-    def __init__(self, templates_dir: Path | str = TEMPLATES_DIR) -> None:
+    def __init__(self, templates_dir: Path | str = TEMPLATES_DIR,
+                 text_max_length: int = Settings.text_max_length) -> None:
         self.templates_dir = Path(templates_dir).resolve()
+        self.text_max_length = text_max_length
         self.env = Environment(
             loader=FileSystemLoader(self.templates_dir), autoescape=True, undefined=StrictUndefined,
             trim_blocks=True, lstrip_blocks=True,
@@ -226,7 +269,9 @@ class Renderer:
                               font_config=self.font_config)
 
     def html(self, review: dict, locale: str, fingerprint: str) -> str:
-        """The pack's HTML: ``review`` from ``rep_review`` or ``manager_review``."""
+        """The pack's HTML: ``review`` from ``rep_review`` or ``manager_review`` (its texts fitted by
+        ``fit_texts``)."""
+        review = fit_texts(review, self.text_max_length)
         gettext, ngettext = _gettext_functions(locale)
         person, month, kind = review["person"], review["month"], review["kind"]
         title = (gettext("Monthly review: %(name)s, %(month)s", name=person["name"], month=i18n.format_month(month, locale))
@@ -258,21 +303,26 @@ def pack_path(month: str, kind: str, person_id: str, locale: str) -> str:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename, so a
-    reader never sees half a file."""
+    reader never sees half a file (and a failed write leaves no temporary file behind)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
         tmp.write(data)
-    os.replace(tmp.name, path)
+    try:
+        os.replace(tmp.name, path)
+    except BaseException:
+        os.unlink(tmp.name)
+        raise
 
 
-class _PackJob:
-    """Everything a worker needs for one month's packs, built once per process."""
+class PackJob:
+    """Everything a worker needs for one month's packs, built once per process; called with
+    ``(person_id, kind, locale)`` it renders and writes that pack and returns its ``review_packs`` row."""
 
     def __init__(self, month: str, tables: ReviewTables, settings: Settings, out_dir: Path,
                  fingerprint: str, templates_dir: Path) -> None:
         self.month, self.tables, self.settings = month, tables, settings
         self.out_dir, self.fingerprint = Path(out_dir), fingerprint
-        self.renderer = Renderer(templates_dir)
+        self.renderer = Renderer(templates_dir, settings.text_max_length)
         self.roster = roster_for_month(tables.reps, month)
 
     def review(self, person_id: str, kind: str) -> dict:
@@ -288,16 +338,142 @@ class _PackJob:
                 "path": rel, "sha256": hashlib.sha256(data).hexdigest()}
 
 
-_WORKER: _PackJob | None = None
+@dataclass(frozen=True)
+class PackFailure:
+    """A pack that could not be made: whose, and why (in words for the run summary and the e-mail)."""
+
+    person_id: str
+    kind: str
+    locale: str
+    reason: str
 
 
-def _init_worker(*args) -> None:
-    global _WORKER
-    _WORKER = _PackJob(*args)
+@dataclass
+class RenderedPacks:
+    """What ``render_packs`` made: the ``review_packs`` table, and the packs that failed alone."""
+
+    table: pd.DataFrame
+    failed: list[PackFailure] = field(default_factory=list)
 
 
-def _run_worker(pack: tuple[str, str, str]) -> dict:
-    return _WORKER(*pack)
+def _worker_loop(conn, make_job: Callable, args: tuple) -> None:
+    """A render worker: prepare the month once, say "ready", then render the packs it is sent until
+    it is sent ``None``. A pack that raises is answered with the error; the worker carries on."""
+    try:
+        job = make_job(*args)
+    except Exception as error:  # the month cannot be rendered at all: the parent stops the run
+        conn.send(("broken", f"{type(error).__name__}: {error}"))
+        return
+    conn.send(("ready", None))
+    while (pack := conn.recv()) is not None:
+        try:
+            conn.send(("done", job(*pack)))
+        except Exception as error:
+            conn.send(("error", f"{type(error).__name__}: {error}"))
+
+
+class _Worker:
+    """One render process and the pack it is working on (``deadline``: when it must be ready, then when its
+    pack must be done)."""
+
+    def __init__(self, ctx: multiprocessing.context.BaseContext, make_job: Callable, args: tuple,
+                 limit: float) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_loop, args=(child, make_job, args), daemon=True)
+        self.process.start()
+        child.close()
+        self.ready = False
+        self.pack: tuple[str, str, str] | None = None
+        self.deadline = time.monotonic() + limit
+
+    def give(self, pack: tuple[str, str, str], limit: float) -> None:
+        self.conn.send(pack)
+        self.pack, self.deadline = pack, time.monotonic() + limit
+
+    def stop(self, kill: bool = False) -> None:
+        if kill or not self.ready:
+            self.process.kill()
+        else:
+            try:
+                self.conn.send(None)
+            except OSError:
+                self.process.kill()
+        self.process.join(5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+def _too_slow(pack: tuple[str, str, str], name: str, limit: float) -> str:
+    raised = math.ceil(limit * 2.5)
+    who = f"{pack[0]} ({fit_text(name, 40)})" if name else pack[0]
+    return (f"{pack[1]} pack for {who} took more than {limit:g} s and was stopped; "
+            f"raise {how_to_set('pack_time_limit', raised)}")
+
+
+def _render_in_workers(jobs: list[tuple[str, str, str]], make_job: Callable, args: tuple, processes: int,
+                       limit: float, names: dict[str, str],
+                       report: Callable[[], None]) -> tuple[list[dict], list[PackFailure]]:
+    """Render ``jobs`` in ``processes`` worker processes, one pack at a time per worker. A worker whose
+    pack takes longer than ``limit`` seconds, or that dies, is killed and replaced: that pack fails
+    alone and the others go on."""
+    ctx = _pool_context()
+    pending = deque(jobs)
+    workers = [_Worker(ctx, make_job, args, limit) for _ in range(max(1, min(processes, len(jobs))))]
+    rows: list[dict] = []
+    failed: list[PackFailure] = []
+
+    def fail(worker: _Worker, reason: str) -> None:
+        failed.append(PackFailure(*worker.pack, reason))
+        worker.pack = None
+        report()
+
+    def replace_worker(worker: _Worker) -> None:
+        worker.stop(kill=True)
+        workers.remove(worker)
+        if pending:
+            workers.append(_Worker(ctx, make_job, args, limit))
+
+    try:
+        while pending or any(w.pack for w in workers):
+            for worker in workers:
+                if worker.ready and worker.pack is None and pending:
+                    worker.give(pending.popleft(), limit)
+            busy = [w.deadline for w in workers if w.pack or not w.ready]
+            timeout = max(0.0, min(busy) - time.monotonic()) if busy else None
+            answered = multiprocessing.connection.wait([w.conn for w in workers], timeout)
+            for worker in [w for w in workers if w.conn in answered]:
+                try:
+                    kind, value = worker.conn.recv()
+                except EOFError:  # the process died: killed from outside, out of memory, a crash in a library
+                    if not worker.ready:
+                        raise RuntimeError("a pack renderer stopped while starting") from None
+                    if worker.pack:
+                        fail(worker, f"the renderer of the {worker.pack[1]} pack for {worker.pack[0]} stopped "
+                                     f"unexpectedly (exit code {worker.process.exitcode})")
+                    replace_worker(worker)
+                    continue
+                if kind == "broken":
+                    raise RuntimeError(f"the packs cannot be rendered: {value}")
+                if kind == "ready":
+                    worker.ready = True
+                elif kind == "done":
+                    rows.append(value)
+                    worker.pack = None
+                    report()
+                else:
+                    fail(worker, f"the {worker.pack[1]} pack for {worker.pack[0]} failed: {value}")
+            now = time.monotonic()
+            if any(not w.ready and w.deadline <= now for w in workers):
+                raise RuntimeError(f"a pack renderer did not start within {limit:g} s")
+            for worker in [w for w in workers if w.pack and w.deadline <= now]:
+                fail(worker, _too_slow(worker.pack, names.get(worker.pack[0], ""), limit))
+                replace_worker(worker)
+    finally:
+        for worker in workers:
+            worker.stop()
+    return rows, failed
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
@@ -309,30 +485,32 @@ def _pool_context() -> multiprocessing.context.BaseContext:
 
 def render_packs(month: str, tables: ReviewTables, settings: Settings, out_dir: Path | str,
                  fingerprint: str, processes: int = 2, templates_dir: Path | str = TEMPLATES_DIR,
-                 progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
-    """Render every pack of ``month`` (``attain.review.pack_list``) and return the ``review_packs``
-    table. With ``processes > 1`` the packs are spread over a pool of worker processes, each of
-    which prepares templates, fonts and table indexes once; manager packs (the longest) go first.
-    ``progress(done, total)`` is called as packs complete (the CLI's progress bar)."""
+                 progress: Callable[[int, int], None] | None = None,
+                 make_job: Callable[..., Callable[[str, str, str], dict]] = PackJob) -> RenderedPacks:
+    """Render every pack of ``month`` (``attain.review.pack_list``): the ``review_packs`` table and
+    the packs that failed.
+
+    The packs are spread over ``processes`` worker processes (at least one), each of which prepares
+    templates, fonts and table indexes once (``make_job(*args)``, a ``PackJob``); manager packs (the
+    longest) go first. A pack that raises, or takes longer than ``settings.pack_time_limit`` seconds
+    (its worker is killed and replaced), fails alone with its reason; the others are rendered.
+    ``progress(done, total)`` is called as each pack is written or fails (the CLI's progress bar)."""
     packs = pack_list(month, tables.reps).sort_values(["kind", "person_id"])
     jobs = list(packs[["person_id", "kind", "locale"]].itertuples(index=False, name=None))
     args = (month, tables, settings, Path(out_dir), fingerprint, Path(templates_dir))
-    report = progress or (lambda done, total: None)
-    rows = []
-    if processes <= 1 or len(jobs) <= 1:
-        job = _PackJob(*args)
-        for pack in jobs:
-            rows.append(job(*pack))
-            report(len(rows), len(jobs))
-    else:
-        with ProcessPoolExecutor(processes, mp_context=_pool_context(), initializer=_init_worker,
-                                 initargs=args) as pool:
-            chunk = max(1, min(16, len(jobs) // (processes * 8)))
-            for row in pool.map(_run_worker, jobs, chunksize=chunk):
-                rows.append(row)
-                report(len(rows), len(jobs))
+    names = dict(zip(tables.reps["rep_id"].astype(str), tables.reps["name"].fillna("").astype(str)))
+    finished = 0
+
+    def report() -> None:
+        nonlocal finished
+        finished += 1
+        if progress:
+            progress(finished, len(jobs))
+
+    rows, failed = _render_in_workers(jobs, make_job, args, processes, settings.pack_time_limit, names, report)
     table = pd.DataFrame(rows, columns=REVIEW_PACK_COLUMNS)
-    return table.sort_values(["kind", "person_id"], ascending=[False, True]).reset_index(drop=True)
+    table = table.sort_values(["kind", "person_id"], ascending=[False, True]).reset_index(drop=True)
+    return RenderedPacks(table, sorted(failed, key=lambda f: (f.kind != "manager", f.person_id)))
 
 
 def font_subsetter() -> str:

@@ -161,7 +161,7 @@ def python_vs_weasyprint(tables: ReviewTables, settings: Settings, sample: int) 
 def timed_render(tables: ReviewTables, settings: Settings, processes: int) -> tuple[int, float]:
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        packs = render_packs(MONTH, tables, settings, out, "bench", processes=processes)
+        packs = render_packs(MONTH, tables, settings, out, "bench", processes=processes).table
         return len(packs), time.perf_counter() - start
 
 

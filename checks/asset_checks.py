@@ -20,6 +20,7 @@ from dagster import (
 )
 
 from assets.common import unstamped
+from assets.review_packs import failed_packs
 from attain import credit
 from attain import targets as target_rules
 from attain.delivery import packs_in_no_message
@@ -135,9 +136,21 @@ def payouts_equal_ledger(context: AssetCheckExecutionContext, payouts: pd.DataFr
 
 @asset_check(asset="review_packs", partitions_def=monthly, blocking=True, additional_ins={"reps": AssetIn("reps")})
 def every_person_has_a_pack(context: AssetCheckExecutionContext, review_packs: pd.DataFrame, reps: pd.DataFrame):
-    """Every rep employed in the month has a rep pack and every manager with a team a manager pack."""
-    missing = missing_packs(_month(context), unstamped(reps), review_packs)
-    return AssetCheckResult(passed=not missing, metadata={"missing": MetadataValue.json(missing[:100])})
+    """Every rep employed in the month has a rep pack and every manager with a team a manager pack.
+
+    A pack that failed alone (listed in ``failed_packs`` with its reason) is a warning, so the other packs are
+    still delivered; a pack missing without a reason is an error that stops the run.
+    """
+    month = _month(context)
+    missing = missing_packs(month, unstamped(reps), review_packs)
+    failed = {f"{f['kind']} {f['person_id']}": f["reason"] for f in failed_packs(context.instance, month)}
+    unexplained = [m for m in missing if m not in failed]
+    return AssetCheckResult(
+        passed=not missing,
+        severity=AssetCheckSeverity.ERROR if unexplained else AssetCheckSeverity.WARN,
+        description="; ".join(failed[m] for m in missing if m in failed) or None,
+        metadata={"missing": MetadataValue.json(missing[:100]), "failed": MetadataValue.json(sorted(failed)[:100])},
+    )
 
 
 @asset_check(asset="deliveries", partitions_def=monthly, additional_ins={"review_packs": AssetIn("review_packs")})

@@ -9,7 +9,18 @@
     attain payouts --month 2026-10 --format csv|xlsx
     attain statement --rep R001 --month 2026-10
 
-Everything a run writes goes below one folder, ``var/`` in the repo by default (ATTAIN_VAR or --var).
+Everything a run writes goes below one folder, ``var/`` in the repo by default (ATTAIN_VAR or --var). One
+command at a time works on a var folder (``pipelines.run_lock``): another one stops at once with who holds it,
+or waits with ``run --wait``.
+
+Exit codes (README "The attain command"):
+
+    0  done: everything succeeded
+    1  input problems: validate found some, or a run stopped on its inputs or settings (message says what to fix)
+    2  usage error: unknown option, malformed or impossible month
+    3  done with problems: the month was computed, but some packs or deliveries failed (each one listed)
+    4  FAILED: a run stopped on something other than its inputs (a failed step or reconciliation)
+    5  another run holds the var folder (retry later, or `attain run --wait`)
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ import getpass
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -38,8 +49,23 @@ from attain.settings import (
     settings_from,
 )
 from pipelines.resources import DEFAULT_VAR, REPO_ROOT
+from pipelines.run_lock import RunInProgress, run_lock
 
-EXIT_OK, EXIT_PROBLEMS = 0, 1
+#: Exit codes of every command (README "The attain command"). 2 is argparse's own: a usage error.
+EXIT_OK = 0  # everything done
+EXIT_PROBLEMS = 1  # input problems: validate found some, or a run stopped on its inputs or settings
+EXIT_USAGE = 2  # the command line is wrong (unknown option, bad month)
+EXIT_PARTIAL = 3  # the month was computed, but some packs or deliveries failed (listed)
+EXIT_FAILED = 4  # a run failed: a step broke on something other than its inputs
+EXIT_BUSY = 5  # another run holds the var folder (without --wait)
+
+#: Root errors of a failed step that mean "fix the inputs or the settings" (exit 1), not a fault (exit 4):
+#: ``Failure`` is what the assets raise with an explained problem (a missing file, a mailer setting).
+INPUT_ERRORS = frozenset(
+    {"Failure", "InputFileError", "UnknownExportError", "PlanError", "ConventionError", "PeriodError", "LocaleError"}
+)
+#: Blocking checks that judge the inputs (the others reconcile Attain's own results).
+INPUT_CHECKS = frozenset({"won_deal_owners_in_roster", "quarantine_within_limit", "every_rep_has_a_target"})
 #: Months the demo pays before its month, so draws and clawbacks have a history (90-day windows).
 DEMO_HISTORY = 3
 
@@ -62,6 +88,23 @@ def _var(args: argparse.Namespace) -> Path:
     return Path(args.var or os.environ.get("ATTAIN_VAR") or DEFAULT_VAR).resolve()
 
 
+#: The dagster.yaml written when ``attain`` creates the instance under ``var/dagster`` (README shows it): no
+#: telemetry, one queued run at a time (one DuckDB writer) and never two of one partition (month), for runs started
+#: from the UI, the schedule or the sensors (``attain`` itself holds the var folder's run lock, ``pipelines.run_lock``).
+INSTANCE_YAML = """\
+telemetry:
+  enabled: false
+concurrency:
+  runs:
+    max_concurrent_runs: 1  # the embedded warehouse is one DuckDB file: one writer at a time
+    tag_concurrency_limits:  # and never two runs of one month, whatever the warehouse
+      - key: dagster/partition
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1
+"""
+
+
 def _instance(var: Path):
     """The Dagster instance: DAGSTER_HOME if set, else a lasting one under ``var/dagster``."""
     from dagster import DagsterInstance
@@ -72,7 +115,7 @@ def _instance(var: Path):
     home.mkdir(parents=True, exist_ok=True)
     settings = home / "dagster.yaml"
     if not settings.exists():
-        settings.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        settings.write_text(INSTANCE_YAML, encoding="utf-8")
     return DagsterInstance.from_config(str(home))
 
 
@@ -89,10 +132,26 @@ class MonthSummary:
     output: Path
     outbox: Path | None
     history_gaps: list[str]
+    quarantined: dict[str, int] = field(default_factory=dict)  # input table -> rows quarantined
+    failed_packs: list[dict] = field(default_factory=list)  # person_id, kind, locale, reason
+    failed_deliveries: list[dict] = field(default_factory=list)  # recipient, address, answer (the server's)
+    stopped_on_input: bool = False  # the run stopped because of its inputs or settings, not a fault
+
+    @property
+    def complete(self) -> bool:
+        """The run succeeded and nothing in it failed: every pack made, every message delivered."""
+        return self.success and not self.failed_packs and not self.failed_deliveries
+
+    @property
+    def exit_code(self) -> int:
+        """This month's exit code (``EXIT_*``)."""
+        if not self.success:
+            return EXIT_PROBLEMS if self.stopped_on_input else EXIT_FAILED
+        return EXIT_OK if self.complete else EXIT_PARTIAL
 
     def lines(self) -> list[str]:
         """The summary a person reads at the end of a run."""
-        state = "done" if self.success else "FAILED"
+        state = "done" if self.complete else "done with problems" if self.success else "FAILED"
         out = [f"month-end {self.month}: {state}"]
         if self.error:
             out.append(f"  problem: {self.error}")
@@ -100,8 +159,11 @@ class MonthSummary:
             out.append(f"  failed steps: {', '.join(self.failed_steps)}")
         c = self.counts
         if "deals" in c:
+            others = "".join(
+                f"; {table}: {n} rows quarantined" for table, n in sorted(self.quarantined.items()) if table != "deals"
+            )
             out.append(
-                f"  deals: {c['deals']} accepted, {c.get('quarantined_rows', 0)} rows quarantined "
+                f"  deals: {c['deals']} accepted, {self.quarantined.get('deals', 0)} rows quarantined{others} "
                 f"(see the quarantine table and the packs)"
             )
         if "credited_this_month" in c:
@@ -125,9 +187,13 @@ class MonthSummary:
                 f"  {c['changed']} message(s) not re-sent although their packs changed after delivery: "
                 "check why, then `attain run --month ... --only deliveries --resend`"
             )
+        for failure in self.failed_deliveries:
+            out.append(f"  delivery FAILED to {failure['recipient']} <{failure['address']}>: {failure['answer']}")
         packs = self.output / self.month / "packs"
         if "rep_packs" in c:
             out.append(f"  packs: {c['rep_packs']} rep, {c.get('manager_packs', 0)} manager in {_shown(packs)}")
+        for failure in self.failed_packs:
+            out.append(f"  pack FAILED: {failure['reason']}")
         finance = self.output / self.month / "finance"
         if c.get("finance_export") and finance.is_dir():
             out.append(f"  finance export: {', '.join(sorted(p.name for p in finance.iterdir()))} in {_shown(finance)}")
@@ -165,8 +231,11 @@ def _summary(month: str, result, resources: dict) -> MonthSummary:
         deals, quarantine = table(con, "deals", "as_of"), table(con, "quarantine", "as_of")
         if deals is not None:
             counts["deals"] = len(deals)
+        quarantined: dict[str, int] = {}
         if quarantine is not None:
-            counts["quarantined_rows"] = len(quarantine[["table", "source_file", "source_row"]].drop_duplicates())
+            rows = quarantine[["table", "source_file", "source_row"]].drop_duplicates()
+            counts["quarantined_rows"] = len(rows)
+            quarantined = {str(t): int(n) for t, n in rows["table"].value_counts().items()}
         credited = table(con, "credited_deals")
         if credited is not None:
             counts["credited_this_month"] = int((credited["credit_month"] == month).sum())
@@ -181,24 +250,36 @@ def _summary(month: str, result, resources: dict) -> MonthSummary:
         if packs is not None:
             counts["rep_packs"] = int((packs["kind"] == "rep").sum())
             counts["manager_packs"] = int((packs["kind"] == "manager").sum())
-    failed_steps, error = [], ""
+    failed_steps, error, stopped_on_input = [], "", False
     if not result.success:
+        causes = set()
         for event in result.all_events:
             if event.event_type_value == "STEP_FAILURE":
                 failed_steps.append(event.step_key)
                 info = event.step_failure_data.error
-                if info is not None and not error:
-                    error = _root_message(info)
-        failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
+                if info is not None:
+                    error = error or _root_message(info)
+                    causes.add(_root_class(info))
+        stopped_on_input = bool(causes) and causes <= INPUT_ERRORS
+        failed_checks = [  # warnings (a failed pack, a failed delivery) do not stop a run and are listed apart
+            e for e in result.get_asset_check_evaluations() if not e.passed and e.severity.value == "ERROR"
+        ]
         if failed_checks:
             error = "; ".join(_check_message(e) for e in failed_checks)
+            stopped_on_input = {e.check_name for e in failed_checks} <= INPUT_CHECKS
     history_gaps: list[str] = []
+    failed_packs: list[dict] = []
+    failed_deliveries: list[dict] = []
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
         if mat.asset_key.path[-1] == "incentive_ledger" and "months_without_ledger" in mat.metadata:
             history_gaps = list(mat.metadata["months_without_ledger"].value)
+        if mat.asset_key.path[-1] == "review_packs" and "failed_packs" in mat.metadata:
+            failed_packs = list(mat.metadata["failed_packs"].value)
         if mat.asset_key.path[-1] == "deliveries":
             meta = mat.metadata
+            if "failed_deliveries" in meta:
+                failed_deliveries = list(meta["failed_deliveries"].value)
             for key, name in (("sent", "sent"), ("skipped_already_sent", "skipped"), ("failed", "failed")):
                 if key in meta:
                     counts[name] = int(meta[key].value)
@@ -206,7 +287,19 @@ def _summary(month: str, result, resources: dict) -> MonthSummary:
                 counts["changed"] = len(meta["changed_after_delivery"].value)
     outbox = Path(mailer.outbox_dir) if mailer.mode == "outbox" else None
     return MonthSummary(
-        month, result.success, failed_steps, error, counts, payable, Path(config.output_dir), outbox, history_gaps
+        month,
+        result.success,
+        failed_steps,
+        error,
+        counts,
+        payable,
+        Path(config.output_dir),
+        outbox,
+        history_gaps,
+        quarantined,
+        failed_packs,
+        failed_deliveries,
+        stopped_on_input,
     )
 
 
@@ -217,6 +310,13 @@ def _check_message(evaluation) -> str:
         return f"{name}: {evaluation.description}"
     figures = ", ".join(f"{key} = {value.value}" for key, value in evaluation.metadata.items())
     return f"{name} ({figures})" if figures else name
+
+
+def _root_class(info) -> str:
+    """The class name of the innermost error (``InputFileError``, ``KeyError``...)."""
+    while info.cause is not None:
+        info = info.cause
+    return info.cls_name or ""
 
 
 def _root_message(info) -> str:
@@ -239,18 +339,28 @@ def run_months(
     show_progress: bool = True,
     until: str | None = None,
     only: list[str] | None = None,
+    wait: bool = False,
 ) -> list[MonthSummary]:
     """Materialise the month-end job for each month in turn; return what each produced.
 
     ``until`` names an asset (``payouts``, say): only it and what it depends on run. ``only`` names the
     assets to run alone, reading their inputs from the warehouse (``["deliveries"]`` retries the mail).
+    The var folder's run lock is taken first: while another run holds it, ``RunInProgress`` is raised before
+    anything is read or written, or with ``wait`` this run waits for it.
     """
+    span = months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
+    var.mkdir(parents=True, exist_ok=True)
+    with run_lock(var, span, wait=wait, waiting=lambda message: print(message, file=sys.stderr, flush=True)):
+        return _run_months(months, var, data_dir, resend, ingest, show_progress, until, only)
+
+
+def _run_months(months, var, data_dir, resend, ingest, show_progress, until, only) -> list[MonthSummary]:
+    """``run_months`` once the run lock is held."""
     from dagster import AssetSelection
 
     from pipelines.definitions import build_definitions
     from pipelines.progress import BAR
 
-    var.mkdir(parents=True, exist_ok=True)
     defs = build_definitions(var=var, data_dir=data_dir, resend=resend, **(ingest or {}))
     job = defs.resolve_job_def("month_end")
     resources = defs.resources
@@ -276,9 +386,11 @@ def run_months(
 
 
 def _print_summaries(summaries: list[MonthSummary]) -> int:
+    """Print each month's summary; the exit code is the worst month's (a failed run over a partial one)."""
     for summary in summaries:
         print("\n".join(summary.lines()))
-    return EXIT_OK if all(s.success for s in summaries) else EXIT_PROBLEMS
+    codes = {s.exit_code for s in summaries}
+    return next((code for code in (EXIT_FAILED, EXIT_PROBLEMS, EXIT_PARTIAL) if code in codes), EXIT_OK)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -297,6 +409,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         show_progress=not args.quiet,
         until=args.until,
         only=args.only.split(",") if args.only else None,
+        wait=args.wait,
     )
     return _print_summaries(summaries)
 
@@ -561,6 +674,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resend", action="store_true", help="re-send e-mails already delivered (logged)")
     p.add_argument("--until", metavar="ASSET", help="stop after this asset (e.g. payouts): it and its inputs run")
     p.add_argument("--only", metavar="ASSET[,ASSET]", help="run only these assets, e.g. deliveries to retry the mail")
+    p.add_argument("--wait", action="store_true", help="wait for another run on the same var folder to finish")
     p.add_argument("--quiet", action="store_true")
     _settings_options(p)
     p.set_defaults(func=cmd_run)
@@ -603,10 +717,16 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
+        if args.func in (cmd_close, cmd_reopen, cmd_payouts, cmd_statement):  # they open the warehouse too
+            with run_lock(_var(args), f"`attain {args.command}` for {args.month}"):
+                return args.func(args)
         return args.func(args)
     except (PeriodCloseError, SettingsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_PROBLEMS
+    except RunInProgress as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BUSY
 
 
 if __name__ == "__main__":

@@ -133,6 +133,22 @@ def test_each_manager_gets_their_team_only_in_their_language(packs, out_dir):
     assert plan(packs, out_dir)[0].message_id == alice.message_id  # deterministic
 
 
+def test_failed_packs_are_named_to_their_own_manager_only_and_the_rest_still_go(packs, out_dir):
+    """M1's own pack and R3's pack failed: M1 still gets R1 and R2, M2 gets M2 and R4, each told of their team's."""
+    made = packs[~packs["person_id"].isin(["M1", "R3"])]
+    failed = [{"person_id": "M1", "kind": "manager", "locale": "en", "reason": "manager pack for M1 took too long"},
+              {"person_id": "R3", "kind": "rep", "locale": "zh_CN", "reason": "the rep pack for R3 failed: OSError"}]
+    by_manager = {m.manager_id: m for m in plan(made, out_dir, failed_packs=failed)}
+    assert {a.person_id for a in by_manager["M1"].attachments} == {"R1", "R2"}
+    assert {a.person_id for a in by_manager["M2"].attachments} == {"M2", "R4"}
+    alice, wang = by_manager["M1"].text, by_manager["M2"].text
+    assert "Not attached: these packs could not be made in this run:\n- manager pack for M1 took too long\n" in alice
+    assert "未附上：本次运行未能生成以下评估报告：\n- the rep pack for R3 failed: OSError\n" in wang
+    assert "R3" not in alice and "M1 took" not in wang, "one manager's mail never names another team's pack"
+    assert "<li>the rep pack for R3 failed: OSError</li>" in by_manager["M2"].html
+    assert "Not attached" not in plan(packs, out_dir)[0].text
+
+
 def test_html_body_escapes_names(packs, out_dir):
     roster = ROSTER.assign(name=ROSTER["name"].where(ROSTER["rep_id"] != "R1", "Bob <b>&</b>"))
     alice = plan_messages(MONTH, packs, roster, HEADLINES, out_dir)[0]

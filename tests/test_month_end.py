@@ -19,7 +19,7 @@ from attain.demo_data import DEMO_MONTH, generate
 from attain.maven import MAVEN_DIR, MAVEN_MONTH, load_maven
 from attain.money import format_minor
 from attain.periods import add_months
-from pipelines.cli import main, run_months
+from pipelines.cli import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, main, run_months
 
 
 @pytest.fixture(scope="module")
@@ -190,3 +190,89 @@ def test_maven_sample_runs_to_payouts_with_every_deal_kept(tmp_path):
         if line.split(",")[4] == "Won" and line.split(",")[6].startswith(MAVEN_MONTH)
     )
     assert (credited["credit_month"] == MAVEN_MONTH).sum() == won_in_december
+
+
+def test_a_complete_run_is_done_and_exits_0(first_run):
+    _, summary = first_run
+    assert summary.lines()[0] == f"month-end {DEMO_MONTH}: done"
+    assert summary.exit_code == EXIT_OK and not summary.failed_packs and not summary.failed_deliveries
+
+
+def test_mail_server_down_lists_each_recipient_with_the_answer_and_exits_3(first_run, tmp_path, monkeypatch, capsys):
+    """Every delivery refused by a server that is not running: "done with problems", one line per manager."""
+    from tests.smtp_server import free_port
+
+    var, _ = first_run
+    copy = tmp_path / "var"
+    shutil.copytree(var, copy, ignore=shutil.ignore_patterns("outbox", "dagster"))
+    with duckdb.connect(str(copy / "warehouse.duckdb")) as con:
+        con.execute("DROP TABLE delivery_log")
+    port = free_port()  # nobody listens: connection refused
+    for key, value in {"MAILER": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
+                       "SMTP_SECURITY": "none"}.items():
+        monkeypatch.setenv(f"ATTAIN_{key}", value)
+    code = main(["--var", str(copy), "run", "--month", DEMO_MONTH, "--only", "deliveries", "--quiet"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == EXIT_PARTIAL == 3
+    assert out[0] == f"month-end {DEMO_MONTH}: done with problems"
+    reps = _table(copy, "reps", column="as_of")
+    managers = reps.loc[reps["role"] == "manager"].drop_duplicates("rep_id").sort_values("rep_id")
+    assert f"  deliveries: 0 sent, 0 already sent, {len(managers)} failed" in out
+    failed = [line for line in out if line.startswith("  delivery FAILED to ")]
+    refused = f"127.0.0.1:{port} unreachable: ConnectionRefusedError [Errno 111] Connection refused"
+    assert failed == [
+        f"  delivery FAILED to {m.rep_id} <{m.email}>: gave up after "
+        + ("5 attempts" if i == 0 else "1 attempt (the previous message ran out of retries)") + f": {refused}"
+        for i, m in enumerate(managers.itertuples())
+    ]
+
+
+def test_a_step_failing_on_something_other_than_input_exits_4(first_run, tmp_path, capsys):
+    var, _ = first_run
+    copy = tmp_path / "var"
+    shutil.copytree(var, copy, ignore=shutil.ignore_patterns("outbox", "dagster", "output"))
+    (copy / "output").write_text("a file where the output folder should be")
+    code = main(["--var", str(copy), "run", "--month", DEMO_MONTH, "--only", "finance_export", "--quiet"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == EXIT_FAILED == 4
+    assert out[0] == f"month-end {DEMO_MONTH}: FAILED" and "  failed steps: finance_export" in out
+    assert "Traceback" not in "\n".join(out)
+
+
+def test_a_pack_that_fails_fails_alone_and_the_rest_are_delivered(first_run, tmp_path, capsys):
+    """A rep pack that cannot be written (a folder stands at its path): the other packs are made and delivered,
+    the rep's manager is told in the e-mail, and the run ends "done with problems"."""
+    var, _ = first_run
+    copy = tmp_path / "var"
+    shutil.copytree(var, copy, ignore=shutil.ignore_patterns("outbox", "dagster", "output"))
+    with duckdb.connect(str(copy / "warehouse.duckdb")) as con:
+        con.execute("DROP TABLE delivery_log")
+    before = _table(copy, "review_packs")
+    victim = before.loc[before["kind"] == "rep"].iloc[0]
+    (copy / "output" / victim["path"]).mkdir(parents=True)
+    code = main(["--var", str(copy), "run", "--month", DEMO_MONTH, "--only", "review_packs,deliveries", "--quiet"])
+    out = capsys.readouterr().out.splitlines()
+    reason = f"the rep pack for {victim['person_id']} failed: IsADirectoryError: [Errno 21] Is a directory"
+    assert code == EXIT_PARTIAL
+    assert out[0] == f"month-end {DEMO_MONTH}: done with problems"
+    [failed] = [line for line in out if line.startswith("  pack FAILED: ")]
+    assert failed.startswith(f"  pack FAILED: {reason}: ") and failed.endswith(f" -> '{copy / 'output' / victim['path']}'")
+    assert not list((copy / "output").rglob(".*.pdf.*")), "no temporary file left behind"
+    packs = _table(copy, "review_packs")
+    assert len(packs) == len(before) - 1 and victim["person_id"] not in set(packs["person_id"])
+    roster = roster_as_of(_table(copy, "reps", column="as_of").drop(columns=["as_of"]), DEMO_MONTH)
+    manager_id = roster.set_index("rep_id").loc[victim["person_id"], "manager_id"]
+    mails = {}
+    for path in (copy / "outbox" / DEMO_MONTH).glob("*.eml"):
+        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        mails[message["To"].addresses[0].addr_spec] = message
+    managers = roster[roster["role"] == "manager"]
+    assert len(mails) == len(managers), "every manager got their message"
+    for manager in managers.itertuples():
+        body = mails[manager.email].get_body(("plain",)).get_content()
+        attached = sorted(part.get_filename() for part in mails[manager.email].iter_attachments())
+        members = roster.loc[roster["manager_id"] == manager.rep_id, "rep_id"]
+        team = packs[((packs["kind"] == "rep") & packs["person_id"].isin(members))
+                     | ((packs["kind"] == "manager") & (packs["person_id"] == manager.rep_id))]
+        assert attached == sorted(Path(p).name for p in team["path"])
+        assert (reason in body) == (manager.rep_id == manager_id), "only the rep's own manager reads about it"

@@ -6,18 +6,30 @@ deals so its pack runs over several pages.
 
 from __future__ import annotations
 
+import dataclasses
+import email
 import hashlib
 import io
 import re
+import time
+from email import policy
 from pathlib import Path
+
+import duckdb
 
 import pandas as pd
 import pytest
 from pypdf import PdfReader
 
 from attain import i18n
-from attain.render import TEMPLATES_DIR, FetchRefused, Renderer, TemplatesOnlyFetcher, css_string, render_packs
-from attain.review import rep_review
+from attain.credit import roster_as_of
+from attain.delivery import DeliveryLog, OutboxMailer, deliver, headlines, plan_messages
+from attain.render import (
+    TEMPLATES_DIR, WORD_CHUNK, ZERO_WIDTH_SPACE, FetchRefused, PackFailure, PackJob, Renderer, TemplatesOnlyFetcher,
+    css_string, fit_text, render_packs,
+)
+from attain.review import pack_list, rep_review
+from attain.settings import Settings
 from tests.test_review import INJECTION, MONTH, SETTINGS, make_tables
 
 FINGERPRINT = "fp-3f9a1c"
@@ -26,7 +38,7 @@ FINGERPRINT = "fp-3f9a1c"
 @pytest.fixture(scope="module")
 def packs(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     out = tmp_path_factory.mktemp("out")
-    return out, render_packs(MONTH, make_tables(extra_won_deals=25), SETTINGS, out, FINGERPRINT, processes=1)
+    return out, render_packs(MONTH, make_tables(extra_won_deals=25), SETTINGS, out, FINGERPRINT, processes=1).table
 
 
 def _pdf(packs, person_id: str) -> PdfReader:
@@ -119,7 +131,7 @@ def test_pdf_metadata_names_person_month_and_fingerprint(packs):
 
 def test_process_pool_gives_the_same_bytes(packs, tmp_path):
     _, sequential = packs
-    pooled = render_packs(MONTH, make_tables(), SETTINGS, tmp_path, FINGERPRINT, processes=2)
+    pooled = render_packs(MONTH, make_tables(), SETTINGS, tmp_path, FINGERPRINT, processes=2).table
     # R2's and R3's packs do not depend on R1's extra deals: same inputs, same bytes.
     same = sequential.set_index("person_id").loc[["R2", "R3"], "sha256"]
     assert (pooled.set_index("person_id").loc[["R2", "R3"], "sha256"] == same).all()
@@ -168,6 +180,105 @@ def test_translator_reads_po_and_falls_back_to_english():
     assert i18n.translator("zh_CN").gettext("a label nobody translated") == "a label nobody translated"
     with pytest.raises(i18n.LocaleError, match="fr.*messages.po"):
         i18n.translator("fr")
+
+
+def _render_seconds(renderer: Renderer, tables) -> tuple[float, str]:
+    review = rep_review("R1", MONTH, tables, SETTINGS)
+    start = time.perf_counter()
+    html = renderer.html(review, "en", FINGERPRINT)
+    renderer.pdf(html)
+    return time.perf_counter() - start, html
+
+
+def test_a_10000_character_name_and_account_render_about_as_fast_as_a_normal_pack():
+    renderer = Renderer()
+    _render_seconds(renderer, make_tables())  # fonts and caches warm
+    normal = min(_render_seconds(renderer, make_tables())[0] for _ in range(2))
+    tables = make_tables()
+    tables.reps.loc[tables.reps["rep_id"] == "R1", "name"] = "N" * 10_000
+    tables.deals.loc[tables.deals["deal_id"] == "D-1001", "account"] = "A" * 10_000
+    seconds, html = _render_seconds(renderer, tables)
+    # Before: overflow-wrap: anywhere on a 10,000-character word cost minutes (square of its length).
+    assert seconds < 5 * normal, (seconds, normal)
+    # Cut to text_max_length (200) with an ellipsis, and broken every WORD_CHUNK characters.
+    account = re.search(r"<td class=\"wrap\">(A[A\u200b]*…)</td>", html)[1]
+    assert account.replace(ZERO_WIDTH_SPACE, "") == "A" * 199 + "…"
+    assert account.split(ZERO_WIDTH_SPACE) == ["A" * WORD_CHUNK] * 6 + ["A" * 19 + "…"]
+    assert "N" * (WORD_CHUNK + 1) not in html and "N" * 200 not in html.replace(ZERO_WIDTH_SPACE, "")
+
+
+def test_fit_text_cuts_and_breaks_only_long_texts():
+    assert fit_text("Alice Martin", 200) == "Alice Martin"
+    assert fit_text("abc " * 100, 20) == "abc abc abc abc abc…"
+    long_word = "x" * 70
+    assert fit_text(f"{long_word} ok", 0) == "\u200b".join(["x" * 30, "x" * 30, "x" * 10]) + " ok"
+    assert fit_text(fit_text(long_word, 0), 0) == fit_text(long_word, 0), "fitting twice changes nothing"
+
+
+class SlowOrBrokenJob(PackJob):
+    """A render that never finishes for R2 and raises for R3 (the failures the time limit must contain)."""
+
+    def __call__(self, person_id: str, kind: str, locale: str) -> dict:
+        if person_id == "R2":
+            time.sleep(600)
+        if person_id == "R3":
+            raise ValueError("font table damaged")
+        return super().__call__(person_id, kind, locale)
+
+
+def test_a_stuck_pack_fails_alone_and_the_manager_gets_the_other_packs(tmp_path):
+    tables = make_tables()
+    settings = Settings(pack_time_limit=15)  # far above a normal pack, even on a busy machine
+    start = time.perf_counter()
+    rendered = render_packs(MONTH, tables, settings, tmp_path / "out", FINGERPRINT, processes=2,
+                            make_job=SlowOrBrokenJob)
+    assert time.perf_counter() - start < 60, "the stuck worker was killed, not waited for"
+    assert list(rendered.table["person_id"]) == ["R1", "M1"]
+    assert rendered.failed == [
+        PackFailure("R2", "rep", "zh_CN", "rep pack for R2 (李娜) took more than 15 s and was stopped; "
+                                          "raise `--pack-time-limit 38` or `pack_time_limit: 38` in attain.yaml"),
+        PackFailure("R3", "rep", "en", "the rep pack for R3 failed: ValueError: font table damaged"),
+    ]
+    assert len(pack_list(MONTH, tables.reps)) == len(rendered.table) + len(rendered.failed) == 4
+
+    roster = roster_as_of(tables.reps, MONTH)
+    heads = headlines(tables.attainment, tables.payouts, roster)
+    messages = plan_messages(MONTH, rendered.table, roster, heads, tmp_path / "out",
+                             failed_packs=[dataclasses.asdict(f) for f in rendered.failed])
+    report = deliver(messages, OutboxMailer(tmp_path / "outbox"), DeliveryLog(duckdb.connect()))
+    assert len(report.sent) == 1 and not report.failed
+    [eml] = (tmp_path / "outbox" / MONTH).glob("*.eml")
+    mail = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert sorted(part.get_filename() for part in mail.iter_attachments()) == [
+        "manager-M1.zh_CN.pdf", "rep-R1.en.pdf"]
+    body = mail.get_body(("plain",)).get_content()
+    assert "未附上：本次运行未能生成以下评估报告：" in body
+    assert "- rep pack for R2 (李娜) took more than 15 s and was stopped" in body
+    assert "- the rep pack for R3 failed: ValueError: font table damaged" in body
+
+
+class SlowManagerJob(PackJob):
+    """The manager pack (rendered first) takes 3 s longer than the others."""
+
+    def __call__(self, person_id: str, kind: str, locale: str) -> dict:
+        if kind == "manager":
+            time.sleep(3)
+        return super().__call__(person_id, kind, locale)
+
+
+def test_progress_counts_each_pack_as_it_is_written(tmp_path):
+    """The bar used to count results in submission order and in batches: nothing moved while the first
+    (manager) pack rendered, however many rep packs were already written."""
+    seen = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, total, sorted(p.name for p in (tmp_path / MONTH / "packs").glob("*.pdf"))))
+
+    render_packs(MONTH, make_tables(), SETTINGS, tmp_path, FINGERPRINT, processes=2, progress=progress,
+                 make_job=SlowManagerJob)
+    assert [(done, total) for done, total, _ in seen] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert seen[0][2] == ["rep-R1.en.pdf"], "the first rep pack is counted while the manager pack renders"
+    assert seen[-1][2] == ["manager-M1.zh_CN.pdf", "rep-R1.en.pdf", "rep-R2.zh_CN.pdf", "rep-R3.en.pdf"]
 
 
 def test_a_carried_balance_is_named_in_the_statement_of_both_languages():
