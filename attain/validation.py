@@ -31,6 +31,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from decimal import ROUND_FLOOR, Decimal
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -43,7 +44,7 @@ import pyarrow.compute as pc
 
 from attain.crm_profiles import OWNER_ALIASES, AdaptedDeals, UnknownExportError, adapt
 from attain.crm_profiles import QUARANTINE_COLUMNS as CRM_QUARANTINE_COLUMNS
-from attain.money import MINOR_DIGITS
+from attain.money import MINOR_DIGITS, format_minor
 from attain.periods import add_months, month_end, month_start, parse_month
 from attain.readers import INPUT_SUFFIXES, InputFileError, RawTable, delimiter_name, find_input, read_table
 from attain.settings import Settings
@@ -243,6 +244,9 @@ class _Table:
     details: dict[str, str] = field(default_factory=dict)
     #: CRM export: contract column -> the export's own column, so problems name the column a person sees.
     column_names: dict[str, str] = field(default_factory=dict)
+    #: What was changed in the text on the way (label -> sentence): shown with ``details`` in the validate
+    #: report and in the run's metadata (control characters removed, long text cut, product aliases).
+    warnings: dict[str, str] = field(default_factory=dict)
 
     def rows_label(self, index: Iterable) -> str:
         """'rows 4, 9' for a list of raw indexes."""
@@ -310,14 +314,20 @@ def _ingest(
     tables = {
         name: _open(data_dir, name, encodings.get(name), name in required) for name in CONTRACT if name != "deals"
     }
+    for table in tables.values():
+        _sanitise(table, settings.text_max_length)
     has_roster = tables["reps"] is not None
-    reps = _validate_reps(tables["reps"]) if has_roster else _empty("reps")
+    reps = _validate_reps(tables["reps"], settings.text_max_length) if has_roster else _empty("reps")
     roster = _roster_ids(tables["reps"], reps) if has_roster else (pd.Index([]), pd.Index([]))
     deals_table = _open_deals(data_dir, reps if has_roster else None, crm, encodings.get("deals"), settings.timezone)
+    _sanitise(deals_table, settings.text_max_length)
     tables["deals"] = deals_table
-    deals = _validate_deals(deals_table, roster, end, pd.Timestamp(today), owners_checked=has_roster)
-    splits = _validate_splits(tables["credit_splits"], deals, deals_table, roster)
+    # FX rates first: the plausible ceiling of a deal amount in another currency is converted at them.
     fx_rates = _validate_fx(tables["fx_rates"], settings.base_currency)
+    deals = _validate_deals(
+        deals_table, roster, end, pd.Timestamp(today), owners_checked=has_roster, settings=settings, fx_rates=fx_rates
+    )
+    splits = _validate_splits(tables["credit_splits"], deals, deals_table, roster)
     if tables["fx_rates"] is not None or lone is None:
         deals, splits = _check_fx_coverage(
             deals,
@@ -1187,12 +1197,113 @@ def _drop_problem_rows(table: _Table, typed: pd.DataFrame) -> pd.DataFrame:
     return typed.drop(index=table.problems.rows().intersection(typed.index))
 
 
+# ---------------------------------------------------------------- implausible text
+
+#: Display text of each table: cleaned of control and bidi-override characters and cut to ``text_max_length``.
+#: Ids and the names used as keys (team, region) are never changed: see ``_id_problems``.
+_DISPLAY_TEXT = {
+    "deals": ("account", "product", "cancel_reason"),
+    "reps": ("name",),
+    "targets": ("reason", "author"),
+    "surveys": ("account", "comment"),
+}
+#: Line breaks and tabs become a space (words stay apart); every other C0/C1 control character and the
+#: bidi overrides and isolates (U+202A-U+202E, U+2066-U+2069) are removed: none is legitimate in a name.
+_SPACING = r"[\t\n\r\x0b\x0c]"
+_UNSAFE = r"[\x00-\x1f\x7f-\x9f\x{202A}-\x{202E}\x{2066}-\x{2069}]"
+_ELLIPSIS = "…"
+
+
+def _arrow_text(column: pd.Series) -> pa_arrow.Array:
+    return pa_arrow.array(column.to_numpy(dtype=object), type=pa_arrow.string(), from_pandas=True)
+
+
+def _some_rows(table: _Table, index: pd.Index) -> str:
+    """'rows 4, 9' naming at most ten rows, then how many more."""
+    label = table.rows_label(index[:10])
+    return label + (f" and {len(index) - 10:,} more" if len(index) > 10 else "")
+
+
+def _sanitise(table: _Table | None, max_length: int) -> None:
+    """Clean and cut the display text of ``table`` (vectorised, only the columns that need it), with warnings.
+
+    The row is kept: a stray NUL or a right-to-left override in an account name is the CRM's noise, not a
+    reason to lose the deal. What was changed is listed in ``table.warnings`` (the validate report and the
+    ingest metadata show it); the quarantine and raw records keep the original text.
+    """
+    if table is None:
+        return
+    cleaned, cut, changed = [], [], {}
+    for column in _DISPLAY_TEXT.get(table.name, ()):
+        values = _arrow_text(table.text[column])
+        unsafe = pc.match_substring_regex(values, _UNSAFE).to_numpy(zero_copy_only=False)
+        if unsafe.any():
+            values = pc.utf8_trim_whitespace(
+                pc.replace_substring_regex(pc.replace_substring_regex(values, _SPACING, " "), _UNSAFE, "")
+            )
+            cleaned.append(f"{column} ({_some_rows(table, table.text.index[unsafe])})")
+        long = (pc.utf8_length(values).to_numpy(zero_copy_only=False) > max_length)
+        if long.any():
+            short = pc.binary_join_element_wise(pc.utf8_slice_codeunits(values, 0, max_length - 1), _ELLIPSIS, "")
+            values = pc.if_else(pa_arrow.array(long), short, values)
+            cut.append(f"{column} ({_some_rows(table, table.text.index[long])})")
+        if unsafe.any() or long.any():
+            changed[column] = values.to_numpy(zero_copy_only=False)
+    if changed:
+        table.text = table.text.assign(**{c: pd.Series(v, index=table.text.index) for c, v in changed.items()})
+    if cleaned:
+        table.warnings["text cleaned"] = (
+            "control or bidi-override characters removed (line breaks and tabs read as a space) from "
+            + "; ".join(cleaned)
+            + "; the rows are kept"
+        )
+    if cut:
+        table.warnings["text cut"] = (
+            f"text longer than {max_length:,} characters cut to {max_length:,} (ending with {_ELLIPSIS}) in "
+            + "; ".join(cut)
+            + f"; to keep more, raise the limit: `--text-max-length {_longer(max_length)}` or "
+            f"`text_max_length: {_longer(max_length)}` in attain.yaml"
+        )
+
+
+def _longer(length: int) -> int:
+    """A round limit above ``length``, for the example in a message."""
+    return (length // 100 + 2) * 100
+
+
+def _id_problems(table: _Table, columns: tuple[str, ...], max_length: int) -> None:
+    """Ids are never cleaned or cut (a changed id could name another record): one that needs it is a problem."""
+    for column in columns:
+        values = _arrow_text(table.text[column])
+        unsafe = pc.match_substring_regex(values, _UNSAFE).to_numpy(zero_copy_only=False)
+        lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
+        long = lengths > max_length
+        if not (unsafe.any() or long.any()):
+            continue
+        rows = np.flatnonzero(unsafe | long)
+        table.problems.add(
+            table.text.index[rows],
+            column,
+            table.text[column].iloc[rows],
+            [
+                f"{column} is {n:,} characters long, more than the {max_length:,} characters of text_max_length; "
+                "an id is never cut (a cut id could name another record): correct it in the export, or raise the "
+                f"limit: `--text-max-length {_longer(n)}` or `text_max_length: {_longer(n)}` in attain.yaml"
+                if too_long
+                else f"{column} contains control or bidi-override characters; an id is never changed (a changed id "
+                "could name another record): correct it in the export"
+                for n, too_long in zip(lengths[rows], long[rows])
+            ],
+        )
+
+
 # ---------------------------------------------------------------- reps
 
 
-def _validate_reps(table: _Table) -> pd.DataFrame:
+def _validate_reps(table: _Table, max_length: int = Settings.text_max_length) -> pd.DataFrame:
     text = table.text
     _duplicates(table, ["rep_id", "valid_from"], "rep_id and valid_from")
+    _id_problems(table, ("rep_id",), max_length)
     text = table.text
     typed = text.copy()
     for column in _DATE_COLUMNS["reps"]:
@@ -1264,12 +1375,17 @@ def _validate_deals(
     end: pd.Timestamp,
     today: pd.Timestamp,
     owners_checked: bool = True,
+    settings: Settings | None = None,
+    fx_rates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Validated deals of the snapshot; see the module docstring for the rules.
 
     ``owners_checked`` is False when there is no roster to check owners against
-    (``attain validate`` of a lone deals file).
+    (``attain validate`` of a lone deals file). ``settings`` give the product
+    aliases and the limits of a plausible amount, ``fx_rates`` (validated) convert
+    the amount ceiling to other currencies.
     """
+    settings = settings or Settings()
     # Snapshot first: deals opened after the month did not exist at its end (not an error).
     created = _parse_dates(table.text["created_date"])
     later = (created > end).to_numpy()
@@ -1278,6 +1394,7 @@ def _validate_deals(
         table.text = table.text[~later]
         table.skipped += int(later.sum())
     _duplicates(table, ["deal_id"], "deal")
+    _id_problems(table, ("deal_id", "owner_id"), settings.text_max_length)
     text = table.text
     stage, currency = text["stage"], text["currency"]
 
@@ -1301,7 +1418,7 @@ def _validate_deals(
             "deal_id": text["deal_id"],
             "owner_id": text["owner_id"],
             "account": text["account"],
-            "product": text["product"],
+            "product": _aliased(table, text["product"], settings.product_aliases),
             "amount_minor": amount_minor,
             "currency": currency,
             "stage": stage,
@@ -1330,6 +1447,16 @@ def _validate_deals(
             )
     if owners_checked:
         _unknown(table, "owner_id", *roster, "rep_id in reps", "add the rep to reps or correct the owner")
+    won_by_end = (stage == "won").to_numpy() & ~(typed["close_date"] > end).to_numpy()
+    no_account = text.index[won_by_end & (text["account"] == "").to_numpy()]
+    table.problems.add(
+        no_account,
+        "account",
+        [""] * len(no_account),
+        "a won deal needs an account: account is blank; enter the customer the deal was won with "
+        "(new accounts and surveys are counted by it)",
+    )
+    _implausible_amounts(table, units, status == _OK, settings, fx_rates, end.strftime("%Y-%m"))
 
     deals = _drop_problem_rows(table, typed)
     # Snapshot: what was known at the month's end.
@@ -1341,6 +1468,126 @@ def _validate_deals(
     deals.loc[cancelled_later, "cancel_reason"] = ""
     deals["amount_minor"] = deals["amount_minor"].fillna(0).astype("int64")
     return deals
+
+
+def _aliased(table: _Table, product: pd.Series, aliases: dict[str, str]) -> pd.Series:
+    """Deal products with ``settings.product_aliases`` applied (deal spelling -> the plans' name).
+
+    Each alias used is listed in the table's warnings (original spelling, name, rows), so the original
+    spelling stays traceable; the quarantine records keep the raw text.
+    """
+    if not aliases:
+        return product
+    codes, uniques = _factorize_text(product)
+    used = [(i, u) for i, u in enumerate(uniques) if u in aliases and aliases[u] != u]
+    if not used:
+        return product
+    counts = np.bincount(codes, minlength=len(uniques))
+    table.warnings["product aliases"] = "; ".join(
+        f"{u!r} read as {aliases[u]!r} ({counts[i]:,} row{'s' if counts[i] != 1 else ''})" for i, u in used
+    ) + " (product_aliases)"
+    mapped = np.array([aliases.get(u, u) for u in uniques], dtype=object)
+    return pd.Series(mapped[codes], index=product.index, dtype=object)
+
+
+#: A rep's median won deal judges an amount only from this many won deals (in that currency) on.
+MEDIAN_MIN_DEALS = 5
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def _amount_ceiling(
+    currency: str, settings: Settings, fx_rates: pd.DataFrame | None, month: str
+) -> tuple[int, str] | None:
+    """The largest plausible amount in ``currency`` (minor units) and how it was found; None: unknown currency.
+
+    ``settings.amount_ceilings[currency]`` when set (major units of the currency); else ``amount_ceiling``
+    (major units of the base currency) converted at the currency's rate of ``month`` (or its latest rate
+    before, else its latest rate at all); a currency without any FX rate reads ``amount_ceiling`` as its own
+    major units (set ``amount_ceilings`` for a currency worth far less than the base currency).
+    """
+    digits = MINOR_DIGITS.get(currency)
+    if digits is None:
+        return None
+    base = settings.base_currency
+    if currency in settings.amount_ceilings:
+        major, how = Decimal(settings.amount_ceilings[currency]), f"amount_ceilings for {currency}"
+    elif currency == base:
+        major, how = Decimal(settings.amount_ceiling), "amount_ceiling"
+    else:
+        rates = fx_rates[fx_rates["currency"] == currency] if fx_rates is not None else pd.DataFrame()
+        if len(rates):
+            before = rates[rates["month"] <= month]
+            chosen = (before if len(before) else rates).sort_values("month").iloc[-1]
+            major = Decimal(settings.amount_ceiling) / Decimal(chosen["rate"])
+            how = f"amount_ceiling {settings.amount_ceiling} {base} at the {chosen['month']} rate {chosen['rate']}"
+        else:
+            major = Decimal(settings.amount_ceiling)
+            how = f"amount_ceiling read as {currency}, which has no FX rate"
+    minor = (major * 10**digits).to_integral_value(ROUND_FLOOR)
+    return int(min(minor, _INT64_MAX)), how
+
+
+def _implausible_amounts(
+    table: _Table, units: np.ndarray, parsed: np.ndarray, settings: Settings, fx_rates: pd.DataFrame | None, month: str
+) -> None:
+    """Quarantine amounts above the plausible ceiling, and won deals far above their owner's median won deal.
+
+    The median is the owner's, per currency, over the won deals of the file (below the ceiling), and judges
+    only owners with at least ``MEDIAN_MIN_DEALS`` of them: with fewer, one large deal is not an outlier.
+    """
+    text = table.text
+    codes, currencies = _factorize_text(text["currency"])
+    ceilings = [_amount_ceiling(c, settings, fx_rates, month) for c in currencies]
+    limit = np.array([c[0] if c else _INT64_MAX for c in ceilings], dtype=np.int64)[codes]
+    above = parsed & (units > limit)
+    for row in np.flatnonzero(above):
+        currency = currencies[codes[row]]
+        ceiling, how = ceilings[codes[row]]
+        value = text["amount"].iloc[row]
+        suggestion = 10 ** len(str(units[row] // 10 ** MINOR_DIGITS[currency]))
+        raise_it = (
+            f"`--amount-ceiling {suggestion}` or `amount_ceiling: {suggestion}` in attain.yaml"
+            if currency == settings.base_currency and currency not in settings.amount_ceilings
+            else f"`--amount-ceiling-for {currency}={suggestion}` or "
+            f"`amount_ceilings: {{{currency}: {suggestion}}}` in attain.yaml"
+        )
+        table.problems.add(
+            [text.index[row]],
+            "amount",
+            [value],
+            f"amount {value} {currency} is above the plausible ceiling of {format_minor(ceiling, currency)} "
+            f"{currency} ({how}); correct the amount, or if the deal is real raise the ceiling: {raise_it}",
+        )
+    won = parsed & ~above & (text["stage"] == "won").to_numpy()
+    if won.sum() < MEDIAN_MIN_DEALS:
+        return
+    frame = pd.DataFrame({"owner": text["owner_id"].to_numpy()[won], "code": codes[won], "units": units[won]})
+    groups = frame.groupby(["owner", "code"], sort=False)["units"]
+    size = groups.transform("size").to_numpy()
+    # Twice the median is a whole number (the median of whole numbers is one or a half): compared exactly.
+    twice_median = (groups.transform("median").to_numpy() * 2).round().astype(np.int64)
+    multiple = settings.median_multiple
+    far = (size >= MEDIAN_MIN_DEALS) & (2 * frame["units"].to_numpy() > multiple * twice_median)
+    rows = np.flatnonzero(won)[far]
+    for row, n, twice in zip(rows, size[far], twice_median[far]):
+        currency = currencies[codes[row]]
+        value = text["amount"].iloc[row]
+        median = (Decimal(int(twice)) / 2).scaleb(-MINOR_DIGITS[currency])
+        suggestion = _longer_multiple(int(units[row]) * 2 // max(int(twice), 1))
+        table.problems.add(
+            [text.index[row]],
+            "amount",
+            [value],
+            f"amount {value} {currency} is more than {multiple:,} times the median of the {n:,} won deals of "
+            f"{text['owner_id'].iloc[row]} in {currency} ({median} {currency}); correct the amount, or if the deal "
+            f"is real raise the limit: `--median-multiple {suggestion}` or `median_multiple: {suggestion}` in "
+            "attain.yaml",
+        )
+
+
+def _longer_multiple(ratio: int) -> int:
+    """A round multiple above ``ratio``, for the example in a message."""
+    return 10 ** len(str(max(ratio, 1)))
 
 
 def _deal_ids(deals_table: _Table, deals: pd.DataFrame) -> tuple[pd.Index, pd.Index, pd.Index]:
@@ -1761,5 +2008,5 @@ def _source(table: _Table, accepted: pd.DataFrame, quarantine: pd.DataFrame) -> 
         rows_quarantined=int(rejected),
         rows_skipped=table.skipped,
         sheet=table.raw.sheet,
-        details=table.details or _contract_details(table.raw, table.name),
+        details={**(table.details or _contract_details(table.raw, table.name)), **table.warnings},
     )
