@@ -46,6 +46,7 @@ from attain.crm_profiles import OWNER_ALIASES, AdaptedDeals, UnknownExportError,
 from attain.crm_profiles import QUARANTINE_COLUMNS as CRM_QUARANTINE_COLUMNS
 from attain.money import MINOR_DIGITS, format_minor
 from attain.periods import add_months, month_end, month_start, parse_month
+from attain.readiness import month_readiness
 from attain.readers import INPUT_SUFFIXES, InputFileError, RawTable, delimiter_name, find_input, read_table
 from attain.settings import Settings
 from checks.schemas import (
@@ -366,18 +367,24 @@ class ValidationReport:
     """What ``attain validate`` prints: per file how it was read and its row counts, then every problem.
 
     ``notes`` are lines about the check as a whole (for a lone file: which
-    files of its folder gave the context, and which were absent).
+    files of its folder gave the context, and which were absent). For a
+    folder, ``problems`` are what would stop the month-end run beyond rejected
+    rows (missing targets, plan files, the quarantine limit: see
+    ``attain.readiness``) and ``warnings`` what would silently pay nothing (a
+    SPIFF product no deal has).
     """
 
     month: str
     sources: dict[str, TableSource]
     quarantine: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """True when no row was rejected."""
-        return self.quarantine.empty
+        """True when no row was rejected and nothing would stop the run."""
+        return self.quarantine.empty and not self.problems
 
     def text(self) -> str:
         lines = [f"Input check for the month {self.month}:"]
@@ -388,14 +395,21 @@ class ValidationReport:
                 f"{s.rows_quarantined} quarantined, {s.rows_skipped} outside the month or repeated"
             )
             lines += [f"    {label}: {sentence}" for label, sentence in s.details.items()]
+        if self.warnings:
+            lines.append(f"{len(self.warnings)} warning(s) (the run goes on, but check them):")
+            lines += [f"  {warning}" for warning in self.warnings]
         if self.ok:
             lines.append("No problems found.")
             return "\n".join(lines)
-        rows = self.quarantine.drop_duplicates(["source_file", "source_row"]).shape[0]
-        lines.append(f"{len(self.quarantine)} problem(s) in {rows} row(s):")
-        for q in self.quarantine.itertuples():
-            where = f"{q.source_file} row {q.source_row}" + (f", {q.column}" if q.column else "")
-            lines.append(f"  {where}: {q.reason}")
+        if not self.quarantine.empty:
+            rows = self.quarantine.drop_duplicates(["source_file", "source_row"]).shape[0]
+            lines.append(f"{len(self.quarantine)} problem(s) in {rows} row(s):")
+            for q in self.quarantine.itertuples():
+                where = f"{q.source_file} row {q.source_row}" + (f", {q.column}" if q.column else "")
+                lines.append(f"  {where}: {q.reason}")
+        if self.problems:
+            lines.append(f"{len(self.problems)} problem(s) that would stop `attain run --month {self.month}`:")
+            lines += [f"  {problem}" for problem in self.problems]
         return "\n".join(lines)
 
 
@@ -411,6 +425,7 @@ def validate_path(
     date_order: str | None = None,
     decimal_comma: bool | None = None,
     owner_aliases: Path | str | None = None,
+    plans_dir: Path | str | None = None,
 ) -> ValidationReport:
     """Check a data folder, or one file of it, without running the month.
 
@@ -422,7 +437,9 @@ def validate_path(
     table is named by the file name (``deals.csv``) or, failing that, by the
     contract header it matches (else: deals, which may be a CRM export). A lone
     deals file is checked without a roster when its folder has none (owners are
-    then not matched) and an ``owner_aliases`` file next to it is used.
+    then not matched) and an ``owner_aliases`` file next to it is used. A
+    folder is also checked for what would stop its month-end run (targets,
+    plans in ``plans_dir``, default ``<folder>/plans``, the quarantine limit).
     """
     settings = settings or Settings()
     path = Path(path)
@@ -433,7 +450,9 @@ def validate_path(
     crm = _CrmOptions(profile, _path(mapping_file), date_order, decimal_comma, _path(owner_aliases))
     if path.is_dir():
         result = _ingest(path, month, settings, today=today, encodings=encodings, crm=crm)
-        return ValidationReport(month, result.sources, result.quarantine)
+        plans = Path(plans_dir) if plans_dir is not None else path / "plans"
+        problems, warnings = month_readiness(result, result.quarantine, month, settings, plans)
+        return ValidationReport(month, result.sources, result.quarantine, problems=problems, warnings=warnings)
     if not path.is_file():
         raise InputFileError(path, f"file not found in {path.parent}; check the file name and folder")
     table = _table_of_file(path, encodings)
@@ -1447,7 +1466,9 @@ def _validate_deals(
             )
     if owners_checked:
         _unknown(table, "owner_id", *roster, "rep_id in reps", "add the rep to reps or correct the owner")
-    won_by_end = (stage == "won").to_numpy() & ~(typed["close_date"] > end).to_numpy()
+    # A CRM export without an account column at all is read as before (its details say the column is absent).
+    has_account = "account" in (table.column_names if table.profile else table.raw.df.columns)
+    won_by_end = (stage == "won").to_numpy() & ~(typed["close_date"] > end).to_numpy() & has_account
     no_account = text.index[won_by_end & (text["account"] == "").to_numpy()]
     table.problems.add(
         no_account,
