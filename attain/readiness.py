@@ -40,13 +40,18 @@ def quarantine_over_limit(
     rejected = len(quarantine[quarantine["table"] == "deals"][["source_file", "source_row"]].drop_duplicates())
     total = accepted_deals + rejected
     share = Decimal(rejected) / total if total else Decimal(0)
-    figures = {"deal_rows_quarantined": rejected, "deal_rows": total, "share": float(round(share, 4)),
-               "limit": float(limit)}
+    limit = Decimal(str(limit))
+    figures = {
+        "deal_rows_quarantined": rejected,
+        "deal_rows": total,
+        "share": float(round(share, 4)),
+        "limit": float(limit),
+    }
     if share <= limit:
         return figures, None
     needed = (share * 100).to_integral_value(ROUND_CEILING) / 100
     return figures, (
-        f"{rejected} of {total} deal rows ({share:.1%}) were rejected, above the {Decimal(limit):.0%} limit: "
+        f"{rejected} of {total} deal rows ({share:.1%}) were rejected, above the {limit:.0%} limit: "
         "look at the quarantine table, fix the export, or raise the limit: "
         f"`--quarantine-max-share {needed}` or `quarantine_max_share: {needed}` in attain.yaml"
     )
@@ -129,7 +134,8 @@ def plan_reference_warnings(
                 if product in counts.index or (where, product) in seen:
                     continue
                 seen.add((where, product))
-                warnings.append(f"{where} names product {product!r}, which no deal has; " + _closest(product, counts, folded))
+                closest = _closest(product, counts, folded)
+                warnings.append(f"{where} names product {product!r}, which no deal has; {closest}")
             for deal_id in comp.deal_ids:
                 if deal_id not in deal_ids and (where, deal_id) not in seen:
                     seen.add((where, deal_id))
@@ -160,11 +166,11 @@ def _closest(product: str, counts: pd.Series, folded: dict[str, str]) -> str:
     )
 
 
-def month_readiness(inputs, quarantine: pd.DataFrame, month: str, settings: Settings,
-                    plans_dir: Path) -> tuple[list[str], list[str]]:
-    """(problems that would stop the run of ``month``, warnings) from its validated ``inputs``."""
+def month_readiness(inputs, month: str, settings: Settings, plans_dir: Path) -> tuple[list[str], list[str]]:
+    """(problems that would stop the run of ``month``, warnings) from its validated inputs and quarantine
+    (an :class:`attain.validation.IngestResult`)."""
     problems = []
-    _, share = quarantine_over_limit(len(inputs.deals), quarantine, settings.quarantine_max_share)
+    _, share = quarantine_over_limit(len(inputs.deals), inputs.quarantine, settings.quarantine_max_share)
     if share:
         problems.append(f"deals: {share}")
     targets = missing_targets(inputs.reps, inputs.targets, month, settings)

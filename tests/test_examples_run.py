@@ -55,13 +55,16 @@ def _rate_twenty(data: Path) -> None:
     plan.write_text(plan.read_text(encoding="utf-8").replace("{from: 0%, rate: 3%}", "{from: 0%, rate: twenty}"))
 
 
+MISSING_TARGET = (
+    "targets: no target in force for 2025-03 for M02 (Sarah Jones); add a row per person to targets (scope rep, "
+    'month 2025-03, metric revenue), or one with a blank amount for an explicit "no target" (a manager without a '
+    "personal quota, say)"
+)
 BROKEN = {
     "manager target removed": (
         _drop_manager_target,
-        'targets: no target in force for 2025-03 for M02 (Sarah Jones); add a row per person to targets (scope rep, '
-        'month 2025-03, metric revenue), or one with a blank amount for an explicit "no target" (a manager '
-        "without a personal quota, say)",
-        "every_rep_has_a_target",
+        MISSING_TARGET,
+        f"check targets_in_force.every_rep_has_a_target failed: {MISSING_TARGET}",
     ),
     "plan id unknown": (
         _unknown_plan_id,
@@ -123,4 +126,5 @@ def test_a_spiff_product_no_deal_has_is_a_warning_with_the_closest_spelling(data
     assert "1 warning(s) (the run goes on, but check them):" in report.text()
     aliased = validate_path(data, month=MONTH, settings=Settings(product_aliases={"GTX Pro": "GTXPro"}))
     assert aliased.warnings == []
-    assert aliased.sources["deals"].details["product aliases"] == "'GTX Pro' read as 'GTXPro' (3 rows) (product_aliases)"
+    aliases = aliased.sources["deals"].details["product aliases"]
+    assert aliases == "'GTX Pro' read as 'GTXPro' (3 rows) (product_aliases)"

@@ -152,7 +152,8 @@ def test_control_and_bidi_characters_are_removed_with_a_warning_and_the_row_kept
     deals.unlink()
     result = load(folder)
     assert result.quarantine.empty
-    assert result.deals.set_index("deal_id")["account"].to_dict() == {"D1": "Acme Corp", "D2": "evil Ltd", "D3": "Plain"}
+    accounts = result.deals.set_index("deal_id")["account"].to_dict()
+    assert accounts == {"D1": "Acme Corp", "D2": "evil Ltd", "D3": "Plain"}
     assert result.reps["name"].tolist() == ["Ann Lee"]
     assert result.sources["deals"].details["text cleaned"] == (
         "control or bidi-override characters removed (line breaks and tabs read as a space) from account "
