@@ -6,6 +6,7 @@ from dagster import AssetExecutionContext, Failure, MetadataValue, Output, multi
 
 from assets.common import money_totals, run_month, stamped, table_metadata, table_out
 from attain.readers import InputFileError
+from attain.settings import SettingsError
 from attain.validation import load_inputs
 from pipelines.partitions import monthly
 from pipelines.resources import AttainConfig
@@ -38,7 +39,7 @@ def validated_inputs(context: AssetExecutionContext, attain: AttainConfig):
     month = run_month(context)
     try:
         result = load_inputs(Path(attain.data_dir), month, attain.settings(), **attain.ingest_options())
-    except InputFileError as error:
+    except (InputFileError, SettingsError) as error:  # a file, or attain.yaml, to fix: one message
         raise Failure(description=str(error), allow_retries=False) from None
     quarantine = result.quarantine
     for name in INPUT_TABLES:

@@ -54,7 +54,7 @@ def review_packs(
         attain.settings(),
         attain.output_path,
         fingerprint,
-        processes=attain.render_processes,
+        processes=attain.option("render_processes"),
         progress=lambda done, total: context.log.debug(f"progress: packs {done}/{total}"),
     )
     return Output(

@@ -47,6 +47,7 @@ from attain.parsing import (
     settle_date_order,
 )
 from attain.readers import InputFileError, RawTable, find_input, read_table
+from attain.settings import how_to_set
 
 PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
 
@@ -299,8 +300,8 @@ def detect_profile(raw: RawTable, profiles: dict[str, Profile]) -> Profile:
         names = ", ".join(sorted(p.name for p in matches))
         raise InputFileError(
             raw.path,
-            f"its header row fits several CRM profiles ({names}); choose one with --profile "
-            f"(for example --profile {min(p.name for p in matches)}) or profile: in the run settings",
+            f"its header row fits several CRM profiles ({names}); choose one: "
+            + how_to_set("profile", min(p.name for p in matches)),
         )
 
     def closeness(p: Profile) -> tuple[int, int]:

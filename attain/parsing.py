@@ -40,7 +40,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from attain.money import MINOR_DIGITS
+from attain.settings import how_to_set
 
+#: How to declare the decimal convention of a file whose amounts cannot tell (a mapping file takes the same line).
+_DECLARE_DECIMALS = (
+    f"{how_to_set('decimal_comma', True)} for 1.234,50, {how_to_set('decimal_comma', False)} for 1,234.50 "
+    "(a mapping file takes the same line)"
+)
 DATE_ORDERS = ("DMY", "MDY")
 
 
@@ -254,7 +260,7 @@ def _decide_decimal(
         raise ConventionError(
             column,
             f"mixes a decimal point, e.g. {point}, and a decimal comma, e.g. {comma}; fix the file "
-            "or declare the convention (decimal_comma: true or false in a mapping file)",
+            f"or declare the convention: {_DECLARE_DECIMALS}",
         )
     if point or comma:
         return bool(comma)
@@ -263,7 +269,7 @@ def _decide_decimal(
         raise ConventionError(
             column,
             f"groups thousands with a comma, e.g. {hint_point}, and with a point, e.g. {hint_comma}; "
-            "declare the convention (decimal_comma: true or false in a mapping file)",
+            f"declare the convention: {_DECLARE_DECIMALS}",
         )
     if hint_point or hint_comma:
         return bool(hint_comma)
@@ -375,8 +381,8 @@ class DateScan:
             raise ConventionError(
                 self.column,
                 f"dates such as {self.evidence_example} can be read day-first or month-first and nothing "
-                "in the file tells which; declare the order: date_order: DMY or MDY in a mapping file "
-                "(command line: --date-order DMY or --date-order MDY)",
+                f"in the file tells which; declare the order: {how_to_set('date_order', 'DMY')} (or MDY; "
+                "a mapping file takes the same line)",
             )
         isos, problems = [], []
         for scan in self.scans:

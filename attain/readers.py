@@ -32,6 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from attain.settings import how_to_set
+
 #: Encodings tried, in order, when a CSV does not declare one. UTF-8 first (the
 #: BOM decides between "utf-8" and "utf-8-sig"), then GB18030 (Chinese Excel),
 #: then cp1252 (Western Excel). Each is tried with strict decoding.
@@ -288,8 +290,7 @@ def _detect_encoding(path: Path, raw: bytes) -> str:
         raise InputFileError(
             path,
             f"cannot be decoded with any of {tried}; save it as UTF-8 (in Excel: 'CSV UTF-8') "
-            "or declare the file's encoding for the run (the encodings option, for example "
-            '{"deals": "big5"})',
+            f"or declare the file's encoding for the run: {_declare_encoding(path)}",
         )
     if len(decodable) == 1:
         return decodable[0]
@@ -316,8 +317,15 @@ def _utf16_without_bom(path: Path, raw: bytes) -> str:
     raise InputFileError(
         path,
         "holds NUL bytes, so it is not a text file in a known encoding; export it again as CSV "
-        "(in Excel: 'CSV UTF-8') or declare the file's encoding for the run",
+        f"(in Excel: 'CSV UTF-8') or declare the file's encoding for the run: {_declare_encoding(path)}",
     )
+
+
+def _declare_encoding(path: Path) -> str:
+    """How to declare the encoding of ``path``: keyed by its input table (``deals`` for a CRM export's name)."""
+    from attain.validation import CONTRACT  # validation reads files with this module
+
+    return how_to_set("encodings", {path.stem if path.stem in CONTRACT else "deals": "big5"})
 
 
 def _tie_break(raw: bytes, candidates: list[str]) -> str:

@@ -26,7 +26,7 @@ from attain import targets as target_rules
 from attain.credit import active_in_month, roster_as_of
 from attain.periods import month_end, month_start
 from attain.plans import PlanBook, PlanError, load_plans
-from attain.settings import Settings
+from attain.settings import Settings, how_to_set
 
 
 def quarantine_over_limit(
@@ -53,7 +53,7 @@ def quarantine_over_limit(
     return figures, (
         f"{rejected} of {total} deal rows ({share:.1%}) were rejected, above the {limit:.0%} limit: "
         "look at the quarantine table, fix the export, or raise the limit: "
-        f"`--quarantine-max-share {needed}` or `quarantine_max_share: {needed}` in attain.yaml"
+        + how_to_set("quarantine_max_share", needed)
     )
 
 
@@ -162,7 +162,7 @@ def _closest(product: str, counts: pd.Series, folded: dict[str, str]) -> str:
     return (
         f"did you mean {match!r}? {match!r} appears in {deals:,} deal{'s' if deals != 1 else ''}; correct the plan, "
         "or read the deals' spelling as the plan's: "
-        f"`--product-alias '{match}={product}'` or `product_aliases: {{\"{match}\": \"{product}\"}}` in attain.yaml"
+        + how_to_set("product_aliases", {match: product})
     )
 
 

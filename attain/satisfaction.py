@@ -25,7 +25,7 @@ import pandas as pd
 
 from attain import periods
 from attain.credit import active_in_month, month_keys, roster_by_month
-from attain.settings import Settings
+from attain.settings import Settings, how_to_set
 
 SATISFACTION_COLUMNS = [
     "month", "rep_id", "responses", "csat_responses", "csat_pct", "csat_mean", "nps_responses", "nps", "enough", "window",
@@ -71,8 +71,8 @@ def _scored(surveys: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         names = sorted(set(scale[~scale.isin(list(scales))]))
         raise ValueError(
             f"surveys: scale {names} is not declared (responses {list(unknown.astype(str))[:5]}); "
-            f"use csat_1_5 or nps_0_10, or declare the scale in settings survey_scales, for example "
-            f"{{'{names[0]}': (1, 10)}} for scores 1 to 10, so it is converted to 1-5"
+            "use csat_1_5 or nps_0_10, or declare the scale with its lowest and highest score, for example "
+            f"{how_to_set('survey_scales', {names[0]: (1, 10)})} for scores 1 to 10, so it is converted to 1-5"
         )
     low = scale.map({name: bounds[0] for name, bounds in scales.items()}).astype(float)
     high = scale.map({name: bounds[1] for name, bounds in scales.items()}).astype(float)

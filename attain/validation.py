@@ -48,7 +48,7 @@ from attain.money import MINOR_DIGITS, format_minor
 from attain.periods import add_months, month_end, month_start, parse_month
 from attain.readiness import month_readiness
 from attain.readers import INPUT_SUFFIXES, InputFileError, RawTable, delimiter_name, find_input, read_table
-from attain.settings import Settings
+from attain.settings import Settings, how_to_set
 from checks.schemas import (
     CURRENCIES,
     INPUT_SCHEMAS,
@@ -275,7 +275,8 @@ def load_inputs(
 
     ``today`` (default: today in ``settings.timezone``) bounds close dates;
     ``encodings`` declares a CSV encoding per table (e.g. ``{"deals": "big5"}``)
-    where detection is not enough. When the deals file is a CRM export
+    where detection is not enough; it adds to (and wins over)
+    ``settings.encodings``. When the deals file is a CRM export
     (docs/crm-exports.md): ``deals_profile`` names its profile (default:
     detected from the header row), ``mapping_file`` is a YAML mapping file,
     ``date_order`` (``"DMY"``/``"MDY"``) and ``decimal_comma`` override the
@@ -284,7 +285,8 @@ def load_inputs(
     zone are dated in ``settings.timezone``.
     """
     crm = _CrmOptions(deals_profile, _path(mapping_file), date_order, decimal_comma, _path(owner_aliases))
-    return _ingest(Path(data_dir), month, settings, today=today, encodings=encodings or {}, crm=crm)
+    encodings = {**settings.encodings, **(encodings or {})}
+    return _ingest(Path(data_dir), month, settings, today=today, encodings=encodings, crm=crm)
 
 
 def _path(value: Path | str | None) -> Path | None:
@@ -443,7 +445,7 @@ def validate_path(
     """
     settings = settings or Settings()
     path = Path(path)
-    encodings = encodings or {}
+    encodings = {**settings.encodings, **(encodings or {})}
     if today is None:
         today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
     month = month or add_months(f"{today.year:04d}-{today.month:02d}", -1)
@@ -1292,8 +1294,7 @@ def _sanitise(table: _Table | None, max_length: int) -> None:
         table.warnings["text cut"] = (
             f"text longer than {max_length:,} characters cut to {max_length:,} (ending with {_ELLIPSIS}) in "
             + "; ".join(cut)
-            + f"; to keep more, raise the limit: `--text-max-length {_longer(max_length)}` or "
-            f"`text_max_length: {_longer(max_length)}` in attain.yaml"
+            + f"; to keep more, raise the limit: {how_to_set('text_max_length', _longer(max_length))}"
         )
 
 
@@ -1319,9 +1320,9 @@ def _id_problems(table: _Table, columns: tuple[str, ...], max_length: int) -> No
             column,
             table.text[column].iloc[rows],
             [
-                f"{column} is {n:,} characters long, more than the {max_length:,} characters of text_max_length; "
-                "an id is never cut (a cut id could name another record): correct it in the export, or raise the "
-                f"limit: `--text-max-length {_longer(n)}` or `text_max_length: {_longer(n)}` in attain.yaml"
+                f"{column} is {n:,} characters long, more than the {max_length:,} characters allowed; an id is "
+                "never cut (a cut id could name another record): correct it in the export, or raise the limit: "
+                + how_to_set("text_max_length", _longer(n))
                 if too_long
                 else f"{column} contains control or bidi-override characters; an id is never changed (a changed id "
                 "could name another record): correct it in the export"
@@ -1522,7 +1523,7 @@ def _aliased(table: _Table, product: pd.Series, aliases: dict[str, str]) -> pd.S
     counts = np.bincount(codes, minlength=len(uniques))
     table.warnings["product aliases"] = "; ".join(
         f"{u!r} read as {aliases[u]!r} ({counts[i]:,} row{'s' if counts[i] != 1 else ''})" for i, u in used
-    ) + " (product_aliases)"
+    )
     mapped = np.array([aliases.get(u, u) for u in uniques], dtype=object)
     return pd.Series(mapped[codes], index=product.index, dtype=object)
 
@@ -1547,19 +1548,19 @@ def _amount_ceiling(
         return None
     base = settings.base_currency
     if currency in settings.amount_ceilings:
-        major, how = Decimal(settings.amount_ceilings[currency]), f"amount_ceilings for {currency}"
+        major, how = Decimal(settings.amount_ceilings[currency]), f"the ceiling set for {currency}"
     elif currency == base:
-        major, how = Decimal(settings.amount_ceiling), "amount_ceiling"
+        major, how = Decimal(settings.amount_ceiling), "the ceiling of the base currency"
     else:
         rates = fx_rates[fx_rates["currency"] == currency] if fx_rates is not None else pd.DataFrame()
         if len(rates):
             before = rates[rates["month"] <= month]
             chosen = (before if len(before) else rates).sort_values("month").iloc[-1]
             major = Decimal(settings.amount_ceiling) / Decimal(chosen["rate"])
-            how = f"amount_ceiling {settings.amount_ceiling} {base} at the {chosen['month']} rate {chosen['rate']}"
+            how = f"the ceiling of {settings.amount_ceiling} {base} at the {chosen['month']} rate {chosen['rate']}"
         else:
             major = Decimal(settings.amount_ceiling)
-            how = f"amount_ceiling read as {currency}, which has no FX rate"
+            how = f"the ceiling of the base currency read as {currency}, which has no FX rate"
     minor = (major * 10**digits).to_integral_value(ROUND_FLOOR)
     return int(min(minor, _INT64_MAX)), how
 
@@ -1589,10 +1590,9 @@ def _implausible_amounts(
         value = text["amount"].iloc[row]
         suggestion = 10 ** len(str(units[row] // 10 ** MINOR_DIGITS[currency]))
         raise_it = (
-            f"`--amount-ceiling {suggestion}` or `amount_ceiling: {suggestion}` in attain.yaml"
+            how_to_set("amount_ceiling", suggestion)
             if currency == settings.base_currency and currency not in settings.amount_ceilings
-            else f"`--amount-ceiling-for {currency}={suggestion}` or "
-            f"`amount_ceilings: {{{currency}: {suggestion}}}` in attain.yaml"
+            else how_to_set("amount_ceilings", {currency: suggestion})
         )
         table.problems.add(
             [text.index[row]],
@@ -1623,8 +1623,7 @@ def _implausible_amounts(
             [value],
             f"amount {value} {currency} is more than {multiple:,} times the median of the {n:,} won deals of "
             f"{text['owner_id'].iloc[row]} in {currency} ({median} {currency}); correct the amount, or if the deal "
-            f"is real raise the limit: `--median-multiple {suggestion}` or `median_multiple: {suggestion}` in "
-            "attain.yaml",
+            f"is real raise the limit: {how_to_set('median_multiple', suggestion)}",
         )
 
 
@@ -1723,7 +1722,7 @@ def _validate_fx(table: _Table | None, base_currency: str) -> pd.DataFrame:
         "rate",
         rows["rate"],
         f"{base_currency} is the base currency, so its rate is 1 by definition; "
-        "correct the rate or the base_currency setting",
+        f"correct the rate or the base currency ({how_to_set('base_currency')})",
     )
     return _drop_problem_rows(table, text)
 
@@ -1930,9 +1929,9 @@ def _validate_surveys(
         "scale",
         text["scale"][undeclared],
         [
-            f"scale '{s}' is not declared; Attain does not guess scales: use csat_1_5 or nps_0_10, or declare it in "
-            f'settings.survey_scales (for example survey_scales: {{"{s}": {_scale_bounds(s)}}}) so it is converted '
-            "linearly to 1-5"
+            f"scale '{s}' is not declared; Attain does not guess scales: use csat_1_5 or nps_0_10, or declare it "
+            f"with its lowest and highest score, {how_to_set('survey_scales', {s: _scale_bounds(s)})}, so it is "
+            "converted linearly to 1-5"
             for s in text["scale"][undeclared]
         ],
     )
@@ -1960,10 +1959,10 @@ def _validate_surveys(
     return _drop_problem_rows(table, typed)
 
 
-def _scale_bounds(scale: str) -> str:
-    """The bounds a scale name such as '1-7' suggests, for the example in a reason."""
-    match = re.fullmatch(r"(\d+)-(\d+)", scale)
-    return f"[{match[1]}, {match[2]}]" if match else "[1, 10]"
+def _scale_bounds(scale: str) -> tuple[int, int]:
+    """The bounds a scale name such as '1-7' or 'nps_1_10' suggests, for the example in a reason."""
+    match = re.search(r"(\d+)\D+(\d+)$", scale)
+    return (int(match[1]), int(match[2])) if match and int(match[1]) < int(match[2]) else (1, 10)
 
 
 # ---------------------------------------------------------------- assembling the result

@@ -17,6 +17,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from attain.money import MINOR_DIGITS
+from attain.settings import how_to_set
 
 CURRENCIES = sorted(MINOR_DIGITS)
 STAGES = ["won", "lost", "open"]
@@ -191,7 +192,9 @@ class SurveysSchema(_Traced):
     account: Series[str] = pa.Field(description="the account surveyed when there is no deal")
     response_date: Series[pd.Timestamp] = pa.Field(description="date of the response")
     score: Series[int] = pa.Field(description="score within the scale")
-    scale: Series[str] = pa.Field(ne="", description="csat_1_5, nps_0_10 or a scale declared in settings.survey_scales")
+    scale: Series[str] = pa.Field(
+        ne="", description=f"csat_1_5, nps_0_10 or a declared scale ({how_to_set('survey_scales')})"
+    )
     comment: Series[str] = pa.Field(description="free text")
 
     @pa.dataframe_check(name="deal_or_account", ignore_na=False)

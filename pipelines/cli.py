@@ -21,10 +21,22 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
 from attain.periods import PeriodError, add_months, month_span, parse_month
+from attain.settings import (
+    OPTIONS,
+    SETTINGS_FILE,
+    SettingsError,
+    env_options,
+    how_to_set,
+    load_settings_file,
+    merge_options,
+    parse_option,
+    settings_from,
+)
 from pipelines.resources import DEFAULT_VAR, REPO_ROOT
 
 EXIT_OK, EXIT_PROBLEMS = 0, 1
@@ -270,13 +282,18 @@ def _print_summaries(summaries: list[MonthSummary]) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.resources import default_resources
+
     months = month_span(args.month, args.to or args.month)
+    config = _ingest_config(args)
+    # attain.yaml and the environment are checked before any step runs: a wrong setting is one line, not a failed run
+    default_resources(var=_var(args), data_dir=args.data, **config)["attain"].options()
     summaries = run_months(
         months,
         var=_var(args),
         data_dir=args.data,
         resend=args.resend,
-        ingest=_ingest_config(args),
+        ingest=config,
         show_progress=not args.quiet,
         until=args.until,
         only=args.only.split(",") if args.only else None,
@@ -294,10 +311,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     month = args.month or DEMO_MONTH
     earlier = month_span(add_months(month, -DEMO_HISTORY), add_months(month, -1))
     print(f"paying {earlier[0]} to {earlier[-1]} first (draws and clawbacks carry over), then the month-end of {month}")
-    history = run_months(earlier, var=var, data_dir=data_dir, show_progress=not args.quiet, until="payouts")
+    config = _ingest_config(args)
+    history = run_months(
+        earlier, var=var, data_dir=data_dir, ingest=config, show_progress=not args.quiet, until="payouts"
+    )
     if not all(s.success for s in history):
         return _print_summaries(history)
-    return _print_summaries(run_months([month], var=var, data_dir=data_dir, show_progress=not args.quiet))
+    return _print_summaries(
+        run_months([month], var=var, data_dir=data_dir, ingest=config, show_progress=not args.quiet)
+    )
 
 
 def cmd_maven(args: argparse.Namespace) -> int:
@@ -308,34 +330,49 @@ def cmd_maven(args: argparse.Namespace) -> int:
     load_maven(Path(args.source), data_dir)
     print(f"Maven CRM sample converted to {data_dir}")
     return _print_summaries(
-        run_months([args.month or MAVEN_MONTH], var=var, data_dir=data_dir, show_progress=not args.quiet)
+        run_months(
+            [args.month or MAVEN_MONTH],
+            var=var,
+            data_dir=data_dir,
+            ingest=_ingest_config(args),
+            show_progress=not args.quiet,
+        )
     )
 
 
+def _flag_options(args: argparse.Namespace) -> dict:
+    """The settings given as flags (README "Settings"), typed: a repeated KEY=VALUE flag as one mapping."""
+    given = {}
+    for name, option in OPTIONS.items():
+        value = getattr(args, name, None)
+        if value is not None:
+            given[name] = dict(value) if option.keyed else str(value) if isinstance(value, Path) else value
+    return given
+
+
 def _ingest_config(args: argparse.Namespace) -> dict:
-    """The deals-file options of `run` as AttainConfig fields (only those given)."""
-    given = {
-        "deals_profile": args.profile,
-        "deals_mapping": str(args.mapping) if args.mapping else None,
-        "date_order": args.date_order,
-        "decimal_comma": args.decimal_comma,
-    }
-    return {key: value for key, value in given.items() if value is not None}
+    """The settings flags of `run`, `demo` or `maven` as AttainConfig fields (only those given)."""
+    from pipelines.resources import config_fields
+
+    return config_fields(_flag_options(args))
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from attain.readers import InputFileError
     from attain.validation import validate_path
 
+    path = Path(args.path)
+    folder = path if path.is_dir() else path.parent
+    options = merge_options(load_settings_file(folder / SETTINGS_FILE), env_options(), _flag_options(args))
     try:
         report = validate_path(
-            Path(args.path),
+            path,
             month=args.month,
-            profile=args.profile,
-            mapping_file=args.mapping,
-            date_order=args.date_order,
-            decimal_comma=args.decimal_comma,
-            encodings=dict(args.encoding or []) or None,
+            settings=settings_from(options),
+            profile=options.get("profile"),
+            mapping_file=options.get("mapping"),
+            date_order=options.get("date_order"),
+            decimal_comma=options.get("decimal_comma"),
         )
     except InputFileError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -409,18 +446,73 @@ def cmd_statement(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _table_encoding(value: str) -> tuple[str, str]:
-    table, sep, encoding = value.partition("=")
-    if not sep or not table or not encoding:
-        raise argparse.ArgumentTypeError(f"{value!r}: write TABLE=ENCODING, for example deals=gb18030")
-    return table, encoding
+#: What each setting flag does, for `attain run --help` (README "Settings" says more).
+_SETTING_HELP = {
+    "fiscal_year_start": "first month of the fiscal year, 1-12 (default 1; ATTAIN_FISCAL_YEAR_START)",
+    "timezone": "IANA time zone in which the month ends (default UTC; ATTAIN_TIMEZONE)",
+    "base_currency": "currency FX rates are quoted in (default USD)",
+    "min_responses": "survey responses needed before a score is shown (default 5)",
+    "quarantine_max_share": "largest share of deal rows quarantined before the run stops (default 0.05)",
+    "survey_scales": "an extra survey scale, e.g. nps_1_10=1-10 (repeatable)",
+    "encodings": "a file's text encoding, e.g. deals=cp1252 (repeatable)",
+    "product_aliases": "a deals-file product spelling and the plans' name, e.g. 'GTXPro=GTX Pro' (repeatable)",
+    "amount_ceiling": "largest plausible deal amount in the base currency",
+    "amount_ceilings": "largest plausible deal amount in one currency, e.g. JPY=5000000000 (repeatable)",
+    "median_multiple": "largest won deal as a multiple of the rep's median won deal",
+    "text_max_length": "characters of display text (names, accounts, products) kept",
+    "pack_time_limit": "seconds one PDF pack may take to render",
+    "render_processes": "processes rendering PDF packs in parallel (default 2)",
+}
+
+
+#: What the KEY=VALUE of a repeatable setting flag is.
+_KEYED_METAVAR = {
+    "survey_scales": "NAME=LOW-HIGH",
+    "encodings": "TABLE=ENCODING",
+    "product_aliases": "SPELLING=NAME",
+    "amount_ceilings": "CCY=AMOUNT",
+}
+
+
+def _setting_flag(name: str) -> Callable[[str], object]:
+    """The argparse type of a setting's flag: the value typed as attain.yaml would type it (KEY=VALUE if keyed)."""
+    option = OPTIONS[name]
+
+    def parse(text: str) -> object:
+        try:
+            if not option.keyed:
+                return parse_option(name, text, option.flag)
+            key, sep, value = text.partition("=")
+            if not sep or not key.strip():
+                raise SettingsError(f"{text!r}: write KEY=VALUE, for example {how_to_set(name)}")
+            return next(iter(parse_option(name, {key.strip(): value}, option.flag).items()))
+        except SettingsError as error:
+            raise argparse.ArgumentTypeError(str(error).removeprefix(f"{option.flag}: ")) from None
+
+    return parse
+
+
+def _settings_options(p: argparse.ArgumentParser, *, rendering: bool = True) -> None:
+    """The flags of every setting in Settings (and, for a run that renders packs, ``--render-processes``)."""
+    for name in _SETTING_HELP:
+        if name == "render_processes" and not rendering:
+            continue
+        option = OPTIONS[name]
+        p.add_argument(
+            option.flag,
+            dest=name,
+            type=_setting_flag(name),
+            action="append" if option.keyed else "store",
+            metavar=_KEYED_METAVAR.get(name, name.split("_")[-1].upper()),
+            help=_SETTING_HELP[name],
+        )
 
 
 def _deals_file_options(p: argparse.ArgumentParser) -> None:
     """How to read a deals file that is a CRM export (docs/crm-exports.md)."""
     p.add_argument("--profile", help="CRM export profile of the deals file (default: detected)")
     p.add_argument("--mapping", type=Path, help="mapping file (YAML) for a CRM without a built-in profile")
-    p.add_argument("--date-order", type=str.upper, choices=["DMY", "MDY"], help="day/month order of the dates")
+    p.add_argument("--date-order", type=_setting_flag("date_order"), help="day/month order of the dates: DMY or MDY")
     decimals = p.add_mutually_exclusive_group()
     decimals.add_argument(
         "--decimal-comma", dest="decimal_comma", action="store_true", default=None, help="amounts are written 1.234,50"
@@ -430,23 +522,38 @@ def _deals_file_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _global_options(p: argparse.ArgumentParser, default) -> None:
+    """Options of every subcommand, accepted before it (``attain --var DIR run``) or after it."""
+    p.add_argument(
+        "--var", default=default, help="folder for everything a run writes (default: var/ in the repo, or ATTAIN_VAR)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="attain", description="Attain: month-end sales performance.")
-    parser.add_argument("--var", help="folder for everything a run writes (default: var/ in the repo, or ATTAIN_VAR)")
+    _global_options(parser, default=None)
+    # The global options are accepted after the subcommand too; SUPPRESS keeps one given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, default=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("demo", help="generate the demo company and run its month-end")
+    def add(name: str, **kwargs) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **kwargs)
+
+    p = add("demo", help="generate the demo company and run its month-end")
     p.add_argument("--month", type=_month, help="month to run (default: the demo month)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _settings_options(p)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("maven", help="load the public Maven CRM sample and run its last month")
+    p = add("maven", help="load the public Maven CRM sample and run its last month")
     p.add_argument("--source", default=str(REPO_ROOT.parent / "shared" / "datasets" / "maven-crm"))
     p.add_argument("--month", type=_month)
     p.add_argument("--quiet", action="store_true")
+    _settings_options(p)
     p.set_defaults(func=cmd_maven)
 
-    p = sub.add_parser("run", help="run the month-end for a month (or a range: backfill)")
+    p = add("run", help="run the month-end for a month (or a range: backfill)")
     p.add_argument("--month", type=_month, required=True)
     p.add_argument("--to", type=_month, help="last month of a backfill range")
     p.add_argument("--data", type=Path, help="input folder (default: ATTAIN_DATA_DIR or var/demo-data)")
@@ -455,40 +562,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", metavar="ASSET", help="stop after this asset (e.g. payouts): it and its inputs run")
     p.add_argument("--only", metavar="ASSET[,ASSET]", help="run only these assets, e.g. deliveries to retry the mail")
     p.add_argument("--quiet", action="store_true")
+    _settings_options(p)
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("validate", help="check a data folder or a file and list every problem")
+    p = add("validate", help="check a data folder or a file and list every problem")
     p.add_argument("path")
     p.add_argument("--month", type=_month, help="month the data is for (default: the latest close month)")
     _deals_file_options(p)
-    p.add_argument(
-        "--encoding",
-        action="append",
-        type=_table_encoding,
-        metavar="TABLE=ENCODING",
-        help="declare a file's encoding, e.g. deals=gb18030 (repeatable)",
-    )
+    _settings_options(p, rendering=False)
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("close", help="freeze a month's ledger")
+    p = add("close", help="freeze a month's ledger")
     p.add_argument("--month", type=_month, required=True)
     p.add_argument("--by", default=getpass.getuser())
     p.add_argument("--note", default="")
     p.set_defaults(func=cmd_close)
 
-    p = sub.add_parser("reopen", help="reopen a closed month (logged)")
+    p = add("reopen", help="reopen a closed month (logged)")
     p.add_argument("--month", type=_month, required=True)
     p.add_argument("--reason", required=True)
     p.add_argument("--by", default=getpass.getuser())
     p.set_defaults(func=cmd_reopen)
 
-    p = sub.add_parser("payouts", help="write the finance export of a month")
+    p = add("payouts", help="write the finance export of a month")
     p.add_argument("--month", type=_month, required=True)
     p.add_argument("--format", choices=("csv", "xlsx"), default="csv")
     p.add_argument("--out", help="output folder; files go to OUT/MONTH/finance (default: var/output)")
     p.set_defaults(func=cmd_payouts)
 
-    p = sub.add_parser("statement", help="print one rep's statement")
+    p = add("statement", help="print one rep's statement")
     p.add_argument("--rep", required=True)
     p.add_argument("--month", type=_month, required=True)
     p.set_defaults(func=cmd_statement)
@@ -502,7 +604,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except PeriodCloseError as error:
+    except (PeriodCloseError, SettingsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_PROBLEMS
 

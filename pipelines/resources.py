@@ -19,15 +19,55 @@ from dagster import ConfigurableResource
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 from pydantic import Field
 
-from attain.settings import Settings
+from attain.settings import (
+    OPTIONS,
+    SETTINGS_FILE,
+    Settings,
+    env_options,
+    load_settings_file,
+    merge_options,
+    option_in_force,
+    parse_options,
+    settings_from,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Everything a run writes lives below this folder unless configured otherwise.
 DEFAULT_VAR = REPO_ROOT / "var"
+#: AttainConfig fields whose name is not the setting's (attain.yaml key and CLI flag).
+CONFIG_FIELDS = {"profile": "deals_profile", "mapping": "deals_mapping"}
+
+
+def ingest_options(options: dict) -> dict:
+    """The deals-file options in ``options`` as the keyword arguments of ``attain.validation.load_inputs``."""
+    mapping = options.get("mapping")
+    return {
+        "deals_profile": options.get("profile"),
+        "mapping_file": Path(mapping) if mapping else None,
+        "date_order": options.get("date_order"),
+        "decimal_comma": options.get("decimal_comma"),
+    }
+
+
+def config_fields(options: dict) -> dict:
+    """Typed options as AttainConfig fields: decimals as text, scales as lists (what Dagster config holds)."""
+
+    def plain(value):
+        if isinstance(value, dict):
+            return {key: plain(item) for key, item in value.items()}
+        if isinstance(value, tuple):
+            return list(value)
+        return str(value) if isinstance(value, Decimal) else value
+
+    return {CONFIG_FIELDS.get(name, name): plain(value) for name, value in options.items()}
 
 
 class AttainConfig(ConfigurableResource):
-    """Where the inputs are, where results go, and the company's calendar and money settings."""
+    """Where the inputs are, where results go, and the company's settings.
+
+    A setting left blank here (None) takes its value from the ``attain.yaml`` file of ``data_dir``, else its
+    default (README "Settings"); one given here, by the run config or the CLI flag, wins over the file.
+    """
 
     data_dir: str = Field(default=str(DEFAULT_VAR / "demo-data"), description="Folder holding the input files.")
     plans_dir: str = Field(default="", description="Folder of plan YAML files; blank = <data_dir>/plans.")
@@ -36,33 +76,52 @@ class AttainConfig(ConfigurableResource):
     deals_mapping: str = Field(default="", description="Mapping file (YAML) for a CRM without a built-in profile.")
     date_order: str = Field(default="", description="DMY or MDY for an export whose dates cannot tell.")
     decimal_comma: Optional[bool] = Field(default=None, description="True: 1.234,50 amounts; None: detect.")
-    fiscal_year_start: int = Field(default=1, description="First month of the fiscal year (1-12).")
-    timezone: str = Field(default="UTC", description="IANA time zone in which the month ends.")
-    base_currency: str = Field(default="USD", description="Currency that FX rates are quoted in.")
-    min_responses: int = Field(default=5, description="Survey responses needed before a score is shown.")
-    quarantine_max_share: str = Field(
-        default="0.05", description="Largest share of deal rows quarantined before the run stops."
+    fiscal_year_start: Optional[int] = Field(default=None, description="First month of the fiscal year (1-12).")
+    timezone: Optional[str] = Field(default=None, description="IANA time zone in which the month ends.")
+    base_currency: Optional[str] = Field(default=None, description="Currency that FX rates are quoted in.")
+    min_responses: Optional[int] = Field(default=None, description="Survey responses needed before a score is shown.")
+    quarantine_max_share: Optional[str] = Field(
+        default=None, description="Largest share of deal rows quarantined before the run stops, e.g. '0.05'."
     )
-    render_processes: int = Field(default=2, description="Processes rendering PDF packs in parallel.")
+    survey_scales: Optional[dict[str, list[int]]] = Field(
+        default=None, description="Extra survey scales, name: [lowest, highest], e.g. {nps_1_10: [1, 10]}."
+    )
+    encodings: Optional[dict[str, str]] = Field(
+        default=None, description="Text encoding per input, e.g. {deals: cp1252}."
+    )
+    product_aliases: Optional[dict[str, str]] = Field(
+        default=None, description="Product spellings of the deals file: the plans' name for each."
+    )
+    amount_ceiling: Optional[str] = Field(default=None, description="Largest plausible deal, base currency.")
+    amount_ceilings: Optional[dict[str, str]] = Field(
+        default=None, description="Largest plausible deal per currency, e.g. {JPY: '5000000000'}."
+    )
+    median_multiple: Optional[int] = Field(
+        default=None, description="Largest won deal as a multiple of the rep's median."
+    )
+    text_max_length: Optional[int] = Field(default=None, description="Characters of display text kept.")
+    pack_time_limit: Optional[int] = Field(default=None, description="Seconds one PDF pack may take to render.")
+    render_processes: Optional[int] = Field(default=None, description="Processes rendering PDF packs (default 2).")
+
+    def options(self) -> dict:
+        """Every setting given: the data folder's attain.yaml, overridden by the fields set here."""
+        given = {name: getattr(self, CONFIG_FIELDS.get(name, name)) for name in OPTIONS}
+        return merge_options(
+            load_settings_file(Path(self.data_dir) / SETTINGS_FILE),
+            parse_options(given, "the run config of the attain resource"),
+        )
+
+    def option(self, name: str):
+        """One setting in force (e.g. ``render_processes``)."""
+        return option_in_force(self.options(), name)
 
     def ingest_options(self) -> dict:
         """The keyword arguments ``attain.validation.load_inputs`` takes for the deals file."""
-        return {
-            "deals_profile": self.deals_profile or None,
-            "mapping_file": Path(self.deals_mapping) if self.deals_mapping else None,
-            "date_order": self.date_order or None,
-            "decimal_comma": self.decimal_comma,
-        }
+        return ingest_options(self.options())
 
     def settings(self) -> Settings:
         """The pure-domain view of this configuration."""
-        return Settings(
-            fiscal_year_start=self.fiscal_year_start,
-            timezone=self.timezone,
-            base_currency=self.base_currency,
-            min_responses=self.min_responses,
-            quarantine_max_share=Decimal(self.quarantine_max_share),
-        )
+        return settings_from(self.options())
 
     @property
     def plans_path(self) -> Path:
@@ -180,15 +239,15 @@ def default_resources(
 
     ``var`` (ATTAIN_VAR) is the folder for everything a run writes: the warehouse, the output and the
     outbox (tests use a temporary folder). ``data_dir`` (ATTAIN_DATA_DIR) holds the input files. Other
-    keyword arguments are AttainConfig fields; ATTAIN_FISCAL_YEAR_START and ATTAIN_TIMEZONE set those two.
+    keyword arguments are AttainConfig fields; ATTAIN_FISCAL_YEAR_START and ATTAIN_TIMEZONE set those two
+    unless given (both win over the data folder's attain.yaml).
     """
     env = os.environ
     var = Path(var or env.get("ATTAIN_VAR") or DEFAULT_VAR).resolve()
     var.mkdir(parents=True, exist_ok=True)
     data_dir = Path(data_dir or env.get("ATTAIN_DATA_DIR") or var / "demo-data").resolve()
     database = str(var / "warehouse.duckdb")
-    config.setdefault("fiscal_year_start", int(env.get("ATTAIN_FISCAL_YEAR_START", "1")))
-    config.setdefault("timezone", env.get("ATTAIN_TIMEZONE", "UTC"))
+    config = {**config_fields(env_options()), **config}
     return {
         "attain": AttainConfig(data_dir=str(data_dir), output_dir=str(var / "output"), **config),
         "warehouse": Warehouse(database=database),

@@ -121,10 +121,10 @@ def test_a_spiff_product_no_deal_has_is_a_warning_with_the_closest_spelling(data
     assert report.warnings == [
         "plans/ae_usd.yaml: spiff 'enterprise_spiff' names product 'GTXPro', which no deal has; did you mean "
         "'GTX Pro'? 'GTX Pro' appears in 3 deals; correct the plan, or read the deals' spelling as the plan's: "
-        "`--product-alias 'GTX Pro=GTXPro'` or `product_aliases: {\"GTX Pro\": \"GTXPro\"}` in attain.yaml"
+        "`--product-alias 'GTX Pro=GTXPro'` or `product_aliases: {GTX Pro: GTXPro}` in attain.yaml"
     ]
     assert "1 warning(s) (the run goes on, but check them):" in report.text()
     aliased = validate_path(data, month=MONTH, settings=Settings(product_aliases={"GTX Pro": "GTXPro"}))
     assert aliased.warnings == []
     aliases = aliased.sources["deals"].details["product aliases"]
-    assert aliases == "'GTX Pro' read as 'GTXPro' (3 rows) (product_aliases)"
+    assert aliases == "'GTX Pro' read as 'GTXPro' (3 rows)"

@@ -69,7 +69,7 @@ def test_an_amount_above_the_ceiling_is_quarantined_naming_the_ceiling_and_how_t
     result = load(folder, Settings(amount_ceiling=Decimal("50000000")))
     assert reasons(result) == {
         (2, "amount"): "amount 1000000000000000.00 USD is above the plausible ceiling of 50000000.00 USD "
-        "(amount_ceiling); correct the amount, or if the deal is real raise the ceiling: "
+        "(the ceiling of the base currency); correct the amount, or if the deal is real raise the ceiling: "
         "`--amount-ceiling 10000000000000000` or `amount_ceiling: 10000000000000000` in attain.yaml",
     }
     # JPY has no FX rate here: the ceiling is read as yen, and 20,000,000 JPY is below it.
@@ -86,10 +86,10 @@ def test_the_ceiling_is_converted_at_the_months_rate_and_overridden_per_currency
     # 10,000 USD at 0.0066 USD per yen: 1,515,151 JPY (rounded down to the yen).
     result = load(folder, Settings(amount_ceiling=Decimal("10000"), amount_ceilings={"EUR": Decimal("50000")}))
     assert reasons(result) == {
-        (2, "amount"): "amount 2000000 JPY is above the plausible ceiling of 1515151 JPY (amount_ceiling 10000 USD "
+        (2, "amount"): "amount 2000000 JPY is above the plausible ceiling of 1515151 JPY (the ceiling of 10000 USD "
         "at the 2025-03 rate 0.0066); correct the amount, or if the deal is real raise the ceiling: "
         "`--amount-ceiling-for JPY=10000000` or `amount_ceilings: {JPY: 10000000}` in attain.yaml",
-        (4, "amount"): "amount 60000.00 EUR is above the plausible ceiling of 50000.00 EUR (amount_ceilings for "
+        (4, "amount"): "amount 60000.00 EUR is above the plausible ceiling of 50000.00 EUR (the ceiling set for "
         "EUR); correct the amount, or if the deal is real raise the ceiling: "
         "`--amount-ceiling-for EUR=100000` or `amount_ceilings: {EUR: 100000}` in attain.yaml",
     }
@@ -177,7 +177,7 @@ def test_long_display_text_is_cut_with_an_ellipsis_and_a_long_id_is_a_problem(tm
         "limit: `--text-max-length 400` or `text_max_length: 400` in attain.yaml"
     )
     assert reasons(result) == {
-        (3, "deal_id"): "deal_id is 251 characters long, more than the 200 characters of text_max_length; an id is "
+        (3, "deal_id"): "deal_id is 251 characters long, more than the 200 characters allowed; an id is "
         "never cut (a cut id could name another record): correct it in the export, or raise the limit: "
         "`--text-max-length 400` or `text_max_length: 400` in attain.yaml",
     }
@@ -192,6 +192,6 @@ def test_product_aliases_map_the_deals_spelling_to_the_plans_and_stay_traceable(
     )
     result = load(folder, Settings(product_aliases={"GTXPro": "GTX Pro"}))
     assert result.deals["product"].tolist() == ["GTX Pro", "GTX Pro"]
-    assert result.sources["deals"].details["product aliases"] == "'GTXPro' read as 'GTX Pro' (1 row) (product_aliases)"
+    assert result.sources["deals"].details["product aliases"] == "'GTXPro' read as 'GTX Pro' (1 row)"
     assert_rows_add_up(result, 2)
     assert load(folder).deals["product"].tolist() == ["GTXPro", "GTX Pro"]  # without the alias: as written

@@ -208,7 +208,9 @@ def test_undecodable_file_names_the_encodings_tried_and_how_to_fix():
         read_table(BAD_FILES / "undecodable.csv")
     message = str(err.value)
     assert message.startswith("undecodable.csv: cannot be decoded with any of utf-8, gb18030, cp1252")
-    assert "save it as UTF-8" in message and "declare the file's encoding for the run" in message
+    assert "save it as UTF-8" in message and message.endswith(
+        "declare the file's encoding for the run: `--encoding deals=big5` or `encodings: {deals: big5}` in attain.yaml"
+    )
 
 
 def test_damaged_xlsx_is_a_file_error(tmp_path):

@@ -168,8 +168,9 @@ def test_survey_scores_and_scales(tmp_path):
     found = problems(result, "surveys")
     assert found[(3, "score")] == "score 6 is outside the csat_1_5 scale (1 to 5); correct the score or the scale"
     assert found[(4, "scale")] == (
-        "scale '1-7' is not declared; Attain does not guess scales: use csat_1_5 or nps_0_10, or declare it in "
-        'settings.survey_scales (for example survey_scales: {"1-7": [1, 7]}) so it is converted linearly to 1-5'
+        "scale '1-7' is not declared; Attain does not guess scales: use csat_1_5 or nps_0_10, or declare it with "
+        "its lowest and highest score, `--survey-scale 1-7=1-7` or `survey_scales: {1-7: [1, 7]}` in attain.yaml, "
+        "so it is converted linearly to 1-5"
     )
     assert found[(5, "deal_id")].startswith("deal_id D9999 is not a deal in deals")
     assert len(found) == 3
@@ -225,7 +226,7 @@ def test_fx_rate_problems(tmp_path):
         (7, "month"): "month 2025-03, currency EUR " + conflict.format("row 9"),
         (9, "month"): "month 2025-03, currency EUR " + conflict.format("row 7"),
         (8, "rate"): "USD is the base currency, so its rate is 1 by definition; correct the rate or the "
-        "base_currency setting",
+        "base currency (`--base-currency EUR` or `base_currency: EUR` in attain.yaml)",
         (10, "rate"): "rate 0 is zero; enter the real exchange rate",
         (11, "month"): "month '2025-4' is not a month in the form YYYY-MM (for example 2025-03); correct it",
     }
