@@ -128,3 +128,7 @@ def test_a_spiff_product_no_deal_has_is_a_warning_with_the_closest_spelling(data
     assert aliased.warnings == []
     aliases = aliased.sources["deals"].details["product aliases"]
     assert aliases == "'GTX Pro' read as 'GTXPro' (3 rows)"
+    (data / "attain.yaml").write_text('product_aliases: {"GTX Pro": "GTXPro"}\n', encoding="utf-8")
+    assert main(["validate", str(data), "--month", MONTH]) == 0
+    out = capsys.readouterr().out
+    assert "    product aliases: 'GTX Pro' read as 'GTXPro' (3 rows)" in out and "warning" not in out
