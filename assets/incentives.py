@@ -88,7 +88,7 @@ def incentive_ledger(
             )
             adjustments = month_end.closed_month_adjustments(inputs, plans, month, settings, frozen, history)
             if not adjustments.empty:
-                ledger = ledger_rules.with_adjustments(ledger, adjustments)
+                ledger = ledger_rules.with_adjustments(ledger, adjustments, history, inputs.reps)
             # Recorded only once the ledger exists, so the fingerprint always describes the stored ledger.
             # The settings are part of it: the fiscal calendar or minimum responses change what is paid.
             texts = {**plans.texts, "settings": repr(settings)}

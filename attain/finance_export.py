@@ -3,10 +3,12 @@
 Files (in ``<out_dir>/<month>/finance/``): ``payouts_<month>.csv`` (one row per payee),
 ``ledger_<month>.csv`` (every statement line) and ``payouts_<month>.xlsx`` with the
 sheets *Payouts*, *Ledger* and *Totals*. Amounts are exact decimals in major units
-(``1234.50``; JPY without decimals). Before writing, the export checks that each
+(``1234.50``; JPY without decimals, KWD with three). Before writing, the export checks that each
 rep's ledger lines sum to their payable. Text cells that a spreadsheet would read
-as a formula (starting with = + - @, tab or CR) get a leading apostrophe. Each file
-is written to a temporary name and renamed, so a reader never sees half a file.
+as a formula (starting with = + - @, tab or CR) get a leading apostrophe in CSV; in
+XLSX they keep their text and get the cell's quote-prefix style, so the spreadsheet
+shows them literally and never evaluates them. Each file is written to a temporary
+name and renamed, so a reader never sees half a file.
 """
 
 from __future__ import annotations
@@ -27,26 +29,35 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 PAYOUT_EXPORT = [("rep_id", "payee_id"), ("name", "payee"), ("email", "email"), ("currency", "currency"),
                  ("earnings_minor", "earnings"), ("draws_minor", "draws"), ("adjustments_minor", "adjustments"),
-                 ("payable_minor", "payable"), ("draw_balance_minor", "draw_balance")]
+                 ("carried_minor", "carried"), ("payable_minor", "payable"), ("draw_balance_minor", "draw_balance"),
+                 ("carried_balance_minor", "carried_balance")]
 LEDGER_EXPORT = [("month", "month"), ("rep_id", "payee_id"), ("line_no", "line_no"), ("plan_id", "plan_id"),
                  ("currency", "currency"), ("component", "component"), ("kind", "kind"), ("for_month", "for_month"),
                  ("deal_ids", "deal_ids"), ("band", "band"), ("rate", "rate"), ("base_minor", "base"),
                  ("amount_minor", "amount"), ("explanation", "explanation")]
 
 
+#: A spreadsheet number is a binary double: it holds every decimal of up to 15 significant digits so that it shows
+#: and rounds back to the same minor unit (and sums of such amounts to the cent). Larger amounts are refused in XLSX.
+_XLSX_MAX_MINOR = 10**15
+
+
 class ExportError(ValueError):
     """Payouts and ledger lines that do not reconcile; nothing is written."""
 
 
+def starts_formula(value: object) -> bool:
+    """Whether a spreadsheet would read this text cell as a formula."""
+    return isinstance(value, str) and value.startswith(_FORMULA_START)
+
+
 def neutralise(value: object) -> object:
-    """A text cell that would start a formula, prefixed with ``'``; anything else unchanged."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    """A text cell that would start a formula, prefixed with ``'`` (for CSV); anything else unchanged."""
+    return "'" + value if starts_formula(value) else value
 
 
 def _export_frame(frame: pd.DataFrame, columns: list[tuple[str, str]]) -> pd.DataFrame:
-    """Rename to export headers, money to exact major-unit Decimals, text neutralised."""
+    """Rename to export headers, money to exact major-unit Decimals, text as text (neutralised per format)."""
     out = pd.DataFrame(index=frame.index)
     for source, header in columns:
         if source.endswith("_minor"):
@@ -54,7 +65,7 @@ def _export_frame(frame: pd.DataFrame, columns: list[tuple[str, str]]) -> pd.Dat
         elif source == "line_no":
             out[header] = frame[source].astype(int)
         else:
-            out[header] = frame[source].fillna("").astype(str).map(neutralise)
+            out[header] = frame[source].fillna("").astype(str)
     return out.reset_index(drop=True)
 
 
@@ -92,22 +103,57 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
+def number_format(currency: str) -> str:
+    """The XLSX number format of an amount in ``currency``, with its minor digits (JPY ``#,##0``, KWD ``#,##0.000``)."""
+    digits = minor_digits(currency)
+    return "#,##0." + "0" * digits if digits else "#,##0"
+
+
 def _write_xlsx(path: Path, sheets: dict[str, pd.DataFrame], money_headers: set[str]) -> None:
+    """Each sheet with a frozen header row that filters every column.
+
+    Money cells are numbers (finance sums them) shown with their row's currency digits. Each is written as the
+    exact decimal text of the amount (``<v>8302.11</v>``), not through a float, which openpyxl would write as
+    ``8302.110000000001``; the spreadsheet reads it as the nearest double, exact to the minor unit below
+    ``_XLSX_MAX_MINOR``. Text is always a string cell; text that would start a formula keeps its characters
+    and gets the quote-prefix style (``quotePrefix="1"``), so it is shown literally and never evaluated.
+    """
     book = Workbook()
     book.remove(book.active)
     for title, frame in sheets.items():
         sheet = book.create_sheet(title)
         sheet.append(list(frame.columns))
-        currencies = frame["currency"].tolist()
+        formats = [number_format(c) for c in frame["currency"]]
         for r, row in enumerate(frame.itertuples(index=False), start=2):
             for c, (header, value) in enumerate(zip(frame.columns, row), start=1):
-                cell = sheet.cell(row=r, column=c, value=value)
                 if header in money_headers:
-                    cell.number_format = "#,##0" if minor_digits(currencies[r - 2]) == 0 else "#,##0.00"
-                elif isinstance(value, str):
+                    cell = sheet.cell(row=r, column=c, value=format(value, "f"))
+                    cell.data_type = "n"  # the decimal text is the number: no float on the way
+                    cell.number_format = formats[r - 2]
+                    continue
+                cell = sheet.cell(row=r, column=c, value=value)
+                if isinstance(value, str):
                     cell.data_type = "s"  # text stays text, never a formula
+                    if starts_formula(value):
+                        cell.quotePrefix = True
         sheet.freeze_panes = "A2"
+        sheet.auto_filter.ref = sheet.dimensions
     book.save(path)
+
+
+def _check_xlsx_range(payouts: pd.DataFrame, ledger: pd.DataFrame, month: str) -> None:
+    """Refuse amounts a spreadsheet number cannot hold to the minor unit (see ``_XLSX_MAX_MINOR``)."""
+    money = [c for c, _ in PAYOUT_EXPORT if c.endswith("_minor")]
+    sums = payouts.groupby("currency")[money].sum().reset_index().assign(rep_id="all payees (Totals)")
+    for frame, columns in ((payouts, money), (ledger, ["base_minor", "amount_minor"]), (sums, money)):
+        for column in columns:
+            big = frame[frame[column].abs() >= _XLSX_MAX_MINOR]
+            if len(big):
+                row = big.iloc[0]
+                raise ExportError(
+                    f"payouts_{month}.xlsx: {column.removesuffix('_minor')} of {row['rep_id']} is "
+                    f"{money_text(row[column], row['currency'])}, more than the 15 significant digits a spreadsheet "
+                    "number holds exactly; check that amount, or export CSV only (attain payouts --format csv)")
 
 
 def write_payouts(payouts: pd.DataFrame, ledger: pd.DataFrame, out_dir: Path | str, month: str,
@@ -118,6 +164,8 @@ def write_payouts(payouts: pd.DataFrame, ledger: pd.DataFrame, out_dir: Path | s
         raise ExportError(f"format {', '.join(sorted(unknown))} is not supported; use csv or xlsx")
     payouts, ledger = of_month(payouts, month), of_month(ledger, month).assign(month=month)
     reconcile(payouts, ledger)
+    if "xlsx" in formats:
+        _check_xlsx_range(payouts, ledger, month)
     out = Path(out_dir) / month / "finance"
     out.mkdir(parents=True, exist_ok=True)
     pay = _export_frame(payouts.sort_values("rep_id"), PAYOUT_EXPORT)
@@ -126,7 +174,7 @@ def write_payouts(payouts: pd.DataFrame, ledger: pd.DataFrame, out_dir: Path | s
     if "csv" in formats:
         for name, frame in ((f"payouts_{month}.csv", pay), (f"ledger_{month}.csv", lines)):
             path = out / name
-            _atomic_write(path, lambda p, f=frame: f.to_csv(p, index=False, encoding="utf-8"))
+            _atomic_write(path, lambda p, f=frame.map(neutralise): f.to_csv(p, index=False, encoding="utf-8"))
             written.append(path)
     if "xlsx" in formats:
         path = out / f"payouts_{month}.xlsx"
@@ -152,16 +200,20 @@ def format_statement(ledger: pd.DataFrame, payouts: pd.DataFrame, rep_id: str, m
     out = [f"Statement {month} - {pay['name'] or rep_id} ({rep_id}), plan {plan}, {ccy}", ""]
     for line in lines.itertuples():
         label = f"{line.line_no:>3}. {line.component} [{line.kind}]"
-        if line.kind == "adjustment":
+        if line.for_month != month:  # an adjustment of a closed month, a recovery of a balance carried from it
             label += f" for {line.for_month}"
         out.append(f"{label:<44} {money_text(line.amount_minor, ccy):>{width}}")
         out.append(f"       {line.explanation}")
     out.append("")
-    for title, column in (("Earnings", "earnings_minor"), ("Draws", "draws_minor"),
-                          ("Adjustments", "adjustments_minor"), ("Payable", "payable_minor")):
+    parts = [("Earnings", "earnings_minor"), ("Draws", "draws_minor"), ("Adjustments", "adjustments_minor")]
+    if pay.get("carried_minor", 0):  # .get: payouts stored before carried balances existed
+        parts.append(("Carried forward / recovered", "carried_minor"))
+    for title, column in (*parts, ("Payable", "payable_minor")):
         out.append(f"{title:<44} {money_text(pay[column], ccy):>{width}}")
     if pay["draw_balance_minor"]:
         out.append(f"{'Outstanding draw balance':<44} {money_text(pay['draw_balance_minor'], ccy):>{width}}")
+    if pay.get("carried_balance_minor", 0):
+        out.append(f"{'Carried balance still to recover':<44} {money_text(pay['carried_balance_minor'], ccy):>{width}}")
     return "\n".join(out)
 
 

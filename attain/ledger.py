@@ -6,8 +6,9 @@ vectorised over all reps of a plan at once (numpy over deal rows, one pass per
 component); only the explanations are formatted per line.
 
 Order of a rep's statement (``line_no``): the plan's components in the order
-written (each followed by its own ``cap`` line), the plan cap, clawbacks, then the
-draw or guarantee. Money is int64 minor units; each line is rounded half-up once
+written (each followed by its own ``cap`` line), the plan cap, clawbacks, the
+draw or guarantee, then the carried balance (``carry_forward``/``recovery``).
+Money is int64 minor units; each line is rounded half-up once
 (``attain.money.apply_ratio(s)``) and every total is a sum of lines.
 
 Rules a rep can check by hand (docs/plans.md has worked examples):
@@ -21,6 +22,11 @@ Rules a rep can check by hand (docs/plans.md has worked examples):
 - Quarterly components pay in the last month of the fiscal quarter on QTD figures.
 - Clawbacks: a cancellation recorded this month, within the plan's window, gives a
   negative line per line that paid on the deal, at that line's rate.
+- Negative months: a month whose lines sum below zero (clawbacks larger than
+  earnings) pays nothing: a ``carry_forward`` line brings it to zero and the amount
+  becomes a balance, recovered from later positive months by ``recovery`` lines
+  (oldest carried month first, each naming that month in ``for_month``), exactly
+  like a recoverable draw balance.
 """
 
 from __future__ import annotations
@@ -41,11 +47,13 @@ from attain.settings import Settings
 
 LEDGER_COLUMNS = ["month", "rep_id", "plan_id", "currency", "component", "kind", "deal_ids", "base_minor",
                   "band", "rate", "amount_minor", "explanation", "for_month", "line_no"]
-#: Kinds paid as draws; payouts report them apart from earnings (every other kind but adjustments).
+#: Kinds paid as draws; payouts report them apart from earnings (every other kind but adjustments and balances).
 DRAW_KINDS = ("draw", "draw_recovery", "guarantee")
+#: Kinds that carry a negative month forward and recover it from later months; payouts report them apart.
+BALANCE_KINDS = ("carry_forward", "recovery")
 CLAWBACK_SOURCE_KINDS = ("commission", "spiff")
 _INT64_MAX = np.iinfo(np.int64).max
-_STAGE_PLAN_CAP, _STAGE_CLAWBACK, _STAGE_DRAW = 10_000, 20_000, 30_000
+_STAGE_PLAN_CAP, _STAGE_CLAWBACK, _STAGE_DRAW, _STAGE_BALANCE = 10_000, 20_000, 30_000, 40_000
 _DEALS_IN_EXPLANATION = 5
 #: Attainment-table scope of a plan's ``scope``/``team`` wording.
 _ATTAINMENT_SCOPE = {"rep": "rep", "team": "team", "managed": "manager", "own": "team"}
@@ -725,12 +733,86 @@ def _draws(ctx: _Month, plan: Plan, roster: pd.DataFrame, earned: pd.Series, bal
     return blocks
 
 
+def _balances(lines: pd.DataFrame | None, kinds: tuple[str, ...], keys: list[str]) -> pd.Series:
+    """Outstanding balance per ``keys``: the sum of the ``kinds`` lines (amounts paid out minus recovered)."""
+    if lines is None or lines.empty:
+        index = pd.MultiIndex.from_tuples([], names=keys) if len(keys) > 1 else pd.Index([], name=keys[0])
+        return pd.Series(dtype=np.int64, index=index)
+    chosen = lines[lines["kind"].isin(kinds)]
+    return chosen.groupby(keys)["amount_minor"].sum().astype(np.int64)
+
+
 def draw_balances(lines: pd.DataFrame) -> pd.Series:
     """Outstanding recoverable-draw balance per rep: advances minus recoveries over ``lines``."""
-    if lines is None or lines.empty:
-        return pd.Series(dtype=np.int64)
-    draws = lines[lines["kind"].isin(("draw", "draw_recovery"))]
-    return draws.groupby("rep_id")["amount_minor"].sum().astype(np.int64)
+    return _balances(lines, ("draw", "draw_recovery"), ["rep_id"])
+
+
+def carried_balances(lines: pd.DataFrame | None) -> pd.Series:
+    """Outstanding carried balance per (``rep_id``, ``for_month`` it was carried from): carried minus recovered."""
+    owed = _balances(lines, BALANCE_KINDS, ["rep_id", "for_month"])
+    return owed[owed != 0]
+
+
+# ---------------------------------------------------------------------------- carried balances
+
+
+def settle_balances(lines: pd.DataFrame, month: str, history: pd.DataFrame | None,
+                    roster: pd.DataFrame) -> pd.DataFrame:
+    """The ``carry_forward`` and ``recovery`` lines of ``month`` (the policy of docs/plans.md, "Negative months").
+
+    ``lines``: the month's other lines (``rep_id``, ``plan_id``, ``currency``, ``amount_minor``), adjustments
+    included; ``history``: earlier months' lines, whose balance lines give what is still owed per month carried
+    from; ``roster``: the month's roster rows (``rep_id``, ``leave_date``). Per rep, when the lines sum below zero
+    nothing is paid: a line of ``-total`` brings the month to zero and becomes a balance. When they sum above
+    zero, outstanding balances are recovered from it, oldest month first, one line per month recovered (its
+    ``for_month``), never more than the month pays. A rep who leaves by the end of ``month`` with a balance
+    still owed gets a zero line saying so: the balance is reported for finance, never forgiven silently.
+    Each line's ``base_minor`` is the amount it was measured on (the month's total, or what was left of it).
+    """
+    owed = carried_balances(history[history["month"] < month] if history is not None and len(history) else None)
+    totals = lines.groupby("rep_id", sort=True)["amount_minor"].sum()
+    owing = set(owed.index.get_level_values("rep_id")) if len(owed) else set()
+    first = lines.drop_duplicates("rep_id").set_index("rep_id")
+    end = pd.Timestamp(f"{month}-01") + pd.offsets.MonthEnd(0)
+    leave = (pd.to_datetime(roster.set_index("rep_id")["leave_date"]) if "leave_date" in roster
+             else pd.Series(dtype=object))
+    rows = []
+    for rep, total in totals[(totals < 0) | totals.index.isin(list(owing))].items():
+        total = int(total)
+        ccy = first.at[rep, "currency"]
+        sources = owed.loc[rep].sort_index() if rep in owing else pd.Series(dtype=np.int64)
+        outstanding = int(sources.sum())
+
+        def line(kind: str, amount: int, base: int, text: str, source: str = month) -> None:
+            rows.append({"rep_id": rep, "plan_id": first.at[rep, "plan_id"], "currency": ccy, "kind": kind,
+                         "amount_minor": amount, "base_minor": base, "explanation": text, "for_month": source})
+
+        if total < 0:
+            outstanding -= total
+            line("carry_forward", -total, total,
+                 f"Carried forward: this month's lines sum to {money_text(total, ccy)} (more recovered than earned), "
+                 f"so nothing is paid and {money_text(-total, ccy)} becomes a balance recovered from later earnings; "
+                 f"balance now {money_text(outstanding, ccy)}")
+        left = max(total, 0)
+        for source, balance in sources.items():
+            take = min(int(balance), left)
+            if take <= 0:
+                break
+            outstanding -= take
+            line("recovery", -take, left,
+                 f"Recovery of the balance carried forward from {source}: {money_text(take, ccy)} of this month's "
+                 f"{money_text(left, ccy)} payable; {money_text(int(balance) - take, ccy)} of it still to recover",
+                 source)
+            left -= take
+        gone = leave.get(rep, pd.NaT)
+        if outstanding > 0 and pd.notna(gone) and pd.Timestamp(gone) <= end:
+            line("recovery", 0, outstanding,
+                 f"Not recovered: the rep leaves on {pd.Timestamp(gone):%Y-%m-%d} with {money_text(outstanding, ccy)} "
+                 "of carried balance outstanding; it is reported here for finance to settle, not forgiven")
+    out = pd.DataFrame(rows, columns=["rep_id", "plan_id", "currency", "kind", "amount_minor", "base_minor",
+                                      "explanation", "for_month"])
+    return out.assign(component="balance", deal_ids="", band="", rate="").astype(
+        {"amount_minor": np.int64, "base_minor": np.int64})
 
 
 # ---------------------------------------------------------------------------- the ledger
@@ -748,7 +830,7 @@ def compute_ledger(month: str, plans: PlanBook, reps: pd.DataFrame, credited: pd
     - ``credited``: ``credited_deals`` (rows of every credit month it holds; quarterly
       components read the quarter's months, clawbacks of straddled deals look up credit).
     - ``history``: ledger lines of earlier months (closed months from the frozen
-      ledger): draw balances and the lines clawbacks reverse.
+      ledger): draw and carried balances and the lines clawbacks reverse.
     A rep is included when employed in the month or when a cancellation of theirs is recorded.
     """
     settings = settings or Settings()
@@ -772,9 +854,12 @@ def compute_ledger(month: str, plans: PlanBook, reps: pd.DataFrame, credited: pd
         return pd.DataFrame({c: pd.Series(dtype=np.int64 if c.endswith("_minor") or c == "line_no" else object)
                              for c in LEDGER_COLUMNS})
     ledger = pd.concat(frames, ignore_index=True)
+    settled = settle_balances(ledger, month, history, roster)
+    ledger = pd.concat([ledger, settled.assign(_stage=_STAGE_BALANCE, _sub=np.arange(len(settled)))],
+                       ignore_index=True)
     ledger = ledger.sort_values(["rep_id", "_stage", "_sub"], kind="mergesort").reset_index(drop=True)
     ledger["month"] = month
-    ledger["for_month"] = month
+    ledger["for_month"] = ledger["for_month"].fillna(month) if "for_month" in ledger else month
     ledger["line_no"] = ledger.groupby("rep_id").cumcount().astype(np.int64) + 1
     return ledger[LEDGER_COLUMNS].astype({"base_minor": np.int64, "amount_minor": np.int64})
 
@@ -826,9 +911,20 @@ def _plan_lines(ctx: _Month, plan: Plan, roster: pd.DataFrame, events: pd.DataFr
     return pd.concat(blocks, ignore_index=True) if blocks else current.iloc[0:0]
 
 
-def with_adjustments(ledger: pd.DataFrame, adjustments: pd.DataFrame) -> pd.DataFrame:
-    """``ledger`` with adjustment lines appended after each rep's own lines, ``line_no`` renumbered."""
-    combined = pd.concat([ledger.assign(_adj=0), adjustments.assign(_adj=1)], ignore_index=True)
+def with_adjustments(ledger: pd.DataFrame, adjustments: pd.DataFrame, history: pd.DataFrame | None = None,
+                     reps: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``ledger`` with adjustment lines appended after each rep's own lines, ``line_no`` renumbered.
+
+    Adjustments change what the month pays, so its balance lines are settled again over the lines with the
+    adjustments (:func:`settle_balances`, from ``history``'s balances and ``reps``' leave dates) and come last.
+    """
+    month = ledger["month"].iloc[0] if len(ledger) else adjustments["month"].iloc[0]
+    own = ledger[~ledger["kind"].isin(BALANCE_KINDS)]
+    roster = roster_as_of(reps, month) if reps is not None else pd.DataFrame(columns=["rep_id", "leave_date"])
+    combined = pd.concat([own.assign(_adj=0), adjustments.assign(_adj=1)], ignore_index=True)
+    settled = settle_balances(combined, month, history, roster)
+    combined = pd.concat([combined, settled.assign(month=month, _adj=2, line_no=np.arange(len(settled)))],
+                         ignore_index=True)
     combined = combined.sort_values(["rep_id", "_adj", "line_no"], kind="mergesort").reset_index(drop=True)
     combined["line_no"] = combined.groupby("rep_id").cumcount().astype(np.int64) + 1
     return combined[LEDGER_COLUMNS]

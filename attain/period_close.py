@@ -25,7 +25,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
-from attain.ledger import LEDGER_COLUMNS, money_text
+from attain.ledger import BALANCE_KINDS, LEDGER_COLUMNS, money_text
 from attain.periods import parse_month
 
 _SCHEMA = (
@@ -203,7 +203,10 @@ def adjustment_lines(frozen: pd.DataFrame, recomputed: pd.DataFrame, already_adj
 
     Per rep, currency and component: recomputed total - frozen total - adjustments
     already made for ``for_month``; adjustment lines inside ``frozen`` and
-    ``recomputed`` (which settle still earlier months) are left out. ``line_no`` is
+    ``recomputed`` (which settle still earlier months) are left out, and so are
+    carried-balance lines: they follow from the month's total, and the balance a
+    closed month carried stays owed (``settle_balances`` recovers it from the
+    month that receives a positive adjustment). ``line_no`` is
     1.. per rep; ``attain.ledger.with_adjustments`` renumbers after the month's lines.
     """
     key = ["rep_id", "currency", "component"]
@@ -215,8 +218,9 @@ def adjustment_lines(frozen: pd.DataFrame, recomputed: pd.DataFrame, already_adj
 
     frozen, recomputed, already_adjusted = (f if len(f) else pd.DataFrame(columns=LEDGER_COLUMNS)
                                             for f in (frozen, recomputed, already_adjusted))
-    frozen_own = frozen[(frozen["kind"] != "adjustment") & (frozen["month"] == for_month)]
-    recomputed_own = recomputed[(recomputed["kind"] != "adjustment") & (recomputed["month"] == for_month)]
+    settling = ("adjustment", *BALANCE_KINDS)
+    frozen_own = frozen[~frozen["kind"].isin(settling) & (frozen["month"] == for_month)]
+    recomputed_own = recomputed[~recomputed["kind"].isin(settling) & (recomputed["month"] == for_month)]
     done = already_adjusted[(already_adjusted["kind"] == "adjustment") & (already_adjusted["for_month"] == for_month)]
     table = pd.concat({"paid": totals(frozen_own), "now": totals(recomputed_own), "done": totals(done)}, axis=1)
     table = table.fillna(0).astype(np.int64)

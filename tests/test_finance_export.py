@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import zipfile
 from decimal import Decimal
 
 import pandas as pd
@@ -10,8 +12,11 @@ from openpyxl import load_workbook
 
 from attain.finance_export import (ExportError, format_statement, neutralise, read_back_totals,
                                    write_payouts)
+from attain.ledger import LEDGER_COLUMNS
+from attain.money import MINOR_DIGITS
 from attain.payouts import payouts
-from tests.test_ledger import STRADDLE, commission, credited, plan_book, roster, run
+from tests.test_ledger import (STRADDLE, commission, credited, months_of_negative_balance, plan_book, roster,
+                               run)
 
 MONTH = "2025-03"
 
@@ -52,9 +57,20 @@ def test_formula_injection_is_neutralised_in_both_formats(tmp_path, month):
     csv = pd.read_csv(files[0], dtype=str, keep_default_na=False).set_index("payee_id")
     assert csv.loc["B", "payee"] == '\'=HYPERLINK("http://evil.example","click")'
     assert csv.loc["C", "payee"] == "'@SUM(A1:A9)"
+    # XLSX: the text itself, as a string cell with the quote-prefix style; no visible apostrophe, never a formula
     sheet = load_workbook(files[2])["Payouts"]
     names = {row[0].value: row[1] for row in sheet.iter_rows(min_row=2)}
-    assert names["B"].value.startswith("'=") and names["B"].data_type == "s"
+    assert names["B"].value == '=HYPERLINK("http://evil.example","click")' and names["C"].value == "@SUM(A1:A9)"
+    assert names["B"].data_type == "s" and names["B"].quotePrefix and names["C"].quotePrefix
+    assert names["A"].value == "Rep A" and not names["A"].quotePrefix
+    with zipfile.ZipFile(files[2]) as archive:
+        styles = archive.read("xl/styles.xml").decode()
+        payouts_xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    cell = re.search(r'<c r="B3" s="(\d+)" t="inlineStr"><is><t>(.*?)</t></is></c>', payouts_xml)
+    assert cell.group(2) == '=HYPERLINK("http://evil.example","click")'  # an inline string, not an <f> formula
+    cell_xfs = re.findall(r"<xf [^>]*>", styles.split("<cellXfs")[1].split("</cellXfs>")[0])
+    assert 'quotePrefix="1"' in cell_xfs[int(cell.group(1))]
+    assert "<f>" not in payouts_xml
     assert neutralise("-5") == "'-5" and neutralise("\tx") == "'\tx" and neutralise(-5) == -5
 
 
@@ -82,3 +98,78 @@ def test_frames_without_the_partition_column_export_as_the_month(tmp_path, month
     files = write_payouts(pay.drop(columns=["month"]), ledger.drop(columns=["month"]), tmp_path, MONTH, ("csv",))
     lines = pd.read_csv(files[1], dtype=str)
     assert set(lines["month"]) == {MONTH} and len(lines) == len(ledger)
+
+
+def ledger_of(rows) -> pd.DataFrame:
+    """A month's ledger from (rep_id, currency, kind, amount_minor) rows, one line each."""
+    frame = pd.DataFrame([{"month": MONTH, "rep_id": r, "plan_id": f"p-{c}", "currency": c, "component": k,
+                           "kind": k, "deal_ids": "", "base_minor": 0, "band": "", "rate": "", "amount_minor": a,
+                           "explanation": "hand-made", "for_month": MONTH} for r, c, k, a in rows])
+    frame["line_no"] = frame.groupby("rep_id").cumcount() + 1
+    return frame[LEDGER_COLUMNS]
+
+
+def test_xlsx_money_has_each_currencys_digits_exact_values_and_every_sheet_filters(tmp_path, monkeypatch):
+    monkeypatch.setitem(MINOR_DIGITS, "KWD", 3)  # an ISO 4217 three-digit currency, whatever the list holds
+    ledger = ledger_of([("U", "USD", "commission", 830211), ("U", "USD", "clawback", -978),
+                        ("Y", "JPY", "commission", 1234567), ("K", "KWD", "commission", 1234567)])
+    reps = pd.concat([roster("U"), roster("Y", currency="JPY"), roster("K", currency="KWD")], ignore_index=True)
+    pay = payouts(ledger, reps, MONTH)
+    path = write_payouts(pay, ledger, tmp_path, MONTH, ("xlsx",))[0]
+    book = load_workbook(path)
+    for sheet in book.worksheets:
+        assert sheet.auto_filter.ref == sheet.dimensions and sheet.freeze_panes == "A2"
+    payouts_sheet = book["Payouts"]
+    header = [c.value for c in payouts_sheet[1]]
+    rows = {r[0].value: dict(zip(header, r)) for r in payouts_sheet.iter_rows(min_row=2)}
+    assert {p: rows[p]["payable"].number_format for p in rows} == {"K": "#,##0.000", "U": "#,##0.00", "Y": "#,##0"}
+    assert {p: rows[p]["payable"].value for p in rows} == {"K": 1234.567, "U": 8292.33, "Y": 1234567}
+    assert all(rows[p]["payable"].data_type == "n" for p in rows)  # numbers finance can sum
+    ledger_sheet = book["Ledger"]
+    header = [c.value for c in ledger_sheet[1]]
+    amounts = [(dict(zip(header, r))["currency"].value, dict(zip(header, r))["amount"]) for r in
+               ledger_sheet.iter_rows(min_row=2)]
+    assert [(c, a.value, a.number_format) for c, a in amounts] == [
+        ("KWD", 1234.567, "#,##0.000"), ("USD", 8302.11, "#,##0.00"), ("USD", -9.78, "#,##0.00"),
+        ("JPY", 1234567, "#,##0")]
+    # the XML holds the exact decimal text (a float on the way would write 8302.110000000001 and -9.779999999999999)
+    with zipfile.ZipFile(path) as archive:
+        xml = archive.read("xl/worksheets/sheet2.xml").decode()
+    assert "<v>8302.11</v>" in xml and "<v>-9.78</v>" in xml and "<v>1234.567</v>" in xml
+    assert read_back_totals(path) == {"USD": Decimal("8292.33"), "JPY": Decimal("1234567"), "KWD": Decimal("1234.567")}
+
+
+def test_xlsx_refuses_amounts_a_spreadsheet_number_cannot_hold_to_the_cent(tmp_path):
+    ledger = ledger_of([("U", "USD", "commission", 10**15)])
+    pay = payouts(ledger, roster("U"), MONTH)
+    with pytest.raises(ExportError, match=r"payouts_2025-03.xlsx: earnings of U is 10,000,000,000,000.00 USD, more "
+                                          r"than the 15 significant digits .* \(attain payouts --format csv\)"):
+        write_payouts(pay, ledger, tmp_path, MONTH)
+    assert not list(tmp_path.rglob("*.csv"))  # refused before anything is written
+    assert len(write_payouts(pay, ledger, tmp_path, MONTH, ("csv",))) == 2
+
+
+def test_a_carried_balance_shows_in_the_statement_and_the_export(tmp_path):
+    months = months_of_negative_balance(tmp_path, roster("A"), [
+        ("2025-03", [("D1", "50000")], []),
+        ("2025-04", [("D2", "2000")], [("D1", "2025-03-05", "2025-04-10", "50000")]),
+        ("2025-05", [("D3", "30000")], []),
+    ])
+    (apr, apr_pay), (may, may_pay) = months[1], months[2]
+    text = format_statement(apr, apr_pay, "A", "2025-04")
+    assert "3. balance [carry_forward]" in text and "so nothing is paid and 4,800.00 USD becomes a balance" in text
+    assert [line.split()[-2] for line in text.splitlines()[-3:]] == ["4,800.00", "0.00", "4,800.00"]
+    assert text.splitlines()[-3].startswith("Carried forward / recovered")
+    assert text.splitlines()[-1].startswith("Carried balance still to recover")
+    text = format_statement(may, may_pay, "A", "2025-05")
+    assert "2. balance [recovery] for 2025-04" in text
+    assert "Recovery of the balance carried forward from 2025-04" in text
+    files = write_payouts(may_pay, may, tmp_path / "out", "2025-05")
+    row = pd.read_csv(files[0], dtype=str).iloc[0]
+    assert (row["earnings"], row["carried"], row["payable"], row["carried_balance"]) == (
+        "3000.00", "-3000.00", "0.00", "1800.00")
+    lines = pd.read_csv(files[1], dtype=str)
+    assert lines[["kind", "for_month", "amount"]].values.tolist()[-1] == ["recovery", "2025-04", "-3000.00"]
+    sheet = load_workbook(files[2])["Payouts"]
+    header = [c.value for c in sheet[1]]
+    assert dict(zip(header, (c.value for c in sheet[2])))["carried_balance"] == 1800

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from attain.finance_export import reconcile
 from attain.ledger import LEDGER_COLUMNS, compute_ledger
 from attain.money import to_minor
 from attain.payouts import payouts
@@ -513,3 +514,79 @@ def test_quarterly_commission_accumulates_the_quarter_in_close_date_order(tmp_pa
     assert amounts(ledger) == [600_00, 900_00, 600_00]
     assert ledger["deal_ids"].tolist() == ["J1;F1", "F1;M1", "M1"]
     assert "target of FY2025 Q1 (QTD)" in ledger["explanation"][0]
+
+
+CLAWBACK_PLAN_HEADER = "clawback: {window_days: 120}\n"
+
+
+def months_of_negative_balance(tmp_path, reps, months):
+    """Run ``months`` ((month, [(deal, credit)], [(cancelled deal, close, cancelled, credit)])) in order.
+
+    Returns each month's (ledger, payouts); the history grows like the pipeline's.
+    ``payout_of(payouts)`` is rep A's row.
+    """
+    book = plan_book(tmp_path, DRAW_PLAN, header=CLAWBACK_PLAN_HEADER)
+    history, out = None, []
+    for month, deals, cancelled in months:
+        rows = credited([(d, "A", f"{month}-05", c) for d, c in deals], month=month)
+        events = clawback_events([(d, "A", close, x, c) for d, close, x, c in cancelled], month=month) \
+            if cancelled else None
+        ledger = run(book, reps, rows, {}, month=month, events=events, history=history)
+        pay = payouts(ledger, reps, month, history)
+        reconcile(pay, ledger)  # the finance export's check: payable = sum of the lines, to the cent
+        out.append((ledger, pay))
+        history = ledger if history is None else pd.concat([history, ledger], ignore_index=True)
+    return out
+
+
+def payout_of(pay: pd.DataFrame, rep: str = "A") -> pd.Series:
+    return pay.set_index("rep_id").loc[rep]
+
+
+def test_a_clawback_larger_than_earnings_is_carried_forward_and_recovered_later(tmp_path):
+    (mar, mar_pay), (apr, apr_pay), (may, may_pay), (jun, jun_pay) = months_of_negative_balance(tmp_path, roster("A"), [
+        ("2025-03", [("D1", "50000")], []),                                        # 10%: 5,000.00 paid
+        ("2025-04", [("D2", "2000")], [("D1", "2025-03-05", "2025-04-10", "50000")]),  # 200 - 5,000 = -4,800
+        ("2025-05", [("D3", "30000")], []),                                        # 3,000 recovers part
+        ("2025-06", [("D4", "50000")], []),                                        # 5,000: 1,800 recovers the rest
+    ])
+    mar_pay, apr_pay, may_pay, jun_pay = (payout_of(p) for p in (mar_pay, apr_pay, may_pay, jun_pay))
+    assert mar_pay["payable_minor"] == 5000_00 and mar_pay["carried_balance_minor"] == 0
+    assert apr[["kind", "amount_minor", "for_month"]].values.tolist() == [
+        ["commission", 200_00, "2025-04"], ["clawback", -5000_00, "2025-04"], ["carry_forward", 4800_00, "2025-04"]]
+    assert apr["explanation"].iloc[2] == (
+        "Carried forward: this month's lines sum to -4,800.00 USD (more recovered than earned), so nothing is "
+        "paid and 4,800.00 USD becomes a balance recovered from later earnings; balance now 4,800.00 USD")
+    assert apr["base_minor"].iloc[2] == -4800_00 and apr["component"].iloc[2] == "balance"
+    assert (apr_pay["earnings_minor"], apr_pay["carried_minor"], apr_pay["payable_minor"],
+            apr_pay["carried_balance_minor"]) == (-4800_00, 4800_00, 0, 4800_00)
+    # May earns 3,000 < 4,800: all of it recovers, nothing is paid, 1,800 still owed
+    assert may[["kind", "amount_minor", "for_month", "line_no"]].values.tolist() == [
+        ["commission", 3000_00, "2025-05", 1], ["recovery", -3000_00, "2025-04", 2]]
+    assert may["explanation"].iloc[1] == (
+        "Recovery of the balance carried forward from 2025-04: 3,000.00 USD of this month's 3,000.00 USD payable; "
+        "1,800.00 USD of it still to recover")
+    assert (may_pay["payable_minor"], may_pay["carried_balance_minor"]) == (0, 1800_00)
+    # June earns 5,000: 1,800 recovers the rest, 3,200 is paid
+    assert jun["amount_minor"].tolist() == [5000_00, -1800_00]
+    assert (jun_pay["carried_minor"], jun_pay["payable_minor"], jun_pay["carried_balance_minor"]) == (
+        -1800_00, 3200_00, 0)
+    # over the four months the rep is paid exactly what was earned net of the clawback
+    paid = sum(int(p["payable_minor"]) for p in (mar_pay, apr_pay, may_pay, jun_pay))
+    assert paid == 5000_00 + 200_00 - 5000_00 + 3000_00 + 5000_00
+
+
+def test_a_leaver_with_a_carried_balance_is_reported_not_forgiven(tmp_path):
+    reps = roster("A")
+    reps["leave_date"] = pd.Timestamp("2025-04-20")
+    _, (apr, apr_pay) = months_of_negative_balance(tmp_path, reps, [
+        ("2025-03", [("D1", "10000")], []),
+        ("2025-04", [], [("D1", "2025-03-05", "2025-04-10", "10000")]),
+    ])
+    apr_pay = payout_of(apr_pay)
+    assert apr["kind"].tolist() == ["commission", "clawback", "carry_forward", "recovery"]
+    assert apr["amount_minor"].tolist() == [0, -1000_00, 1000_00, 0]
+    assert apr["explanation"].iloc[3] == (
+        "Not recovered: the rep leaves on 2025-04-20 with 1,000.00 USD of carried balance outstanding; it is "
+        "reported here for finance to settle, not forgiven")
+    assert (apr_pay["payable_minor"], apr_pay["carried_balance_minor"]) == (0, 1000_00)

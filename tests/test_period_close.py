@@ -11,7 +11,9 @@ from attain.payouts import payouts
 from attain.period_close import (PeriodCloseError, adjustment_lines, close_month, frozen_ledger,
                                  input_fingerprint, is_closed, period_log, record_fingerprint, reopen_month,
                                  stored_fingerprint)
-from tests.test_ledger import STRADDLE, commission, credited, plan_book, roster, run
+from attain.finance_export import reconcile
+from tests.test_ledger import (CLAWBACK_PLAN_HEADER, DRAW_PLAN, STRADDLE, clawback_events, commission, credited,
+                               plan_book, roster, run)
 
 TARGETS = {"A": "20000", "B": "20000"}
 
@@ -125,3 +127,34 @@ def test_frames_without_the_partition_column_are_taken_as_the_month(march):
     without = ledger.drop(columns=["month"])
     pay = payouts(without, roster("A", "B"), "2025-03")
     assert pay["payable_minor"].tolist() == [1400_00, 200_00]
+
+
+def test_a_carried_balance_of_a_closed_month_is_recovered_once_from_its_adjustment(tmp_path, con):
+    book = plan_book(tmp_path, DRAW_PLAN, header=CLAWBACK_PLAN_HEADER)
+    reps = roster("A")
+    march = run(book, reps, credited([("D1", "A", "2025-03-05", "50000")]), {})
+    cancel = clawback_events([("D1", "A", "2025-03-05", "2025-04-10", "50000")])
+    april_deals = credited([("D2", "A", "2025-04-05", "2000")], month="2025-04")
+    april = run(book, reps, april_deals, {}, month="2025-04", events=cancel, history=march)
+    assert april["kind"].tolist() == ["commission", "clawback", "carry_forward"]  # 200 - 5,000: 4,800 carried
+    close_month(con, "2025-04", april, "f" * 64, by="finance")
+
+    # a late April deal adds 1,000 of commission; the carried balance is not an adjustment of its own
+    late = pd.concat([april_deals, credited([("D5", "A", "2025-04-28", "10000")], month="2025-04")])
+    recomputed = run(book, reps, late, {}, month="2025-04", events=cancel, history=march)
+    adjustments = adjustment_lines(frozen_ledger(con, "2025-04"), recomputed, pd.DataFrame(), "2025-04", "2025-05")
+    assert adjustments[["component", "amount_minor"]].values.tolist() == [["commission", 1000_00]]
+
+    # May earns 3,000; with the +1,000 adjustment 4,000 recovers the balance April carried: 800 still owed
+    history = pd.concat([march, frozen_ledger(con, "2025-04")], ignore_index=True)
+    may = run(book, reps, credited([("D3", "A", "2025-05-05", "30000")], month="2025-05"), {}, month="2025-05",
+              history=history)
+    assert may["amount_minor"].tolist() == [3000_00, -3000_00]  # before the adjustment: 3,000 recovered
+    may = with_adjustments(may, adjustments, history, reps)
+    assert may[["kind", "amount_minor", "for_month", "line_no"]].values.tolist() == [
+        ["commission", 3000_00, "2025-05", 1], ["adjustment", 1000_00, "2025-04", 2],
+        ["recovery", -4000_00, "2025-04", 3]]
+    pay = payouts(may, reps, "2025-05", history).set_index("rep_id").loc["A"]
+    assert (pay["adjustments_minor"], pay["carried_minor"], pay["payable_minor"], pay["carried_balance_minor"]) == (
+        1000_00, -4000_00, 0, 800_00)
+    reconcile(payouts(may, reps, "2025-05", history), may)

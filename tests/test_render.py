@@ -7,6 +7,7 @@ deals so its pack runs over several pages.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from pathlib import Path
 
@@ -167,3 +168,32 @@ def test_translator_reads_po_and_falls_back_to_english():
     assert i18n.translator("zh_CN").gettext("a label nobody translated") == "a label nobody translated"
     with pytest.raises(i18n.LocaleError, match="fr.*messages.po"):
         i18n.translator("fr")
+
+
+def test_a_carried_balance_is_named_in_the_statement_of_both_languages():
+    tables = make_tables()
+    ledger = tables.incentive_ledger
+    r2 = ledger["rep_id"] == "R2"
+    carried = ledger[r2].assign(line_no=[1, 2], kind=["commission", "clawback"], amount_minor=[28_000, -40_000],
+                                explanation=["4% of $7,000.00", "Clawback: deal D-1990 cancelled"])
+    lines = [carried.iloc[0].to_dict(), carried.iloc[1].to_dict(),
+             {**carried.iloc[1].to_dict(), "line_no": 3, "component": "balance", "kind": "carry_forward",
+              "amount_minor": 12_000, "explanation": "Carried forward: this month's lines sum to -120.00 USD"},
+             {**carried.iloc[1].to_dict(), "line_no": 4, "component": "balance", "kind": "recovery",
+              "amount_minor": 0, "for_month": "2026-08", "explanation": "Not recovered: the rep leaves"}]
+    payouts = tables.payouts.copy()
+    payouts[["carried_minor", "carried_balance_minor"]] = 0
+    payouts.loc[payouts["rep_id"] == "R2", ["earnings_minor", "carried_minor", "payable_minor",
+                                            "carried_balance_minor"]] = [-12_000, 12_000, 0, 12_000]
+    tables = make_tables()
+    tables.incentive_ledger = pd.concat([ledger[~r2], pd.DataFrame(lines)], ignore_index=True)
+    tables.payouts = payouts
+    review = rep_review("R2", MONTH, tables, SETTINGS)
+    renderer = Renderer()
+    english = renderer.html(review, "en", FINGERPRINT)
+    assert "Carried forward<br>" in english and "Balance recovery<br>" in english and "for August 2026" in english
+    assert "Carried forward or recovered this month: $120.00; carried balance still to recover: $120.00." in english
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(renderer.pdf(
+        renderer.html(review, "zh_CN", FINGERPRINT)))).pages)
+    assert "结转" in text and "结转余额回收" in text
+    assert "本月结转或回收：US$120.00；待回收结转余额：US$120.00。" in re.sub(r"\s+", "", text)
