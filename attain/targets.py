@@ -217,3 +217,16 @@ def reps_without_targets(reps: pd.DataFrame, in_force: pd.DataFrame, month: str)
     covered = in_force.loc[in_force["scope"].eq("rep") & in_force["month"].eq(month), "scope_id"]
     missing = active[~active["rep_id"].isin(covered)]
     return missing.assign(month=month)[["month", "rep_id", "name", "team"]].reset_index(drop=True)
+
+
+def describe_missing(missing: pd.DataFrame, month: str) -> str | None:
+    """What to do about the people :func:`reps_without_targets` found (None when there are none)."""
+    if missing.empty:
+        return None
+    people = ", ".join(f"{r.rep_id} ({r.name})" for r in missing.head(20).itertuples())
+    more = f" and {len(missing) - 20:,} more" if len(missing) > 20 else ""
+    return (
+        f"targets: no target in force for {month} for {people}{more}; add a row per person to targets "
+        f"(scope rep, month {month}, metric revenue), or one with a blank amount for an explicit \"no target\" "
+        "(a manager without a personal quota, say)"
+    )

@@ -31,6 +31,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from decimal import ROUND_FLOOR, Decimal
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -43,8 +44,9 @@ import pyarrow.compute as pc
 
 from attain.crm_profiles import OWNER_ALIASES, AdaptedDeals, UnknownExportError, adapt
 from attain.crm_profiles import QUARANTINE_COLUMNS as CRM_QUARANTINE_COLUMNS
-from attain.money import MINOR_DIGITS, unknown_currency_reason
+from attain.money import MINOR_DIGITS, format_minor, unknown_currency_reason
 from attain.periods import add_months, month_end, month_start, parse_month
+from attain.readiness import month_readiness
 from attain.readers import INPUT_SUFFIXES, InputFileError, RawTable, delimiter_name, find_input, read_table
 from attain.settings import Settings, how_to_set
 from checks.schemas import (
@@ -242,6 +244,9 @@ class _Table:
     details: dict[str, str] = field(default_factory=dict)
     #: CRM export: contract column -> the export's own column, so problems name the column a person sees.
     column_names: dict[str, str] = field(default_factory=dict)
+    #: What was changed in the text on the way (label -> sentence): shown with ``details`` in the validate
+    #: report and in the run's metadata (control characters removed, long text cut, product aliases).
+    warnings: dict[str, str] = field(default_factory=dict)
 
     def rows_label(self, index: Iterable) -> str:
         """'rows 4, 9' for a list of raw indexes."""
@@ -311,14 +316,20 @@ def _ingest(
     tables = {
         name: _open(data_dir, name, encodings.get(name), name in required) for name in CONTRACT if name != "deals"
     }
+    for table in tables.values():
+        _sanitise(table, settings.text_max_length)
     has_roster = tables["reps"] is not None
-    reps = _validate_reps(tables["reps"]) if has_roster else _empty("reps")
+    reps = _validate_reps(tables["reps"], settings.text_max_length) if has_roster else _empty("reps")
     roster = _roster_ids(tables["reps"], reps) if has_roster else (pd.Index([]), pd.Index([]))
     deals_table = _open_deals(data_dir, reps if has_roster else None, crm, encodings.get("deals"), settings.timezone)
+    _sanitise(deals_table, settings.text_max_length)
     tables["deals"] = deals_table
-    deals = _validate_deals(deals_table, roster, end, pd.Timestamp(today), owners_checked=has_roster)
-    splits = _validate_splits(tables["credit_splits"], deals, deals_table, roster)
+    # FX rates first: the plausible ceiling of a deal amount in another currency is converted at them.
     fx_rates = _validate_fx(tables["fx_rates"], settings.base_currency)
+    deals = _validate_deals(
+        deals_table, roster, end, pd.Timestamp(today), owners_checked=has_roster, settings=settings, fx_rates=fx_rates
+    )
+    splits = _validate_splits(tables["credit_splits"], deals, deals_table, roster)
     if tables["fx_rates"] is not None or lone is None:
         deals, splits = _check_fx_coverage(
             deals,
@@ -357,18 +368,24 @@ class ValidationReport:
     """What ``attain validate`` prints: per file how it was read and its row counts, then every problem.
 
     ``notes`` are lines about the check as a whole (for a lone file: which
-    files of its folder gave the context, and which were absent).
+    files of its folder gave the context, and which were absent). For a
+    folder, ``problems`` are what would stop the month-end run beyond rejected
+    rows (missing targets, plan files, the quarantine limit: see
+    ``attain.readiness``) and ``warnings`` what would silently pay nothing (a
+    SPIFF product no deal has).
     """
 
     month: str
     sources: dict[str, TableSource]
     quarantine: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """True when no row was rejected."""
-        return self.quarantine.empty
+        """True when no row was rejected and nothing would stop the run."""
+        return self.quarantine.empty and not self.problems
 
     def text(self) -> str:
         lines = [f"Input check for the month {self.month}:"]
@@ -379,14 +396,21 @@ class ValidationReport:
                 f"{s.rows_quarantined} quarantined, {s.rows_skipped} outside the month or repeated"
             )
             lines += [f"    {label}: {sentence}" for label, sentence in s.details.items()]
+        if self.warnings:
+            lines.append(f"{len(self.warnings)} warning(s) (the run goes on, but check them):")
+            lines += [f"  {warning}" for warning in self.warnings]
         if self.ok:
             lines.append("No problems found.")
             return "\n".join(lines)
-        rows = self.quarantine.drop_duplicates(["source_file", "source_row"]).shape[0]
-        lines.append(f"{len(self.quarantine)} problem(s) in {rows} row(s):")
-        for q in self.quarantine.itertuples():
-            where = f"{q.source_file} row {q.source_row}" + (f", {q.column}" if q.column else "")
-            lines.append(f"  {where}: {q.reason}")
+        if not self.quarantine.empty:
+            rows = self.quarantine.drop_duplicates(["source_file", "source_row"]).shape[0]
+            lines.append(f"{len(self.quarantine)} problem(s) in {rows} row(s):")
+            for q in self.quarantine.itertuples():
+                where = f"{q.source_file} row {q.source_row}" + (f", {q.column}" if q.column else "")
+                lines.append(f"  {where}: {q.reason}")
+        if self.problems:
+            lines.append(f"{len(self.problems)} problem(s) that would stop `attain run --month {self.month}`:")
+            lines += [f"  {problem}" for problem in self.problems]
         return "\n".join(lines)
 
 
@@ -402,6 +426,7 @@ def validate_path(
     date_order: str | None = None,
     decimal_comma: bool | None = None,
     owner_aliases: Path | str | None = None,
+    plans_dir: Path | str | None = None,
 ) -> ValidationReport:
     """Check a data folder, or one file of it, without running the month.
 
@@ -413,7 +438,9 @@ def validate_path(
     table is named by the file name (``deals.csv``) or, failing that, by the
     contract header it matches (else: deals, which may be a CRM export). A lone
     deals file is checked without a roster when its folder has none (owners are
-    then not matched) and an ``owner_aliases`` file next to it is used.
+    then not matched) and an ``owner_aliases`` file next to it is used. A
+    folder is also checked for what would stop its month-end run (targets,
+    plans in ``plans_dir``, default ``<folder>/plans``, the quarantine limit).
     """
     settings = settings or Settings()
     path = Path(path)
@@ -424,7 +451,9 @@ def validate_path(
     crm = _CrmOptions(profile, _path(mapping_file), date_order, decimal_comma, _path(owner_aliases))
     if path.is_dir():
         result = _ingest(path, month, settings, today=today, encodings=encodings, crm=crm)
-        return ValidationReport(month, result.sources, result.quarantine)
+        plans = Path(plans_dir) if plans_dir is not None else path / "plans"
+        problems, warnings = month_readiness(result, month, settings, plans)
+        return ValidationReport(month, result.sources, result.quarantine, problems=problems, warnings=warnings)
     if not path.is_file():
         raise InputFileError(path, f"file not found in {path.parent}; check the file name and folder")
     table = _table_of_file(path, encodings)
@@ -1191,12 +1220,126 @@ def _drop_problem_rows(table: _Table, typed: pd.DataFrame) -> pd.DataFrame:
     return typed.drop(index=table.problems.rows().intersection(typed.index))
 
 
+# ---------------------------------------------------------------- implausible text
+
+#: Display text of each table: cleaned of control and bidi-override characters and cut to ``text_max_length``.
+#: Ids and the names used as keys (team, region) are never changed: see ``_id_problems``.
+_DISPLAY_TEXT = {
+    "deals": ("account", "product", "cancel_reason"),
+    "reps": ("name",),
+    "targets": ("reason", "author"),
+    "surveys": ("account", "comment"),
+}
+#: Line breaks and tabs become a space (words stay apart); every other C0/C1 control character and the
+#: bidi overrides and isolates (U+202A-U+202E, U+2066-U+2069) are removed: none is legitimate in a name.
+_SPACING = r"[\t\n\r\x0b\x0c]"
+_UNSAFE = r"[\x00-\x1f\x7f-\x9f\x{202A}-\x{202E}\x{2066}-\x{2069}]"
+_ELLIPSIS = "…"
+
+
+def _arrow_text(column: pd.Series) -> pa_arrow.Array:
+    return pa_arrow.array(column.to_numpy(dtype=object), type=pa_arrow.string(), from_pandas=True)
+
+
+def _plain(column: pd.Series, max_length: int) -> bool:
+    """True when no cell can need cleaning or cutting: the fast path of a million clean cells.
+
+    ``str.isprintable`` (C speed over the joined text) is False for every control and bidi-override character
+    (and for a few harmless ones, such as a no-break space: those columns then take the exact, slower path).
+    """
+    cells = column.tolist()
+    return not cells or (" ".join(cells).isprintable() and max(map(len, cells)) <= max_length)
+
+
+def _some_rows(table: _Table, index: pd.Index) -> str:
+    """'rows 4, 9' naming at most ten rows, then how many more."""
+    label = table.rows_label(index[:10])
+    return label + (f" and {len(index) - 10:,} more" if len(index) > 10 else "")
+
+
+def _sanitise(table: _Table | None, max_length: int) -> None:
+    """Clean and cut the display text of ``table`` (vectorised, only the columns that need it), with warnings.
+
+    The row is kept: a stray NUL or a right-to-left override in an account name is the CRM's noise, not a
+    reason to lose the deal. What was changed is listed in ``table.warnings`` (the validate report and the
+    ingest metadata show it); the quarantine and raw records keep the original text.
+    """
+    if table is None:
+        return
+    cleaned, cut, changed = [], [], {}
+    for column in _DISPLAY_TEXT.get(table.name, ()):
+        if _plain(table.text[column], max_length):
+            continue
+        values = _arrow_text(table.text[column])
+        unsafe = pc.match_substring_regex(values, _UNSAFE).to_numpy(zero_copy_only=False)
+        if unsafe.any():
+            values = pc.utf8_trim_whitespace(
+                pc.replace_substring_regex(pc.replace_substring_regex(values, _SPACING, " "), _UNSAFE, "")
+            )
+            cleaned.append(f"{column} ({_some_rows(table, table.text.index[unsafe])})")
+        long = (pc.utf8_length(values).to_numpy(zero_copy_only=False) > max_length)
+        if long.any():
+            short = pc.binary_join_element_wise(pc.utf8_slice_codeunits(values, 0, max_length - 1), _ELLIPSIS, "")
+            values = pc.if_else(pa_arrow.array(long), short, values)
+            cut.append(f"{column} ({_some_rows(table, table.text.index[long])})")
+        if unsafe.any() or long.any():
+            changed[column] = values.to_numpy(zero_copy_only=False)
+    if changed:
+        table.text = table.text.assign(**{c: pd.Series(v, index=table.text.index) for c, v in changed.items()})
+    if cleaned:
+        table.warnings["text cleaned"] = (
+            "control or bidi-override characters removed (line breaks and tabs read as a space) from "
+            + "; ".join(cleaned)
+            + "; the rows are kept"
+        )
+    if cut:
+        table.warnings["text cut"] = (
+            f"text longer than {max_length:,} characters cut to {max_length:,} (ending with {_ELLIPSIS}) in "
+            + "; ".join(cut)
+            + f"; to keep more, raise the limit: {how_to_set('text_max_length', _longer(max_length))}"
+        )
+
+
+def _longer(length: int) -> int:
+    """A round limit above ``length``, for the example in a message."""
+    return (length // 100 + 2) * 100
+
+
+def _id_problems(table: _Table, columns: tuple[str, ...], max_length: int) -> None:
+    """Ids are never cleaned or cut (a changed id could name another record): one that needs it is a problem."""
+    for column in columns:
+        if _plain(table.text[column], max_length):
+            continue
+        values = _arrow_text(table.text[column])
+        unsafe = pc.match_substring_regex(values, _UNSAFE).to_numpy(zero_copy_only=False)
+        lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
+        long = lengths > max_length
+        if not (unsafe.any() or long.any()):
+            continue
+        rows = np.flatnonzero(unsafe | long)
+        table.problems.add(
+            table.text.index[rows],
+            column,
+            table.text[column].iloc[rows],
+            [
+                f"{column} is {n:,} characters long, more than the {max_length:,} characters allowed; an id is "
+                "never cut (a cut id could name another record): correct it in the export, or raise the limit: "
+                + how_to_set("text_max_length", _longer(n))
+                if too_long
+                else f"{column} contains control or bidi-override characters; an id is never changed (a changed id "
+                "could name another record): correct it in the export"
+                for n, too_long in zip(lengths[rows], long[rows])
+            ],
+        )
+
+
 # ---------------------------------------------------------------- reps
 
 
-def _validate_reps(table: _Table) -> pd.DataFrame:
+def _validate_reps(table: _Table, max_length: int = Settings.text_max_length) -> pd.DataFrame:
     text = table.text
     _duplicates(table, ["rep_id", "valid_from"], "rep_id and valid_from")
+    _id_problems(table, ("rep_id",), max_length)
     text = table.text
     typed = text.copy()
     for column in _DATE_COLUMNS["reps"]:
@@ -1268,12 +1411,17 @@ def _validate_deals(
     end: pd.Timestamp,
     today: pd.Timestamp,
     owners_checked: bool = True,
+    settings: Settings | None = None,
+    fx_rates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Validated deals of the snapshot; see the module docstring for the rules.
 
     ``owners_checked`` is False when there is no roster to check owners against
-    (``attain validate`` of a lone deals file).
+    (``attain validate`` of a lone deals file). ``settings`` give the product
+    aliases and the limits of a plausible amount, ``fx_rates`` (validated) convert
+    the amount ceiling to other currencies.
     """
+    settings = settings or Settings()
     # Snapshot first: deals opened after the month did not exist at its end (not an error).
     created = _parse_dates(table.text["created_date"])
     later = (created > end).to_numpy()
@@ -1282,19 +1430,22 @@ def _validate_deals(
         table.text = table.text[~later]
         table.skipped += int(later.sum())
     _duplicates(table, ["deal_id"], "deal")
+    # (owner_id needs no check of its own: it must be a rep_id of the roster, where ids are checked.)
+    _id_problems(table, ("deal_id",), settings.text_max_length)
     text = table.text
     stage, currency = text["stage"], text["currency"]
 
     known_currency = currency.isin(MINOR_DIGITS).to_numpy()
     digits = currency.map(MINOR_DIGITS).fillna(2).astype("int64").to_numpy()
     units, status = _minor_units(text["amount"], digits)
+    is_won = (stage == "won").to_numpy()
     # With an unknown currency the decimals cannot be judged; the currency problem says what to fix.
     status = np.where(~known_currency & (status == _TOO_PRECISE), _OK, status)
     _amount_problems(table, "amount", status, digits, currency, "amounts")
     _blank(
         table,
         "amount",
-        pd.Series((status == _BLANK) & (stage == "won").to_numpy(), index=text.index),
+        pd.Series((status == _BLANK) & is_won, index=text.index),
         "amount is blank on a won deal; enter the deal's value",
     )
 
@@ -1305,7 +1456,7 @@ def _validate_deals(
             "deal_id": text["deal_id"],
             "owner_id": text["owner_id"],
             "account": text["account"],
-            "product": text["product"],
+            "product": _aliased(table, text["product"], settings.product_aliases),
             "amount_minor": amount_minor,
             "currency": currency,
             "stage": stage,
@@ -1334,6 +1485,18 @@ def _validate_deals(
             )
     if owners_checked:
         _unknown(table, "owner_id", *roster, "rep_id in reps", "add the rep to reps or correct the owner")
+    # A CRM export without an account column at all is read as before (its details say the column is absent).
+    has_account = "account" in (table.column_names if table.profile else table.raw.df.columns)
+    won_by_end = is_won & ~(typed["close_date"] > end).to_numpy() & has_account
+    no_account = text.index[won_by_end & (text["account"] == "").to_numpy()]
+    table.problems.add(
+        no_account,
+        "account",
+        [""] * len(no_account),
+        "a won deal needs an account: account is blank; enter the customer the deal was won with "
+        "(new accounts and surveys are counted by it)",
+    )
+    _implausible_amounts(table, units, status == _OK, is_won, settings, fx_rates, end.strftime("%Y-%m"))
 
     deals = _drop_problem_rows(table, typed)
     # Snapshot: what was known at the month's end.
@@ -1345,6 +1508,130 @@ def _validate_deals(
     deals.loc[cancelled_later, "cancel_reason"] = ""
     deals["amount_minor"] = deals["amount_minor"].fillna(0).astype("int64")
     return deals
+
+
+def _aliased(table: _Table, product: pd.Series, aliases: dict[str, str]) -> pd.Series:
+    """Deal products with ``settings.product_aliases`` applied (deal spelling -> the plans' name).
+
+    Each alias used is listed in the table's warnings (original spelling, name, rows), so the original
+    spelling stays traceable; the quarantine records keep the raw text.
+    """
+    if not aliases:
+        return product
+    codes, uniques = _factorize_text(product)
+    used = [(i, u) for i, u in enumerate(uniques) if u in aliases and aliases[u] != u]
+    if not used:
+        return product
+    counts = np.bincount(codes, minlength=len(uniques))
+    table.warnings["product aliases"] = "; ".join(
+        f"{u!r} read as {aliases[u]!r} ({counts[i]:,} row{'s' if counts[i] != 1 else ''})" for i, u in used
+    )
+    mapped = np.array([aliases.get(u, u) for u in uniques], dtype=object)
+    return pd.Series(mapped[codes], index=product.index, dtype=object)
+
+
+#: A rep's median won deal judges an amount only from this many won deals (in that currency) on.
+MEDIAN_MIN_DEALS = 5
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def _amount_ceiling(
+    currency: str, settings: Settings, fx_rates: pd.DataFrame | None, month: str
+) -> tuple[int, str] | None:
+    """The largest plausible amount in ``currency`` (minor units) and how it was found; None: unknown currency.
+
+    ``settings.amount_ceilings[currency]`` when set (major units of the currency); else ``amount_ceiling``
+    (major units of the base currency) converted at the currency's rate of ``month`` (or its latest rate
+    before, else its latest rate at all); a currency without any FX rate reads ``amount_ceiling`` as its own
+    major units (set ``amount_ceilings`` for a currency worth far less than the base currency).
+    """
+    digits = MINOR_DIGITS.get(currency)
+    if digits is None:
+        return None
+    base = settings.base_currency
+    if currency in settings.amount_ceilings:
+        major, how = Decimal(settings.amount_ceilings[currency]), f"the ceiling set for {currency}"
+    elif currency == base:
+        major, how = Decimal(settings.amount_ceiling), "the ceiling of the base currency"
+    else:
+        rates = fx_rates[fx_rates["currency"] == currency] if fx_rates is not None else pd.DataFrame()
+        if len(rates):
+            before = rates[rates["month"] <= month]
+            chosen = (before if len(before) else rates).sort_values("month").iloc[-1]
+            major = Decimal(settings.amount_ceiling) / Decimal(chosen["rate"])
+            how = f"the ceiling of {settings.amount_ceiling} {base} at the {chosen['month']} rate {chosen['rate']}"
+        else:
+            major = Decimal(settings.amount_ceiling)
+            how = f"the ceiling of the base currency read as {currency}, which has no FX rate"
+    minor = (major * 10**digits).to_integral_value(ROUND_FLOOR)
+    return int(min(minor, _INT64_MAX)), how
+
+
+def _implausible_amounts(
+    table: _Table,
+    units: np.ndarray,
+    parsed: np.ndarray,
+    is_won: np.ndarray,
+    settings: Settings,
+    fx_rates: pd.DataFrame | None,
+    month: str,
+) -> None:
+    """Quarantine amounts above the plausible ceiling, and won deals far above their owner's median won deal.
+
+    The median is the owner's, per currency, over the won deals of the file (below the ceiling), and judges
+    only owners with at least ``MEDIAN_MIN_DEALS`` of them: with fewer, one large deal is not an outlier.
+    """
+    text = table.text
+    codes, currencies = _factorize_text(text["currency"])
+    ceilings = [_amount_ceiling(c, settings, fx_rates, month) for c in currencies]
+    limit = np.array([c[0] if c else _INT64_MAX for c in ceilings], dtype=np.int64)[codes]
+    above = parsed & (units > limit)
+    for row in np.flatnonzero(above):
+        currency = currencies[codes[row]]
+        ceiling, how = ceilings[codes[row]]
+        value = text["amount"].iloc[row]
+        suggestion = 10 ** len(str(units[row] // 10 ** MINOR_DIGITS[currency]))
+        raise_it = (
+            how_to_set("amount_ceiling", suggestion)
+            if currency == settings.base_currency and currency not in settings.amount_ceilings
+            else how_to_set("amount_ceilings", {currency: suggestion})
+        )
+        table.problems.add(
+            [text.index[row]],
+            "amount",
+            [value],
+            f"amount {value} {currency} is above the plausible ceiling of {format_minor(ceiling, currency)} "
+            f"{currency} ({how}); correct the amount, or if the deal is real raise the ceiling: {raise_it}",
+        )
+    won = parsed & ~above & is_won
+    if won.sum() < MEDIAN_MIN_DEALS:
+        return
+    frame = pd.DataFrame({"owner": text["owner_id"].to_numpy()[won], "code": codes[won], "units": units[won]})
+    groups = frame.groupby(["owner", "code"], sort=False)["units"]
+    size = groups.transform("size").to_numpy()
+    # Twice the median is a whole number (the median of whole numbers is one or a half): compared exactly.
+    twice_median = (groups.transform("median").to_numpy() * 2).round().astype(np.int64)
+    multiple = settings.median_multiple
+    far = (size >= MEDIAN_MIN_DEALS) & (2 * frame["units"].to_numpy() > multiple * twice_median)
+    rows = np.flatnonzero(won)[far]
+    for row, n, twice in zip(rows, size[far], twice_median[far]):
+        currency = currencies[codes[row]]
+        value = text["amount"].iloc[row]
+        median = (Decimal(int(twice)) / 2).scaleb(-MINOR_DIGITS[currency])
+        suggestion = _longer_multiple(int(units[row]) * 2 // max(int(twice), 1))
+        table.problems.add(
+            [text.index[row]],
+            "amount",
+            [value],
+            f"amount {value} {currency} is more than {multiple:,} times the median of the {n:,} won deals of "
+            f"{text['owner_id'].iloc[row]} in {currency} ({median} {currency}); correct the amount, or if the deal "
+            f"is real raise the limit: {how_to_set('median_multiple', suggestion)}",
+        )
+
+
+def _longer_multiple(ratio: int) -> int:
+    """A round multiple above ``ratio``, for the example in a message."""
+    return 10 ** len(str(max(ratio, 1)))
 
 
 def _deal_ids(deals_table: _Table, deals: pd.DataFrame) -> tuple[pd.Index, pd.Index, pd.Index]:
@@ -1765,5 +2052,5 @@ def _source(table: _Table, accepted: pd.DataFrame, quarantine: pd.DataFrame) -> 
         rows_quarantined=int(rejected),
         rows_skipped=table.skipped,
         sheet=table.raw.sheet,
-        details=table.details or _contract_details(table.raw, table.name),
+        details={**(table.details or _contract_details(table.raw, table.name)), **table.warnings},
     )

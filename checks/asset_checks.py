@@ -4,9 +4,7 @@ Each check is evaluated on the run's month only (``partitions_def=monthly``). Bl
 month-end at the stage that broke the rule, so no pack or payment is produced from numbers that do not add up.
 """
 
-import math
 import warnings
-from decimal import Decimal
 
 import pandas as pd
 from dagster import (
@@ -25,8 +23,8 @@ from attain import credit
 from attain import targets as target_rules
 from attain.delivery import packs_in_no_message
 from attain.finance_export import ExportError, reconcile
+from attain.readiness import quarantine_over_limit
 from attain.review import missing_packs
-from attain.settings import how_to_set
 from pipelines.partitions import monthly
 from pipelines.resources import AttainConfig
 
@@ -60,21 +58,8 @@ def quarantine_within_limit(
     context: AssetCheckExecutionContext, attain: AttainConfig, deals: pd.DataFrame, quarantine: pd.DataFrame
 ):
     """The share of deal rows quarantined stays below ``quarantine_max_share``: more means a broken export."""
-    rejected = quarantine[quarantine["table"] == "deals"][["source_file", "source_row"]].drop_duplicates()
-    total = len(deals) + len(rejected)
-    share = len(rejected) / total if total else 0.0
-    limit = float(attain.settings().quarantine_max_share)
-    return AssetCheckResult(
-        passed=share <= limit,
-        metadata={"deal_rows_quarantined": len(rejected), "deal_rows": total, "share": round(share, 4), "limit": limit},
-        description=None
-        if share <= limit
-        else (
-            f"{len(rejected)} of {total} deal rows ({share:.1%}) were rejected, above the {limit:.0%} limit: "
-            "look at the quarantine table, fix the export, or raise the limit: "
-            + how_to_set("quarantine_max_share", Decimal(math.ceil(share * 100)) / 100)
-        ),
-    )
+    figures, problem = quarantine_over_limit(len(deals), quarantine, attain.settings().quarantine_max_share)
+    return AssetCheckResult(passed=problem is None, metadata=figures, description=problem)
 
 
 @asset_check(
@@ -115,6 +100,7 @@ def every_rep_has_a_target(context: AssetCheckExecutionContext, targets_in_force
     missing = target_rules.reps_without_targets(unstamped(reps), unstamped(targets_in_force), _month(context))
     return AssetCheckResult(
         passed=missing.empty,
+        description=target_rules.describe_missing(missing, _month(context)),
         metadata={"reps_without_target": MetadataValue.json(missing["rep_id"].tolist()[:100])},
     )
 

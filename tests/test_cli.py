@@ -27,7 +27,7 @@ def data(tmp_path) -> Path:
 
 
 def test_validate_clean_folder_exits_zero(data, capsys):
-    assert main(["validate", str(data), "--month", "2026-10"]) == 0
+    assert main(["validate", str(data), "--month", "2025-03"]) == 0
     assert "No problems found." in capsys.readouterr().out
 
 

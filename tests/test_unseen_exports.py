@@ -132,7 +132,7 @@ def test_salesforce_lightning_report_xlsx_title_rows_and_total_row_are_not_deals
     wb.save(data / "deals.xlsx")
 
     report = validate_path(data, month=MONTH, today=TODAY)
-    assert report.ok, report.text()
+    assert report.quarantine.empty, report.text()  # (the folder has no plans: the run would stop there)
     assert "rows 7-9 left out" in report.sources["deals"].details["footer"]
     assert _won(_deals(data)) == {
         ("0065g00000AbCdEAAV", "R01", 2_270_000, "USD"),

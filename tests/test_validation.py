@@ -336,7 +336,7 @@ def test_gb18030_and_bom_files_load(tmp_path):
     assert result.quarantine.empty
     assert result.reps.set_index("rep_id").loc[["M01", "R01"], "name"].tolist() == ["李伟", "张敏"]
     assert result.sources["reps"].encoding == "gb18030"
-    assert result.sources["targets"].encoding == "utf-8-sig" and len(result.targets) == 11
+    assert result.sources["targets"].encoding == "utf-8-sig" and len(result.targets) == 13
 
 
 # ---------------------------------------------------------------- the month's snapshot
