@@ -137,21 +137,32 @@ class AttainConfig(ConfigurableResource):
 
 
 class _MonthTableHandler(DuckDBPandasTypeHandler):
-    """Stores a month's table, creating the table even when that month has no rows.
+    """Stores a month's table: created even when that month has no rows, and grown when a release adds columns.
 
     The stock handler skips empty DataFrames, so a month with an empty quarantine (the Maven sample) would
-    leave no table for downstream steps to read. Object columns of an empty frame are typed as text so the
-    table accepts the rows of later months.
+    leave no table for downstream steps to read; object columns of an empty frame are typed as text so the
+    table accepts the rows of later months. The stock handler also inserts by position, so a warehouse
+    written by an earlier release (``payouts`` without ``carried_minor``) would refuse this release's rows:
+    columns the table lacks are added (earlier months read them as NULL) and rows are inserted by name.
     """
 
     def handle_output(self, context, table_slice, obj: pd.DataFrame, connection):
-        if not obj.empty:
-            return super().handle_output(context, table_slice, obj, connection)
-        empty = obj.astype({c: "string" for c in obj.columns if obj[c].dtype == object})  # noqa: F841 (read by SQL)
-        connection.execute(
-            f"create table if not exists {table_slice.schema}.{table_slice.table} as select * from empty"
-        )
-        context.add_output_metadata({"dagster/partition_row_count": 0})
+        frame = obj.astype({c: "string" for c in obj.columns if obj[c].dtype == object}) if obj.empty else obj
+        target = f"{table_slice.schema}.{table_slice.table}"
+        exists = connection.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [table_slice.schema, table_slice.table],
+        ).fetchone()[0]
+        if not exists:
+            connection.execute(f"CREATE TABLE {target} AS SELECT * FROM frame")
+        else:
+            have = {row[0] for row in connection.execute(f"DESCRIBE {target}").fetchall()}
+            for name, sql_type, *_ in connection.execute("DESCRIBE SELECT * FROM frame").fetchall():
+                if name not in have:
+                    connection.execute(f'ALTER TABLE {target} ADD COLUMN "{name}" {sql_type}')
+            if not frame.empty:
+                connection.execute(f"INSERT INTO {target} BY NAME SELECT * FROM frame")
+        context.add_output_metadata({"dagster/partition_row_count": len(obj)})
 
 
 class WarehouseIOManager(DuckDBPandasIOManager):
