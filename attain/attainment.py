@@ -40,15 +40,28 @@ from attain.settings import Settings
 from attain.targets import METRICS
 
 ATTAINMENT_COLUMNS = [
-    "month", "scope", "scope_id", "metric", "period", "currency", "actual", "target", "attainment",
-    "rank_team", "quartile_team", "rank_company", "quartile_company",
+    "month",
+    "scope",
+    "scope_id",
+    "metric",
+    "period",
+    "currency",
+    "actual",
+    "target",
+    "attainment",
+    "rank_team",
+    "quartile_team",
+    "rank_company",
+    "quartile_company",
 ]
 _KEYS = ["scope", "scope_id", "metric", "currency"]
 
 
 def first_won_accounts(deals: pd.DataFrame) -> pd.DataFrame:
     """The first-ever won deal of each account: ``account, deal_id, owner_id, close_date, month``."""
-    won = deals.loc[deals["stage"].eq("won") & deals["close_date"].notna(), ["account", "deal_id", "owner_id", "close_date"]]
+    won = deals.loc[
+        deals["stage"].eq("won") & deals["close_date"].notna(), ["account", "deal_id", "owner_id", "close_date"]
+    ]
     won = won[won["account"].fillna("").ne("")]
     earliest = won.groupby("account", sort=False)["close_date"].transform("min")
     first = won[won["close_date"].eq(earliest)].sort_values("deal_id", kind="stable").drop_duplicates("account")
@@ -85,10 +98,14 @@ class _Codes:
         self.scope_kind = kinds.to_numpy()[pairs // max(len(idents), 1)]
         self.scope_id = idents.to_numpy()[pairs % max(len(idents), 1)]
         self.scope_index = pd.MultiIndex.from_arrays([self.scope_kind, self.scope_id])
-        self.pairs = pd.DataFrame({
-            "row": scopes["row"].to_numpy(), "scope": codes,
-            "is_rep": scopes["scope"].eq("rep").to_numpy(), "is_team": scopes["scope"].eq("team").to_numpy(),
-        })
+        self.pairs = pd.DataFrame(
+            {
+                "row": scopes["row"].to_numpy(),
+                "scope": codes,
+                "is_rep": scopes["scope"].eq("rep").to_numpy(),
+                "is_team": scopes["scope"].eq("team").to_numpy(),
+            }
+        )
         self.currencies = pd.Index(sorted(set(currencies) | {""}))
         rows = self.pairs["row"].to_numpy()
         order = np.argsort(rows, kind="stable")
@@ -99,7 +116,9 @@ class _Codes:
         self._pair_count = counts
         self._pair_start = np.cumsum(counts) - counts + int((rows < 0).sum())
 
-    def spread(self, row: np.ndarray, overlay: np.ndarray | None = None, teams: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def spread(
+        self, row: np.ndarray, overlay: np.ndarray | None = None, teams: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Join facts to every scope of their rep-month: ``(fact index, scope code)`` per pair.
 
         Overlay facts only reach the rep's own scope; ``teams=False`` leaves out team
@@ -120,7 +139,9 @@ class _Codes:
         """Roster row of each (month, rep); a rep missing from the roster is an error."""
         rep = self.reps.get_indexer(rep_id)
         if (rep < 0).any():
-            raise ValueError(f"reps missing from the roster: {sorted(set(np.asarray(rep_id)[rep < 0]))[:5]}; add them to reps")
+            raise ValueError(
+                f"reps missing from the roster: {sorted(set(np.asarray(rep_id)[rep < 0]))[:5]}; add them to reps"
+            )
         return self.months.get_indexer(month) * len(self.reps) + rep
 
     def metric(self, names) -> np.ndarray:
@@ -142,10 +163,15 @@ class _Codes:
         rest, currency = np.divmod(key, len(self.currencies))
         rest, metric = np.divmod(rest, len(METRICS))
         month, scope = np.divmod(rest, len(self.scope_index))
-        return pd.DataFrame({
-            "month": self.months.to_numpy()[month], "scope": self.scope_kind[scope], "scope_id": self.scope_id[scope],
-            "metric": np.array(METRICS, dtype=object)[metric], "currency": self.currencies.to_numpy()[currency],
-        })
+        return pd.DataFrame(
+            {
+                "month": self.months.to_numpy()[month],
+                "scope": self.scope_kind[scope],
+                "scope_id": self.scope_id[scope],
+                "metric": np.array(METRICS, dtype=object)[metric],
+                "currency": self.currencies.to_numpy()[currency],
+            }
+        )
 
 
 def _events(credited: pd.DataFrame, deals: pd.DataFrame, roster: pd.DataFrame, months: list[str], codes: _Codes):
@@ -157,10 +183,14 @@ def _events(credited: pd.DataFrame, deals: pd.DataFrame, roster: pd.DataFrame, m
     in a month make sure each active rep (and each of its scopes) is reported.
     """
     rows = credited[credited["credit_month"].isin(months)]
-    facts = pd.DataFrame({
-        "row": codes.row(rows["credit_month"], rows["rep_id"]), "currency": codes.currency(rows["plan_currency"]),
-        "overlay": rows["role"].eq("overlay").to_numpy(), "value": rows["credit_minor"].to_numpy(np.int64),
-    })
+    facts = pd.DataFrame(
+        {
+            "row": codes.row(rows["credit_month"], rows["rep_id"]),
+            "currency": codes.currency(rows["plan_currency"]),
+            "overlay": rows["role"].eq("overlay").to_numpy(),
+            "value": rows["credit_minor"].to_numpy(np.int64),
+        }
+    )
     split = rows["role"].eq("split").to_numpy()
     none, (revenue, won, new) = codes.currency([""])[0], codes.metric(METRICS)
     first = first_won_accounts(deals)
@@ -170,18 +200,55 @@ def _events(credited: pd.DataFrame, deals: pd.DataFrame, roster: pd.DataFrame, m
     parts = [
         facts.assign(metric=revenue),
         facts[~split].assign(metric=won, currency=none, value=1),
-        pd.DataFrame({"row": codes.row(first["month"], first["owner_id"]), "currency": none, "overlay": False, "value": 1, "metric": new}),
-        pd.DataFrame({"row": active, "currency": codes.currency(roster["currency"].to_numpy()[active]), "overlay": False, "value": 0, "metric": revenue}),
-        pd.DataFrame({"row": np.tile(active, 2), "currency": none, "overlay": False, "value": 0, "metric": np.repeat([won, new], n)}),
+        pd.DataFrame(
+            {
+                "row": codes.row(first["month"], first["owner_id"]),
+                "currency": none,
+                "overlay": False,
+                "value": 1,
+                "metric": new,
+            }
+        ),
+        pd.DataFrame(
+            {
+                "row": active,
+                "currency": codes.currency(roster["currency"].to_numpy()[active]),
+                "overlay": False,
+                "value": 0,
+                "metric": revenue,
+            }
+        ),
+        pd.DataFrame(
+            {
+                "row": np.tile(active, 2),
+                "currency": none,
+                "overlay": False,
+                "value": 0,
+                "metric": np.repeat([won, new], n),
+            }
+        ),
     ]
-    plain = pd.concat(parts, ignore_index=True).astype({"row": np.int64, "currency": np.int64, "metric": np.int64, "value": np.int64})
+    plain = pd.concat(parts, ignore_index=True).astype(
+        {"row": np.int64, "currency": np.int64, "metric": np.int64, "value": np.int64}
+    )
     plain = plain.groupby(["row", "metric", "currency", "overlay"], sort=False)["value"].sum().reset_index()
-    shared = pd.DataFrame({"row": facts["row"].to_numpy()[split], "metric": won, "currency": none, "deal": rows["deal_id"].to_numpy()[split]})
+    shared = pd.DataFrame(
+        {
+            "row": facts["row"].to_numpy()[split],
+            "metric": won,
+            "currency": none,
+            "deal": rows["deal_id"].to_numpy()[split],
+        }
+    )
     return plain, shared
 
 
 def monthly_figures(
-    credited: pd.DataFrame, deals: pd.DataFrame, in_force: pd.DataFrame, reps: pd.DataFrame, months: list[str],
+    credited: pd.DataFrame,
+    deals: pd.DataFrame,
+    in_force: pd.DataFrame,
+    reps: pd.DataFrame,
+    months: list[str],
 ) -> pd.DataFrame:
     """Actual and target per ``month, scope, scope_id, metric, currency`` for each of ``months``.
 
@@ -191,29 +258,64 @@ def monthly_figures(
     in_force = in_force[in_force["month"].isin(months)]
     team_targets = in_force[in_force["scope"].eq("team")]
     scopes = pd.concat([memberships(roster), team_targets[["scope", "scope_id"]].assign(row=-1)], ignore_index=True)
-    codes = _Codes(roster, scopes, months, [*roster["currency"].unique(), *credited["plan_currency"].unique(), *in_force["currency"].unique()])
+    codes = _Codes(
+        roster,
+        scopes,
+        months,
+        [*roster["currency"].unique(), *credited["plan_currency"].unique(), *in_force["currency"].unique()],
+    )
     per_rep = len(codes.reps)
 
     plain, shared = _events(credited, deals, roster, months, codes)
     fact, scope = codes.spread(plain["row"].to_numpy(), plain["overlay"].to_numpy())
-    plain_keys = codes.key(plain["row"].to_numpy()[fact] // per_rep, scope, plain["metric"].to_numpy()[fact], plain["currency"].to_numpy()[fact])
+    plain_keys = codes.key(
+        plain["row"].to_numpy()[fact] // per_rep,
+        scope,
+        plain["metric"].to_numpy()[fact],
+        plain["currency"].to_numpy()[fact],
+    )
     fact_s, scope_s = codes.spread(shared["row"].to_numpy())
-    shared = pd.DataFrame({
-        "k": codes.key(shared["row"].to_numpy()[fact_s] // per_rep, scope_s, shared["metric"].to_numpy()[fact_s], shared["currency"].to_numpy()[fact_s]),
-        "deal": shared["deal"].to_numpy()[fact_s],
-    }).drop_duplicates()
+    shared = pd.DataFrame(
+        {
+            "k": codes.key(
+                shared["row"].to_numpy()[fact_s] // per_rep,
+                scope_s,
+                shared["metric"].to_numpy()[fact_s],
+                shared["currency"].to_numpy()[fact_s],
+            ),
+            "deal": shared["deal"].to_numpy()[fact_s],
+        }
+    ).drop_duplicates()
 
     rep_targets = in_force[in_force["scope"].eq("rep")]
     t_row = codes.row(rep_targets["month"], rep_targets["scope_id"])
     fact_t, scope_t = codes.spread(t_row, teams=False)
-    team_scope = codes.scope_index.get_indexer(pd.MultiIndex.from_arrays([team_targets["scope"], team_targets["scope_id"]]))
+    team_scope = codes.scope_index.get_indexer(
+        pd.MultiIndex.from_arrays([team_targets["scope"], team_targets["scope_id"]])
+    )
     parts = [
         _part(plain_keys, plain["value"].to_numpy(np.int64)[fact], None),
         _part(shared["k"].to_numpy(), np.ones(len(shared), dtype=np.int64), None),
-        _part(codes.key(t_row[fact_t] // per_rep, scope_t, codes.metric(rep_targets["metric"])[fact_t], codes.currency(rep_targets["currency"])[fact_t]),
-              None, rep_targets["target"].iloc[fact_t]),
-        _part(codes.key(codes.months.get_indexer(team_targets["month"]), team_scope, codes.metric(team_targets["metric"]),
-                        codes.currency(team_targets["currency"])), None, team_targets["target"]),
+        _part(
+            codes.key(
+                t_row[fact_t] // per_rep,
+                scope_t,
+                codes.metric(rep_targets["metric"])[fact_t],
+                codes.currency(rep_targets["currency"])[fact_t],
+            ),
+            None,
+            rep_targets["target"].iloc[fact_t],
+        ),
+        _part(
+            codes.key(
+                codes.months.get_indexer(team_targets["month"]),
+                team_scope,
+                codes.metric(team_targets["metric"]),
+                codes.currency(team_targets["currency"]),
+            ),
+            None,
+            team_targets["target"],
+        ),
     ]
     sums = pd.concat(parts, ignore_index=True).groupby("k", sort=False).sum()
     figures = codes.decode(sums.index.to_numpy())
@@ -229,11 +331,14 @@ def _part(key: np.ndarray, actual: np.ndarray | None, target: pd.Series | None) 
     """Rows of ``k, actual, target, has_target`` to be summed per key (<NA> targets add 0 and are not counted)."""
     n = len(key)
     zeros = np.zeros(n, dtype=np.int64)
-    return pd.DataFrame({
-        "k": key, "actual": zeros if actual is None else actual,
-        "target": zeros if target is None else pd.Series(target).fillna(0).to_numpy(np.int64),
-        "has_target": zeros if target is None else pd.Series(target).notna().to_numpy(np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "k": key,
+            "actual": zeros if actual is None else actual,
+            "target": zeros if target is None else pd.Series(target).fillna(0).to_numpy(np.int64),
+            "has_target": zeros if target is None else pd.Series(target).notna().to_numpy(np.int64),
+        }
+    )
 
 
 def _by_period(figures: pd.DataFrame, period_months: dict[str, list[str]]) -> pd.DataFrame:
@@ -243,7 +348,9 @@ def _by_period(figures: pd.DataFrame, period_months: dict[str, list[str]]) -> pd
     for period, months in period_months.items():
         sub = figures[figures["month"].isin(months)]
         agg = sub.groupby("slot", sort=False)[["actual", "target"]].sum(min_count=1)
-        parts.append(labels.loc[agg.index].reset_index(drop=True).join(agg.reset_index(drop=True)).assign(period=period))
+        parts.append(
+            labels.loc[agg.index].reset_index(drop=True).join(agg.reset_index(drop=True)).assign(period=period)
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -263,7 +370,12 @@ def _rank(frame: pd.DataFrame, team_of: pd.DataFrame, group: list[str]) -> pd.Da
 
 
 def attainment(
-    credited: pd.DataFrame, deals: pd.DataFrame, in_force: pd.DataFrame, reps: pd.DataFrame, month: str, settings: Settings,
+    credited: pd.DataFrame,
+    deals: pd.DataFrame,
+    in_force: pd.DataFrame,
+    reps: pd.DataFrame,
+    month: str,
+    settings: Settings,
 ) -> pd.DataFrame:
     """The ``attainment`` table of partition ``month``: month, QTD and YTD under the fiscal calendar.
 
@@ -280,7 +392,12 @@ def attainment(
 
 
 def attainment_trend(
-    credited: pd.DataFrame, deals: pd.DataFrame, in_force: pd.DataFrame, reps: pd.DataFrame, month: str, settings: Settings,
+    credited: pd.DataFrame,
+    deals: pd.DataFrame,
+    in_force: pd.DataFrame,
+    reps: pd.DataFrame,
+    month: str,
+    settings: Settings,
 ) -> pd.DataFrame:
     """``attainment_trend``: period=month for each of the 12 months ending ``month`` (``trend_month``)."""
     months = periods.trailing(month, 12)
@@ -293,7 +410,9 @@ def attainment_trend(
 
 def _team_of(reps: pd.DataFrame, months: list[str]) -> pd.DataFrame:
     roster = roster_by_month(reps, months)
-    return pd.DataFrame({"rank_month": roster["month"], "rep_id": roster["rep_id"], "team": roster["team"].fillna("").astype(str)})
+    return pd.DataFrame(
+        {"rank_month": roster["month"], "rep_id": roster["rep_id"], "team": roster["team"].fillna("").astype(str)}
+    )
 
 
 def _finish(table: pd.DataFrame, columns: list[str], order: list[str]) -> pd.DataFrame:

@@ -31,8 +31,7 @@ def attainment_colour(ratio: float) -> str:
     return COLOUR_BELOW
 
 
-def _text(x: float, y: float, label: str, size: float = 8, anchor: str = "middle",
-          colour: str = COLOUR_TEXT) -> str:
+def _text(x: float, y: float, label: str, size: float = 8, anchor: str = "middle", colour: str = COLOUR_TEXT) -> str:
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" font-family={quoteattr(FONT_FAMILY)} font-size="{size}" '
         f'text-anchor="{anchor}" fill="{colour}">{escape(label)}</text>'
@@ -42,13 +41,13 @@ def _text(x: float, y: float, label: str, size: float = 8, anchor: str = "middle
 def _svg(width: int, height: int, body: list[str], title: str) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img"><title>{escape(title)}</title>'
-        + "".join(body) + "</svg>"
+        f'viewBox="0 0 {width} {height}" role="img"><title>{escape(title)}</title>' + "".join(body) + "</svg>"
     )
 
 
-def trend_chart(points: list[tuple[str, float | None, str]], title: str, no_target: str,
-                width: int = 480, height: int = 150) -> str:
+def trend_chart(
+    points: list[tuple[str, float | None, str]], title: str, no_target: str, width: int = 480, height: int = 150
+) -> str:
     """Monthly attainment bars with the 100% target line.
 
     ``points``: ``(month label, attainment ratio or None, ratio label)`` oldest first; a month with
@@ -58,14 +57,15 @@ def trend_chart(points: list[tuple[str, float | None, str]], title: str, no_targ
     plot_w, plot_h = width - left - right, height - top - bottom
     ratios = [r for _, r, _ in points if r is not None]
     scale_max = max([1.2, *ratios]) * 1.08
-    y_of = lambda r: top + plot_h * (1 - r / scale_max)  # noqa: E731 - a local coordinate map
+    y_of = lambda r: top + plot_h * (1 - r / scale_max)
     body: list[str] = []
     for tick in (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0):
         if tick > scale_max:
             break
         y = y_of(tick)
-        body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
-                    f'stroke="#e3e6ea" stroke-width="0.6"/>')
+        body.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#e3e6ea" stroke-width="0.6"/>'
+        )
         body.append(_text(left - 4, y + 3, f"{tick:.0%}", size=7, anchor="end", colour=COLOUR_AXIS))
     slot = plot_w / max(len(points), 1)
     bar_w = slot * 0.62
@@ -77,23 +77,29 @@ def trend_chart(points: list[tuple[str, float | None, str]], title: str, no_targ
             labels.append(_text(cx, y_of(0) - 4, no_target, size=7, colour=COLOUR_AXIS))
             continue
         y = y_of(max(ratio, 0.0))
-        body.append(f'<rect x="{cx - bar_w / 2:.1f}" y="{y:.1f}" width="{bar_w:.1f}" '
-                    f'height="{y_of(0) - y:.1f}" fill="{attainment_colour(ratio)}"/>')
+        body.append(
+            f'<rect x="{cx - bar_w / 2:.1f}" y="{y:.1f}" width="{bar_w:.1f}" '
+            f'height="{y_of(0) - y:.1f}" fill="{attainment_colour(ratio)}"/>'
+        )
         inside = y_of(0) - y > 14  # tall bars carry their figure inside, clear of the target line
-        labels.append(_text(cx, y + 9 if inside else y - 3, ratio_label, size=6.5,
-                            colour="#ffffff" if inside else COLOUR_TEXT))
+        labels.append(
+            _text(cx, y + 9 if inside else y - 3, ratio_label, size=6.5, colour="#ffffff" if inside else COLOUR_TEXT)
+        )
     target_y = y_of(1.0)
-    body.append(f'<line x1="{left}" y1="{target_y:.1f}" x2="{width - right}" y2="{target_y:.1f}" '
-                f'stroke="#1f2a44" stroke-width="1" stroke-dasharray="4 3"/>')
-    body.append(f'<line x1="{left}" y1="{y_of(0):.1f}" x2="{width - right}" y2="{y_of(0):.1f}" '
-                f'stroke="{COLOUR_AXIS}" stroke-width="0.8"/>')
+    body.append(
+        f'<line x1="{left}" y1="{target_y:.1f}" x2="{width - right}" y2="{target_y:.1f}" '
+        f'stroke="#1f2a44" stroke-width="1" stroke-dasharray="4 3"/>'
+    )
+    body.append(
+        f'<line x1="{left}" y1="{y_of(0):.1f}" x2="{width - right}" y2="{y_of(0):.1f}" '
+        f'stroke="{COLOUR_AXIS}" stroke-width="0.8"/>'
+    )
     # Labels last, so the target line never crosses a bar's figure.
     body.extend(labels)
     return _svg(width, height, body, title)
 
 
-def distribution_chart(buckets: list[tuple[str, int, str]], title: str,
-                       width: int = 480, height: int = 120) -> str:
+def distribution_chart(buckets: list[tuple[str, int, str]], title: str, width: int = 480, height: int = 120) -> str:
     """Team members per attainment band as vertical bars with their counts.
 
     ``buckets``: ``(band label, member count, colour)`` in band order.
@@ -108,10 +114,13 @@ def distribution_chart(buckets: list[tuple[str, int, str]], title: str,
     for i, (label, count, colour) in enumerate(buckets):
         cx = left + slot * (i + 0.5)
         h = plot_h * count / peak
-        body.append(f'<rect x="{cx - bar_w / 2:.1f}" y="{base - h:.1f}" width="{bar_w:.1f}" '
-                    f'height="{h:.1f}" fill="{colour}"/>')
+        body.append(
+            f'<rect x="{cx - bar_w / 2:.1f}" y="{base - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{colour}"/>'
+        )
         body.append(_text(cx, base - h - 3, str(count), size=8))
         body.append(_text(cx, height - 8, label, size=7.5, colour=COLOUR_AXIS))
-    body.append(f'<line x1="{left}" y1="{base:.1f}" x2="{width - right}" y2="{base:.1f}" '
-                f'stroke="{COLOUR_AXIS}" stroke-width="0.8"/>')
+    body.append(
+        f'<line x1="{left}" y1="{base:.1f}" x2="{width - right}" y2="{base:.1f}" '
+        f'stroke="{COLOUR_AXIS}" stroke-width="0.8"/>'
+    )
     return _svg(width, height, body, title)

@@ -29,11 +29,30 @@ from attain import money, periods
 from attain.settings import Settings
 
 CREDITED_COLUMNS = [
-    "month", "credit_month", "deal_id", "rep_id", "role", "share", "close_date", "product",
-    "account", "deal_currency", "deal_amount_minor", "plan_currency", "fx_rate", "credit_minor",
+    "month",
+    "credit_month",
+    "deal_id",
+    "rep_id",
+    "role",
+    "share",
+    "close_date",
+    "product",
+    "account",
+    "deal_currency",
+    "deal_amount_minor",
+    "plan_currency",
+    "fx_rate",
+    "credit_minor",
 ]
 CLAWBACK_COLUMNS = [
-    "month", "deal_id", "rep_id", "cancelled_date", "close_date", "credit_minor", "plan_currency", "reason",
+    "month",
+    "deal_id",
+    "rep_id",
+    "cancelled_date",
+    "close_date",
+    "credit_minor",
+    "plan_currency",
+    "reason",
 ]
 #: Scopes a rep's figures roll up to, in report order.
 SCOPES = ("rep", "team", "manager", "region", "company")
@@ -139,7 +158,9 @@ def _manager_subtrees(roster_months: pd.DataFrame) -> pd.DataFrame:
         found.append(level)
     else:
         cycle = level.head(3).to_dict("records")
-        raise ValueError(f"reps: manager_id forms a cycle (for example {cycle}); fix manager_id so the chain ends at the top")
+        raise ValueError(
+            f"reps: manager_id forms a cycle (for example {cycle}); fix manager_id so the chain ends at the top"
+        )
     chains = pd.concat(found, ignore_index=True).merge(managers, on=["month", "ancestor"])
     return chains.rename(columns={"ancestor": "scope_id"}).assign(scope="manager")
 
@@ -189,8 +210,13 @@ def _cross_rate(rates: dict, month: str, from_ccy: str, to_ccy: str, base: str) 
 
 
 def to_plan_currency(
-    amount_minor: pd.Series, deal_currency: pd.Series, plan_currency: pd.Series, month: pd.Series,
-    fx_rates: pd.DataFrame | None, settings: Settings, share: pd.Series | None = None,
+    amount_minor: pd.Series,
+    deal_currency: pd.Series,
+    plan_currency: pd.Series,
+    month: pd.Series,
+    fx_rates: pd.DataFrame | None,
+    settings: Settings,
+    share: pd.Series | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Convert ``amount_minor x share/100`` to the plan currency, rounded half-up once per row.
 
@@ -212,7 +238,7 @@ def to_plan_currency(
     rates = _fx_lookup(fx_rates)
     for g, at in enumerate(first):
         m, f, t, s = (label[code[at]] for code, label in zip(codes, labels))
-        rows = order[bounds[g]:bounds[g + 1]]
+        rows = order[bounds[g] : bounds[g + 1]]
         fx = _cross_rate(rates, m, f, t, settings.base_currency)
         # the share folds into the rate so that each row is still rounded exactly once
         out[rows] = money.convert(amounts[rows], f, t, fx * money.ratio(s) / 100)
@@ -239,8 +265,11 @@ def _check_split_shares(splits: pd.DataFrame) -> None:
 
 
 def credit_rows(
-    won: pd.DataFrame, credit_splits: pd.DataFrame | None, reps: pd.DataFrame,
-    fx_rates: pd.DataFrame | None, settings: Settings,
+    won: pd.DataFrame,
+    credit_splits: pd.DataFrame | None,
+    reps: pd.DataFrame,
+    fx_rates: pd.DataFrame | None,
+    settings: Settings,
 ) -> pd.DataFrame:
     """Credited rows for the given won deals (credit month = close month), without ``month``.
 
@@ -264,14 +293,17 @@ def credit_rows(
     pos = np.concatenate([owners, at[extra]])
     order = np.argsort(pos, kind="stable")  # close-date order of ``won``; owner row first within a deal
     pos = pos[order]
-    rows = pd.DataFrame({
-        "deal_id": won["deal_id"].to_numpy()[pos],
-        "rep_id": np.concatenate([won["owner_id"].to_numpy()[owners], splits["rep_id"].to_numpy()[extra]])[order],
-        "role": np.concatenate([np.full(len(owners), "owner", dtype=object), role[extra]])[order],
-        "share": np.concatenate([np.full(len(owners), "100", dtype=object),
-                                 splits["share"].astype(str).str.strip().to_numpy()[extra]])[order],
-        "close_date": won["close_date"].to_numpy()[pos],
-    })
+    rows = pd.DataFrame(
+        {
+            "deal_id": won["deal_id"].to_numpy()[pos],
+            "rep_id": np.concatenate([won["owner_id"].to_numpy()[owners], splits["rep_id"].to_numpy()[extra]])[order],
+            "role": np.concatenate([np.full(len(owners), "owner", dtype=object), role[extra]])[order],
+            "share": np.concatenate(
+                [np.full(len(owners), "100", dtype=object), splits["share"].astype(str).str.strip().to_numpy()[extra]]
+            )[order],
+            "close_date": won["close_date"].to_numpy()[pos],
+        }
+    )
     credit_month = month_keys(won["close_date"]).to_numpy()
     rows.insert(0, "credit_month", credit_month[pos])
     rows["product"] = won["product"].to_numpy()[pos]
@@ -290,8 +322,13 @@ def credit_rows(
     grid_row = pd.Index(months).get_indexer(rows["credit_month"]) * len(rep_ids) + rep_at
     rows["plan_currency"] = roster["currency"].to_numpy()[grid_row]
     rows["credit_minor"], rows["fx_rate"] = to_plan_currency(
-        rows["deal_amount_minor"], rows["deal_currency"], rows["plan_currency"], rows["credit_month"],
-        fx_rates, settings, share=rows["share"],
+        rows["deal_amount_minor"],
+        rows["deal_currency"],
+        rows["plan_currency"],
+        rows["credit_month"],
+        fx_rates,
+        settings,
+        share=rows["share"],
     )
     return rows
 
@@ -302,14 +339,31 @@ def _empty_splits() -> pd.DataFrame:
 
 def _won(deals: pd.DataFrame, also: pd.Series | bool = True) -> pd.DataFrame:
     """Won deals (and ``also``) with the columns credit needs, selected in one pass."""
-    columns = [c for c in ("deal_id", "owner_id", "account", "product", "amount_minor", "currency", "close_date",
-                           "cancelled_date", "cancel_reason") if c in deals]
+    columns = [
+        c
+        for c in (
+            "deal_id",
+            "owner_id",
+            "account",
+            "product",
+            "amount_minor",
+            "currency",
+            "close_date",
+            "cancelled_date",
+            "cancel_reason",
+        )
+        if c in deals
+    ]
     return deals.loc[deals["stage"].eq("won") & deals["close_date"].notna() & also, columns]
 
 
 def credited_deals(
-    deals: pd.DataFrame, credit_splits: pd.DataFrame | None, reps: pd.DataFrame,
-    fx_rates: pd.DataFrame | None, month: str, settings: Settings,
+    deals: pd.DataFrame,
+    credit_splits: pd.DataFrame | None,
+    reps: pd.DataFrame,
+    fx_rates: pd.DataFrame | None,
+    month: str,
+    settings: Settings,
 ) -> pd.DataFrame:
     """The ``credited_deals`` table of partition ``month``: credit months = the 12 months ending ``month``.
 
@@ -325,8 +379,12 @@ def credited_deals(
 
 
 def clawback_events(
-    deals: pd.DataFrame, credit_splits: pd.DataFrame | None, reps: pd.DataFrame,
-    fx_rates: pd.DataFrame | None, month: str, settings: Settings,
+    deals: pd.DataFrame,
+    credit_splits: pd.DataFrame | None,
+    reps: pd.DataFrame,
+    fx_rates: pd.DataFrame | None,
+    month: str,
+    settings: Settings,
 ) -> pd.DataFrame:
     """Cancellations recorded in ``month`` of won deals, one row per originally credited rep.
 
@@ -348,8 +406,13 @@ def clawback_events(
 
 
 def reconcile_credit(
-    deals: pd.DataFrame, credit_splits: pd.DataFrame | None, reps: pd.DataFrame,
-    fx_rates: pd.DataFrame | None, credited: pd.DataFrame, month: str, settings: Settings,
+    deals: pd.DataFrame,
+    credit_splits: pd.DataFrame | None,
+    reps: pd.DataFrame,
+    fx_rates: pd.DataFrame | None,
+    credited: pd.DataFrame,
+    month: str,
+    settings: Settings,
 ) -> pd.DataFrame:
     """Per plan currency and credit month: expected vs credited minor units (difference must be 0).
 
@@ -405,14 +468,32 @@ def reconcile_credit(
     for plan, cm in keys:
         exp_minor, n_exp = expected.get((plan, cm), [0, 0])
         exact = exact_total.get((plan, cm), Fraction(0))
-        cred_minor, n_cred = (int(got.loc[(plan, cm), "sum"]), int(got.loc[(plan, cm), "size"])) if (plan, cm) in got.index else (0, 0)
+        cred_minor, n_cred = (
+            (int(got.loc[(plan, cm), "sum"]), int(got.loc[(plan, cm), "size"])) if (plan, cm) in got.index else (0, 0)
+        )
         residue = cred_minor - exact
-        rows.append({
-            "month": month, "plan_currency": plan, "credit_month": cm,
-            "expected_rows": n_exp, "credited_rows": n_cred,
-            "expected_minor": exp_minor, "credited_minor": cred_minor, "difference_minor": cred_minor - exp_minor,
-            "rounding_residue_minor": str(Decimal(residue.numerator) / Decimal(residue.denominator)),
-        })
-    columns = ["month", "plan_currency", "credit_month", "expected_rows", "credited_rows", "expected_minor",
-               "credited_minor", "difference_minor", "rounding_residue_minor"]
+        rows.append(
+            {
+                "month": month,
+                "plan_currency": plan,
+                "credit_month": cm,
+                "expected_rows": n_exp,
+                "credited_rows": n_cred,
+                "expected_minor": exp_minor,
+                "credited_minor": cred_minor,
+                "difference_minor": cred_minor - exp_minor,
+                "rounding_residue_minor": str(Decimal(residue.numerator) / Decimal(residue.denominator)),
+            }
+        )
+    columns = [
+        "month",
+        "plan_currency",
+        "credit_month",
+        "expected_rows",
+        "credited_rows",
+        "expected_minor",
+        "credited_minor",
+        "difference_minor",
+        "rounding_residue_minor",
+    ]
     return pd.DataFrame(rows, columns=columns)

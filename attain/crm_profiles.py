@@ -387,8 +387,8 @@ def _column_rule(path: Path, key: str, spec: dict) -> ColumnRule:
         raise InputFileError(
             path,
             f"{where} {unknown[0]!r} is not a column rule key{_did_you_mean(str(unknown[0]), RULE_KEYS)}; "
-            "write {constant: VALUE}, {join: [COLUMN, COLUMN], sep: \" \"}, {column: COLUMN, split: \" - \", "
-            "part: 0} or {column: COLUMN, pattern: \"REGEX WITH ONE (GROUP)\"} (docs/crm-exports.md)",
+            'write {constant: VALUE}, {join: [COLUMN, COLUMN], sep: " "}, {column: COLUMN, split: " - ", '
+            'part: 0} or {column: COLUMN, pattern: "REGEX WITH ONE (GROUP)"} (docs/crm-exports.md)',
         )
 
     def names(value) -> tuple[str, ...]:
@@ -406,7 +406,7 @@ def _column_rule(path: Path, key: str, spec: dict) -> ColumnRule:
                 path, f"{where} part: {part!r} must be a whole number (0 = the first part, -1 the last)"
             )
         if not str(spec["split"]):
-            raise InputFileError(path, f"{where} split: must be the text to split at, e.g. \" - \"")
+            raise InputFileError(path, f'{where} split: must be the text to split at, e.g. " - "')
         return ColumnRule("split", names(spec["column"]), sep=str(spec["split"]), part=part)
     if kinds == ["pattern"] and set(spec) <= {"column", "pattern"} and isinstance(spec.get("column"), str):
         try:

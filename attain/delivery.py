@@ -34,7 +34,7 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import jinja2
@@ -123,11 +123,11 @@ class Outgoing:
     @property
     def fingerprints(self) -> list[dict[str, str]]:
         """The attachments as logged: ``[{"name", "sha256"}]`` sorted by name."""
-        return sorted(({"name": a.name, "sha256": a.sha256} for a in self.attachments),
-                      key=lambda item: item["name"])
+        return sorted(({"name": a.name, "sha256": a.sha256} for a in self.attachments), key=lambda item: item["name"])
 
 
 # --------------------------------------------------------------------------------------------- planning
+
 
 def headlines(attainment: pd.DataFrame, payouts: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
     """The ``headlines`` table ``plan_messages`` reads: ``manager_id, attainment, currency, payable_minor``.
@@ -140,38 +140,40 @@ def headlines(attainment: pd.DataFrame, payouts: pd.DataFrame, reps: pd.DataFram
     """
     for name, table in (("attainment", attainment), ("payouts", payouts)):
         if "month" in table.columns and table["month"].nunique() > 1:
-            raise DeliveryPlanError(f"headlines need one month's {name} table, got months "
-                                    f"{', '.join(sorted(table['month'].unique()))}")
+            raise DeliveryPlanError(
+                f"headlines need one month's {name} table, got months {', '.join(sorted(table['month'].unique()))}"
+            )
     att = attainment.loc[
-        (attainment["scope"] == "manager") & (attainment["metric"] == "revenue")
-        & (attainment["period"] == "month"),
+        (attainment["scope"] == "manager") & (attainment["metric"] == "revenue") & (attainment["period"] == "month"),
         ["scope_id", "attainment"],
     ].rename(columns={"scope_id": "manager_id"})
     paid = payouts[["rep_id", "currency", "payable_minor"]].merge(
-        reps[["rep_id", "manager_id"]], on="rep_id", how="inner")
+        reps[["rep_id", "manager_id"]], on="rep_id", how="inner"
+    )
     paid = paid.loc[paid["manager_id"].fillna("") != ""]  # people at the top are nobody's team
     paid = paid.groupby(["manager_id", "currency"], as_index=False)["payable_minor"].sum()
     out = att.merge(paid, on="manager_id", how="outer")
     out["payable_minor"] = out["payable_minor"].astype("Int64")
     return out[["manager_id", "attainment", "currency", "payable_minor"]].sort_values(
-        ["manager_id", "currency"], ignore_index=True)
+        ["manager_id", "currency"], ignore_index=True
+    )
 
 
 def _require(df: pd.DataFrame, columns: Iterable[str], table: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise DeliveryPlanError(f"table {table!r} lacks column(s) {', '.join(missing)}; "
-                                f"see docs/data-model.md for its columns")
+        raise DeliveryPlanError(
+            f"table {table!r} lacks column(s) {', '.join(missing)}; see docs/data-model.md for its columns"
+        )
 
 
-def _message_id(month: str, manager_id: str, recipient: str, kind: str,
-                fingerprints: list[dict[str, str]]) -> str:
+def _message_id(month: str, manager_id: str, recipient: str, kind: str, fingerprints: list[dict[str, str]]) -> str:
     """Same month, recipient and pack bytes -> same Message-ID, so a duplicate is recognisable."""
     payload = json.dumps([month, manager_id, recipient, kind, fingerprints], sort_keys=True)
     return f"<{hashlib.sha256(payload.encode()).hexdigest()[:32]}@attain>"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _environment(locale: str, templates_dir: Path) -> jinja2.Environment:
     """One Jinja2 environment per locale with its gettext installed; HTML templates autoescaped."""
     env = jinja2.Environment(
@@ -202,9 +204,17 @@ def _headline(rows: pd.DataFrame) -> Headline:
     )
 
 
-def plan_messages(month: str, review_packs: pd.DataFrame, reps: pd.DataFrame, headlines: pd.DataFrame,
-                  out_dir: Path, *, copy_to_reps: bool = False, failed_packs: Sequence[dict] = (),
-                  templates_dir: Path = TEMPLATES_DIR) -> list[Outgoing]:
+def plan_messages(
+    month: str,
+    review_packs: pd.DataFrame,
+    reps: pd.DataFrame,
+    headlines: pd.DataFrame,
+    out_dir: Path,
+    *,
+    copy_to_reps: bool = False,
+    failed_packs: Sequence[dict] = (),
+    templates_dir: Path = TEMPLATES_DIR,
+) -> list[Outgoing]:
     """The messages of ``month``: one per manager pack, plus each rep's own pack when ``copy_to_reps``.
 
     ``review_packs``: the review_packs table (paths relative to ``out_dir``; rows of other months are
@@ -221,31 +231,40 @@ def plan_messages(month: str, review_packs: pd.DataFrame, reps: pd.DataFrame, he
     _require(headlines, ("manager_id", "attainment", "currency", "payable_minor"), "headlines")
     doubled = reps.loc[reps["rep_id"].duplicated(), "rep_id"].tolist()
     if doubled:
-        raise DeliveryPlanError(f"the roster has several rows for rep_id {', '.join(map(str, doubled))}; "
-                                f"pass the roster in force for {month} (one row per rep)")
+        raise DeliveryPlanError(
+            f"the roster has several rows for rep_id {', '.join(map(str, doubled))}; "
+            f"pass the roster in force for {month} (one row per rep)"
+        )
     packs = review_packs.loc[review_packs["month"] == month] if "month" in review_packs else review_packs
     twice = packs.loc[packs.duplicated(["person_id", "kind"]), ["person_id", "kind"]]
     if len(twice):
-        raise DeliveryPlanError(f"review_packs for {month} lists several {twice['kind'].iloc[0]} packs for "
-                                f"{twice['person_id'].iloc[0]}; keep one pack per person and kind")
+        raise DeliveryPlanError(
+            f"review_packs for {month} lists several {twice['kind'].iloc[0]} packs for "
+            f"{twice['person_id'].iloc[0]}; keep one pack per person and kind"
+        )
     shared = packs.groupby("path")["person_id"].nunique()
     if (shared > 1).any():
-        raise DeliveryPlanError(f"review_packs for {month}: file(s) {', '.join(shared[shared > 1].index)} "
-                                f"are listed for several people; re-render the packs")
-    roster = reps.assign(manager_id=reps["manager_id"].fillna("").astype(str),
-                         email=reps["email"].fillna("").astype(str))
-    packs = packs.merge(roster[["rep_id", "name", "email", "manager_id", "team"]],
-                        left_on="person_id", right_on="rep_id", how="left")
+        raise DeliveryPlanError(
+            f"review_packs for {month}: file(s) {', '.join(shared[shared > 1].index)} "
+            f"are listed for several people; re-render the packs"
+        )
+    roster = reps.assign(
+        manager_id=reps["manager_id"].fillna("").astype(str), email=reps["email"].fillna("").astype(str)
+    )
+    packs = packs.merge(
+        roster[["rep_id", "name", "email", "manager_id", "team"]], left_on="person_id", right_on="rep_id", how="left"
+    )
     unknown = packs.loc[packs["rep_id"].isna(), "person_id"].tolist()
     if unknown:
-        raise DeliveryPlanError(f"review_packs for {month} has packs for {', '.join(map(str, unknown))}, "
-                                f"who are not in the roster in force that month; fix reps or the packs")
+        raise DeliveryPlanError(
+            f"review_packs for {month} has packs for {', '.join(map(str, unknown))}, "
+            f"who are not in the roster in force that month; fix reps or the packs"
+        )
     packs = packs.sort_values(["kind", "person_id"])
     out_dir = Path(out_dir)
 
     def attachment(row) -> Attachment:
-        return Attachment(str(row.person_id), str(row.kind), str(row.path), out_dir / str(row.path),
-                          str(row.sha256))
+        return Attachment(str(row.person_id), str(row.kind), str(row.path), out_dir / str(row.path), str(row.sha256))
 
     people = roster.set_index("rep_id")
     rep_packs = packs.loc[packs["kind"] == "rep"]
@@ -272,8 +291,9 @@ def plan_messages(month: str, review_packs: pd.DataFrame, reps: pd.DataFrame, he
             "teams": ", ".join(sorted(set(team["team"].dropna().astype(str)))) or str(manager["team"]),
             "attainment": format_percent(headline.attainment, to.locale),
             "payable": [format_money(m, c, to.locale) for c, m in headline.payable],
-            "files": [{"name": a.path.name, "person": str(people.loc[a.person_id, "name"]), "kind": a.kind}
-                      for a in files],
+            "files": [
+                {"name": a.path.name, "person": str(people.loc[a.person_id, "name"]), "kind": a.kind} for a in files
+            ],
             "failed": failed_of.get(manager_id, []),
         }
         messages.append(_outgoing(month, to.person_id, to, "manager", files, context, headline, templates_dir))
@@ -281,16 +301,28 @@ def plan_messages(month: str, review_packs: pd.DataFrame, reps: pd.DataFrame, he
         for row in rep_packs.itertuples(index=False):
             rep = people.loc[row.person_id]
             to = Recipient(str(row.person_id), str(rep["name"]), str(rep["email"]), str(rep["locale"]))
-            context = {"name": to.name, "month": format_month(month, to.locale),
-                       "files": [{"name": Path(str(row.path)).name}]}
-            messages.append(_outgoing(month, str(row.manager_id), to, "rep_copy", (attachment(row),),
-                                      context, None, templates_dir))
+            context = {
+                "name": to.name,
+                "month": format_month(month, to.locale),
+                "files": [{"name": Path(str(row.path)).name}],
+            }
+            messages.append(
+                _outgoing(month, str(row.manager_id), to, "rep_copy", (attachment(row),), context, None, templates_dir)
+            )
     check_recipients(messages, reps)
     return messages
 
 
-def _outgoing(month: str, manager_id: str, to: Recipient, kind: str, files: tuple[Attachment, ...],
-              context: dict, headline: Headline | None, templates_dir: Path) -> Outgoing:
+def _outgoing(
+    month: str,
+    manager_id: str,
+    to: Recipient,
+    kind: str,
+    files: tuple[Attachment, ...],
+    context: dict,
+    headline: Headline | None,
+    templates_dir: Path,
+) -> Outgoing:
     subject, text, html = _render(kind, to.locale, context, templates_dir)
     draft = Outgoing(manager_id, month, to, kind, files, subject, text, html, "", headline)
     return replace(draft, message_id=_message_id(month, manager_id, to.person_id, kind, draft.fingerprints))
@@ -308,16 +340,19 @@ def check_recipients(messages: Sequence[Outgoing], reps: pd.DataFrame) -> None:
         for a in msg.attachments:
             if msg.kind == "manager":
                 allowed = (a.kind == "manager" and a.person_id == msg.to.person_id) or (
-                    a.kind == "rep" and manager_of.get(a.person_id) == msg.to.person_id)
+                    a.kind == "rep" and manager_of.get(a.person_id) == msg.to.person_id
+                )
             else:
                 allowed = a.kind == "rep" and a.person_id == msg.to.person_id
             if not allowed:
                 raise DeliveryPlanError(
                     f"refusing to send {a.name} ({a.kind} pack of {a.person_id}) to {msg.to.person_id} "
-                    f"for {msg.month}: {a.person_id} is not in their team in the roster in force that month")
+                    f"for {msg.month}: {a.person_id} is not in their team in the roster in force that month"
+                )
 
 
 # ---------------------------------------------------------------------------------------------- mailers
+
 
 def compose(msg: Outgoing, from_addr: str, reply_to: str | None = None) -> EmailMessage:
     """The MIME message: text and HTML alternatives plus the pack files, read and fingerprinted now.
@@ -326,15 +361,19 @@ def compose(msg: Outgoing, from_addr: str, reply_to: str | None = None) -> Email
     must describe exactly what was sent.
     """
     if not msg.to.email:
-        raise PermanentFailure(f"no e-mail address for {msg.to.person_id} ({msg.to.name}) in the roster; "
-                               f"fill the reps file's email column and re-run")
+        raise PermanentFailure(
+            f"no e-mail address for {msg.to.person_id} ({msg.to.name}) in the roster; "
+            f"fill the reps file's email column and re-run"
+        )
     try:
         to = Address(display_name=msg.to.name, addr_spec=msg.to.email)
         if not to.domain or not to.username:
             raise ValueError("missing user or domain")
     except (ValueError, IndexError) as err:
-        raise PermanentFailure(f"bad address {msg.to.email!r} for {msg.to.person_id} in the roster ({err}); "
-                               f"fix the reps file's email column and re-run") from None
+        raise PermanentFailure(
+            f"bad address {msg.to.email!r} for {msg.to.person_id} in the roster ({err}); "
+            f"fix the reps file's email column and re-run"
+        ) from None
     email = EmailMessage(policy=policy.SMTP)
     email["From"] = from_addr
     email["To"] = to
@@ -349,8 +388,10 @@ def compose(msg: Outgoing, from_addr: str, reply_to: str | None = None) -> Email
     for a in msg.attachments:
         data = a.path.read_bytes()
         if hashlib.sha256(data).hexdigest() != a.sha256:
-            raise PermanentFailure(f"{a.path} changed after it was rendered (its sha256 no longer matches "
-                                   f"review_packs); re-render the packs for {msg.month} before sending")
+            raise PermanentFailure(
+                f"{a.path} changed after it was rendered (its sha256 no longer matches "
+                f"review_packs); re-render the packs for {msg.month} before sending"
+            )
         name = a.path.name if names.count(a.path.name) == 1 else f"{a.person_id}-{a.path.name}"
         email.add_attachment(data, maintype="application", subtype="pdf", filename=name)
     return email
@@ -378,8 +419,7 @@ class OutboxMailer(Mailer):
     so writing the same message twice leaves one complete file.
     """
 
-    def __init__(self, folder: Path, from_addr: str = "Attain <attain@localhost>",
-                 reply_to: str | None = None) -> None:
+    def __init__(self, folder: Path, from_addr: str = "Attain <attain@localhost>", reply_to: str | None = None) -> None:
         super().__init__(from_addr, reply_to)
         self.folder = Path(folder)
 
@@ -413,9 +453,18 @@ class SmtpMailer(Mailer):
     private CA). ``password`` defaults to the environment variable ``ATTAIN_SMTP_PASSWORD``.
     """
 
-    def __init__(self, host: str, port: int, security: str = "starttls", username: str | None = None,
-                 password: str | None = None, from_addr: str = "Attain <attain@localhost>",
-                 reply_to: str | None = None, timeout: float = 30.0, cafile: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        security: str = "starttls",
+        username: str | None = None,
+        password: str | None = None,
+        from_addr: str = "Attain <attain@localhost>",
+        reply_to: str | None = None,
+        timeout: float = 30.0,
+        cafile: str | None = None,
+    ) -> None:
         if security not in ("starttls", "ssl", "none"):
             raise ValueError(f"SMTP security must be starttls, ssl or none, not {security!r}")
         super().__init__(from_addr, reply_to)
@@ -446,16 +495,20 @@ class SmtpMailer(Mailer):
             code, reply = next(iter(err.recipients.values()))
             raise _classified(code, f"{where} refused {msg.to.email}: {code} {_text(reply)}") from None
         except smtplib.SMTPAuthenticationError as err:
-            raise PermanentFailure(f"{where} refused the login of {self.username!r}: {err.smtp_code} "
-                                   f"{_text(err.smtp_error)}; check the user and {PASSWORD_ENV}") from None
+            raise PermanentFailure(
+                f"{where} refused the login of {self.username!r}: {err.smtp_code} "
+                f"{_text(err.smtp_error)}; check the user and {PASSWORD_ENV}"
+            ) from None
         except smtplib.SMTPResponseException as err:
             raise _classified(err.smtp_code, f"{where} answered {err.smtp_code} {_text(err.smtp_error)}") from None
         except smtplib.SMTPNotSupportedError as err:
-            raise PermanentFailure(f"{where}: {err}; check the security setting (starttls, ssl or none) "
-                                   f"against what the server expects") from None
+            raise PermanentFailure(
+                f"{where}: {err}; check the security setting (starttls, ssl or none) against what the server expects"
+            ) from None
         except ssl.SSLError as err:
-            raise PermanentFailure(f"TLS with {where} failed: {err}; check the security setting and "
-                                   f"the server certificate") from None
+            raise PermanentFailure(
+                f"TLS with {where} failed: {err}; check the security setting and the server certificate"
+            ) from None
         except smtplib.SMTPServerDisconnected as err:
             raise TemporaryFailure(f"{where} closed the connection: {err}") from None
         except smtplib.SMTPException as err:  # e.g. no authentication method in common
@@ -475,6 +528,7 @@ def _classified(code: int, detail: str) -> DeliveryFailure:
 
 
 # ---------------------------------------------------------------------------------------------- the log
+
 
 @dataclass
 class LoggedDelivery:
@@ -502,8 +556,19 @@ class DeliveryLog:
     with the final outcome.
     """
 
-    _COLUMNS = ("month", "manager_id", "recipient", "address", "message_id", "attachments", "outcome",
-                "detail", "attempts", "sent_at", "logged_at")
+    _COLUMNS = (
+        "month",
+        "manager_id",
+        "recipient",
+        "address",
+        "message_id",
+        "attachments",
+        "outcome",
+        "detail",
+        "attempts",
+        "sent_at",
+        "logged_at",
+    )
 
     def __init__(self, con, table: str = "deliveries") -> None:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", table):
@@ -532,8 +597,10 @@ class DeliveryLog:
             con.execute(sql, list(params))
 
     def _insert(self, values: Sequence) -> None:
-        self._write(f"INSERT INTO {self.table} ({', '.join(self._COLUMNS)}) "
-                    f"VALUES ({', '.join('?' * len(self._COLUMNS))})", values)
+        self._write(
+            f"INSERT INTO {self.table} ({', '.join(self._COLUMNS)}) VALUES ({', '.join('?' * len(self._COLUMNS))})",
+            values,
+        )
 
     def history(self, months: Iterable[str] | None = None) -> list[LoggedDelivery]:
         """Rows of ``months`` (all when None), oldest first."""
@@ -543,8 +610,10 @@ class DeliveryLog:
             params = sorted(set(months))
             sql += f" WHERE month IN ({', '.join('?' * len(params))})" if params else " WHERE FALSE"
         rows = self.con.execute(sql + " ORDER BY logged_at, rowid", params).fetchall()
-        return [LoggedDelivery(*(json.loads(v) if c == "attachments" else v for c, v in zip(self._COLUMNS, r)))
-                for r in rows]
+        return [
+            LoggedDelivery(*(json.loads(v) if c == "attachments" else v for c, v in zip(self._COLUMNS, r)))
+            for r in rows
+        ]
 
     def records(self, month: str | None = None) -> pd.DataFrame:
         """The log as a DataFrame (for the UI and the run summary)."""
@@ -556,39 +625,50 @@ class DeliveryLog:
     def start(self, msg: Outgoing) -> None:
         """Record that ``msg`` is about to be sent (reusing a ``sending`` row left by an interrupted run)."""
         values = [msg.to.email, msg.message_id, json.dumps(msg.fingerprints)]
-        pending = self.con.execute(f"SELECT count(*) FROM {self.table} WHERE month=? AND manager_id=? "
-                                   f"AND recipient=? AND outcome='sending'", list(msg.key)).fetchone()[0]
+        pending = self.con.execute(
+            f"SELECT count(*) FROM {self.table} WHERE month=? AND manager_id=? AND recipient=? AND outcome='sending'",
+            list(msg.key),
+        ).fetchone()[0]
         if pending:
-            self._write(f"UPDATE {self.table} SET address=?, message_id=?, attachments=?, logged_at=? "
-                        f"WHERE month=? AND manager_id=? AND recipient=? AND outcome='sending'",
-                        [*values, _now(), *msg.key])
+            self._write(
+                f"UPDATE {self.table} SET address=?, message_id=?, attachments=?, logged_at=? "
+                f"WHERE month=? AND manager_id=? AND recipient=? AND outcome='sending'",
+                [*values, _now(), *msg.key],
+            )
         else:
             self._insert([*msg.key, *values, "sending", "attempt started", 0, None, _now()])
 
     def attempt(self, msg: Outgoing) -> None:
         """Count one transmission of the pending message (before it is made)."""
-        self._write(f"UPDATE {self.table} SET attempts = attempts + 1 WHERE month=? AND manager_id=? "
-                    f"AND recipient=? AND outcome='sending'", list(msg.key))
+        self._write(
+            f"UPDATE {self.table} SET attempts = attempts + 1 WHERE month=? AND manager_id=? "
+            f"AND recipient=? AND outcome='sending'",
+            list(msg.key),
+        )
 
     def finish(self, msg: Outgoing, outcome: str, detail: str) -> None:
         """Record the server's answer on the pending row: sent, resent, failed or skipped."""
         sent_at = _now() if outcome in ("sent", "resent") else None
-        self._write(f"UPDATE {self.table} SET outcome=?, detail=?, sent_at=?, logged_at=? WHERE month=? "
-                    f"AND manager_id=? AND recipient=? AND outcome='sending'",
-                    [outcome, detail, sent_at, _now(), *msg.key])
+        self._write(
+            f"UPDATE {self.table} SET outcome=?, detail=?, sent_at=?, logged_at=? WHERE month=? "
+            f"AND manager_id=? AND recipient=? AND outcome='sending'",
+            [outcome, detail, sent_at, _now(), *msg.key],
+        )
 
     def record(self, msg: Outgoing, outcome: str, detail: str) -> None:
         """Append a row for a decision that involved no transmission (a changed pack left unsent)."""
-        self._insert([*msg.key, msg.to.email, msg.message_id, json.dumps(msg.fingerprints), outcome, detail, 0,
-                      None, _now()])
+        self._insert(
+            [*msg.key, msg.to.email, msg.message_id, json.dumps(msg.fingerprints), outcome, detail, 0, None, _now()]
+        )
 
 
 def _now() -> dt.datetime:
     """UTC wall-clock time without tzinfo (the log's timestamps are UTC)."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 # ------------------------------------------------------------------------------------------- delivering
+
 
 @dataclass(frozen=True)
 class DeliveryResult:
@@ -622,8 +702,10 @@ class DeliveryReport:
 
     def summary(self) -> str:
         """Plain text for the end of a run: the counts, then one line per failure or changed pack."""
-        lines = [f"deliveries: {len(self.sent)} sent, {len(self.skipped)} already sent, "
-                 f"{len(self.failed)} failed, {len(self.changed)} changed since sent"]
+        lines = [
+            f"deliveries: {len(self.sent)} sent, {len(self.skipped)} already sent, "
+            f"{len(self.failed)} failed, {len(self.changed)} changed since sent"
+        ]
         lines += [f"  FAILED {r.message.to.person_id} <{r.message.to.email}>: {r.detail}" for r in self.failed]
         lines += [f"  CHANGED {r.message.to.person_id}: {r.detail}" for r in self.changed]
         return "\n".join(lines)
@@ -648,9 +730,16 @@ def packs_in_no_message(deliveries: pd.DataFrame, review_packs: pd.DataFrame) ->
     return sorted(set(review_packs.loc[~review_packs["path"].astype(str).isin(carried), "path"]))
 
 
-def deliver(messages: Sequence[Outgoing], mailer: Mailer, log: DeliveryLog, *, resend: bool = False,
-            retries: int = 4, backoff: float = 2.0,
-            sleep: Callable[[float], None] = time.sleep) -> DeliveryReport:
+def deliver(
+    messages: Sequence[Outgoing],
+    mailer: Mailer,
+    log: DeliveryLog,
+    *,
+    resend: bool = False,
+    retries: int = 4,
+    backoff: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeliveryReport:
     """Send each planned message at most once per (month, manager, recipient), recording every step.
 
     - Already sent with the same pack fingerprints: skipped (``resend=True`` sends again with a new
@@ -687,13 +776,21 @@ def deliver(messages: Sequence[Outgoing], mailer: Mailer, log: DeliveryLog, *, r
             message_id = pending.message_id  # interrupted: the same message again, recognisably
         elif sends and not resend:
             if sends[-1].attachments == msg.fingerprints:
-                report.skipped.append(DeliveryResult(
-                    msg, "skipped", f"already sent {sends[-1].sent_at:%Y-%m-%d %H:%M} UTC as "
-                                    f"{sends[-1].message_id}", 0, sends[-1].message_id))
+                report.skipped.append(
+                    DeliveryResult(
+                        msg,
+                        "skipped",
+                        f"already sent {sends[-1].sent_at:%Y-%m-%d %H:%M} UTC as {sends[-1].message_id}",
+                        0,
+                        sends[-1].message_id,
+                    )
+                )
                 continue
-            detail = (f"packs changed since sent {sends[-1].sent_at:%Y-%m-%d %H:%M} UTC "
-                      f"({_changes(sends[-1].attachments, msg.fingerprints)}); not re-sent: re-send "
-                      f"explicitly (resend) if the recipient should get the new packs")
+            detail = (
+                f"packs changed since sent {sends[-1].sent_at:%Y-%m-%d %H:%M} UTC "
+                f"({_changes(sends[-1].attachments, msg.fingerprints)}); not re-sent: re-send "
+                f"explicitly (resend) if the recipient should get the new packs"
+            )
             if pending is not None:
                 log.finish(msg, "skipped", "interrupted run superseded: " + detail)
             elif latest.outcome != "skipped" or latest.message_id != msg.message_id:
@@ -707,8 +804,9 @@ def deliver(messages: Sequence[Outgoing], mailer: Mailer, log: DeliveryLog, *, r
         outcome = "resent" if sends else "sent"
         sending = replace(msg, message_id=message_id)
         log.start(sending)
-        result, server_down = _send_with_retries(sending, mailer, log, outcome,
-                                                 0 if server_down else retries, backoff, sleep)
+        result, server_down = _send_with_retries(
+            sending, mailer, log, outcome, 0 if server_down else retries, backoff, sleep
+        )
         if resumed and result.outcome != "failed":
             result = replace(result, detail=result.detail + "; completes an interrupted run (same Message-ID)")
         log.finish(msg, result.outcome, result.detail)
@@ -716,8 +814,15 @@ def deliver(messages: Sequence[Outgoing], mailer: Mailer, log: DeliveryLog, *, r
     return report
 
 
-def _send_with_retries(msg: Outgoing, mailer: Mailer, log: DeliveryLog, outcome: str, retries: int,
-                       backoff: float, sleep: Callable[[float], None]) -> tuple[DeliveryResult, bool]:
+def _send_with_retries(
+    msg: Outgoing,
+    mailer: Mailer,
+    log: DeliveryLog,
+    outcome: str,
+    retries: int,
+    backoff: float,
+    sleep: Callable[[float], None],
+) -> tuple[DeliveryResult, bool]:
     """One message through the mailer; True as well when it failed only because retries ran out."""
     attempt = 0
     while True:
@@ -730,8 +835,7 @@ def _send_with_retries(msg: Outgoing, mailer: Mailer, log: DeliveryLog, outcome:
             return DeliveryResult(msg, "failed", str(err), attempt, msg.message_id), False
         except TemporaryFailure as err:
             if attempt > retries:
-                tries = (f"{attempt} attempts" if attempt > 1
-                         else "1 attempt (the previous message ran out of retries)")
+                tries = f"{attempt} attempts" if attempt > 1 else "1 attempt (the previous message ran out of retries)"
                 failed = DeliveryResult(msg, "failed", f"gave up after {tries}: {err}", attempt, msg.message_id)
                 return failed, True
             sleep(backoff * 2 ** (attempt - 1))

@@ -45,11 +45,35 @@ EXAMPLE_PLANS_DIR = Path(__file__).resolve().parents[1] / "docs" / "examples" / 
 
 #: Column order of each input file written (docs/data-model.md, "Inputs").
 INPUT_COLUMNS: dict[str, list[str]] = {
-    "deals": ["deal_id", "owner_id", "account", "product", "amount", "currency", "stage",
-              "created_date", "close_date", "cancelled_date", "cancel_reason"],
+    "deals": [
+        "deal_id",
+        "owner_id",
+        "account",
+        "product",
+        "amount",
+        "currency",
+        "stage",
+        "created_date",
+        "close_date",
+        "cancelled_date",
+        "cancel_reason",
+    ],
     "credit_splits": ["deal_id", "rep_id", "share", "role"],
-    "reps": ["rep_id", "name", "email", "role", "manager_id", "team", "region", "hire_date",
-             "leave_date", "plan_id", "locale", "currency", "valid_from"],
+    "reps": [
+        "rep_id",
+        "name",
+        "email",
+        "role",
+        "manager_id",
+        "team",
+        "region",
+        "hire_date",
+        "leave_date",
+        "plan_id",
+        "locale",
+        "currency",
+        "valid_from",
+    ],
     "targets": ["scope", "scope_id", "month", "metric", "amount", "effective_date", "reason", "author"],
     "fx_rates": ["month", "currency", "rate"],
     "surveys": ["response_id", "deal_id", "account", "response_date", "score", "scale", "comment"],
@@ -81,12 +105,12 @@ TEAMS: tuple[_Team, ...] = (
 REGIONS = ("Americas", "EMEA", GREATER_CHINA)
 
 # Who plays which part (team index, member index within the team).
-_LEAVER = (0, 1)           # New York rep leaving inside end_month
-_MOVER = (1, 0)            # Toronto rep moving to New York four months before end_month
-_HIRE = (3, -1)            # Berlin rep hired in the middle of end_month - 2
-_FEW_SURVEYS = (2, 0)      # London rep with only two survey responses
-_LOW_CSAT = (5, 0)         # Beijing rep with poor satisfaction scores
-_TEAM_TARGET_AGREES = 2     # London: team target = sum of members
+_LEAVER = (0, 1)  # New York rep leaving inside end_month
+_MOVER = (1, 0)  # Toronto rep moving to New York four months before end_month
+_HIRE = (3, -1)  # Berlin rep hired in the middle of end_month - 2
+_FEW_SURVEYS = (2, 0)  # London rep with only two survey responses
+_LOW_CSAT = (5, 0)  # Beijing rep with poor satisfaction scores
+_TEAM_TARGET_AGREES = 2  # London: team target = sum of members
 _TEAM_TARGET_DISAGREES = 4  # Shanghai: team target 10% above the sum of members
 
 #: List price in USD and share of deals, per product.
@@ -101,46 +125,207 @@ PRODUCTS: dict[str, tuple[int, float]] = {
 
 #: Start-of-window value of 1 unit in USD, and the decimals the rate is quoted with.
 FX_START: dict[str, tuple[float, int]] = {
-    "CNY": (0.1390, 5), "EUR": (1.0850, 4), "GBP": (1.2700, 4), "JPY": (0.006700, 7),
+    "CNY": (0.1390, 5),
+    "EUR": (1.0850, 4),
+    "GBP": (1.2700, 4),
+    "JPY": (0.006700, 7),
 }
 
-_EN_FIRST = ("James Olivia Liam Emma Noah Ava William Sophia Lucas Mia Henry Amelia Oliver Harper "
-             "Elijah Evelyn Daniel Abigail Matthew Emily Samuel Grace David Chloe Joseph Victoria "
-             "Thomas Hannah Andrew Zoe Ethan Nora Ryan Leah Nathan Claire Adam Laura Marcus Julia").split()
-_EN_LAST = ("Smith Johnson Brown Taylor Anderson Moore Martin Jackson Thompson White Harris Clark "
-            "Lewis Robinson Walker Young Allen King Wright Scott Green Baker Adams Nelson Hill "
-            "Campbell Mitchell Roberts Carter Phillips Evans Turner Parker Collins Edwards Fischer "
-            "Weber Dubois Rossi Murphy").split()
+_EN_FIRST = [
+    "James",
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Ava",
+    "William",
+    "Sophia",
+    "Lucas",
+    "Mia",
+    "Henry",
+    "Amelia",
+    "Oliver",
+    "Harper",
+    "Elijah",
+    "Evelyn",
+    "Daniel",
+    "Abigail",
+    "Matthew",
+    "Emily",
+    "Samuel",
+    "Grace",
+    "David",
+    "Chloe",
+    "Joseph",
+    "Victoria",
+    "Thomas",
+    "Hannah",
+    "Andrew",
+    "Zoe",
+    "Ethan",
+    "Nora",
+    "Ryan",
+    "Leah",
+    "Nathan",
+    "Claire",
+    "Adam",
+    "Laura",
+    "Marcus",
+    "Julia",
+]
+_EN_LAST = [
+    "Smith",
+    "Johnson",
+    "Brown",
+    "Taylor",
+    "Anderson",
+    "Moore",
+    "Martin",
+    "Jackson",
+    "Thompson",
+    "White",
+    "Harris",
+    "Clark",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Green",
+    "Baker",
+    "Adams",
+    "Nelson",
+    "Hill",
+    "Campbell",
+    "Mitchell",
+    "Roberts",
+    "Carter",
+    "Phillips",
+    "Evans",
+    "Turner",
+    "Parker",
+    "Collins",
+    "Edwards",
+    "Fischer",
+    "Weber",
+    "Dubois",
+    "Rossi",
+    "Murphy",
+]
 # (characters, pinyin) pairs; pinyin is unique within each list so e-mails never collide.
-_ZH_SURNAME = (("王", "wang"), ("李", "li"), ("张", "zhang"), ("刘", "liu"), ("陈", "chen"),
-               ("杨", "yang"), ("赵", "zhao"), ("黄", "huang"), ("周", "zhou"), ("吴", "wu"),
-               ("徐", "xu"), ("孙", "sun"), ("胡", "hu"), ("朱", "zhu"), ("高", "gao"),
-               ("林", "lin"), ("何", "he"), ("郭", "guo"), ("马", "ma"), ("罗", "luo"))
-_ZH_GIVEN = (("伟", "wei"), ("芳", "fang"), ("娜", "na"), ("秀英", "xiuying"), ("敏", "min"),
-             ("静", "jing"), ("丽", "li"), ("强", "qiang"), ("磊", "lei"), ("军", "jun"),
-             ("洋", "yang"), ("勇", "yong"), ("艳", "yan"), ("杰", "jie"), ("娟", "juan"),
-             ("涛", "tao"), ("明", "ming"), ("超", "chao"), ("秀兰", "xiulan"), ("霞", "xia"),
-             ("平", "ping"), ("刚", "gang"), ("晓东", "xiaodong"), ("子涵", "zihan"),
-             ("雨轩", "yuxuan"), ("浩然", "haoran"), ("思远", "siyuan"), ("佳怡", "jiayi"))
+_ZH_SURNAME = (
+    ("王", "wang"),
+    ("李", "li"),
+    ("张", "zhang"),
+    ("刘", "liu"),
+    ("陈", "chen"),
+    ("杨", "yang"),
+    ("赵", "zhao"),
+    ("黄", "huang"),
+    ("周", "zhou"),
+    ("吴", "wu"),
+    ("徐", "xu"),
+    ("孙", "sun"),
+    ("胡", "hu"),
+    ("朱", "zhu"),
+    ("高", "gao"),
+    ("林", "lin"),
+    ("何", "he"),
+    ("郭", "guo"),
+    ("马", "ma"),
+    ("罗", "luo"),
+)
+_ZH_GIVEN = (
+    ("伟", "wei"),
+    ("芳", "fang"),
+    ("娜", "na"),
+    ("秀英", "xiuying"),
+    ("敏", "min"),
+    ("静", "jing"),
+    ("丽", "li"),
+    ("强", "qiang"),
+    ("磊", "lei"),
+    ("军", "jun"),
+    ("洋", "yang"),
+    ("勇", "yong"),
+    ("艳", "yan"),
+    ("杰", "jie"),
+    ("娟", "juan"),
+    ("涛", "tao"),
+    ("明", "ming"),
+    ("超", "chao"),
+    ("秀兰", "xiulan"),
+    ("霞", "xia"),
+    ("平", "ping"),
+    ("刚", "gang"),
+    ("晓东", "xiaodong"),
+    ("子涵", "zihan"),
+    ("雨轩", "yuxuan"),
+    ("浩然", "haoran"),
+    ("思远", "siyuan"),
+    ("佳怡", "jiayi"),
+)
 
-_EN_ACCOUNT_A = ("North Blue Silver Red Iron Cedar Summit Harbor Bright Oak Stone River Pine "
-                 "Golden Eagle Maple Crystal Falcon Atlas Orion").split()
-_EN_ACCOUNT_B = "wind peak field gate bridge line works point crest view".split()
-_EN_ACCOUNT_C = ("Systems Logistics Foods Health Energy Retail Capital Labs Motors Media "
-                 "Partners Industries").split()
+_EN_ACCOUNT_A = [
+    "North",
+    "Blue",
+    "Silver",
+    "Red",
+    "Iron",
+    "Cedar",
+    "Summit",
+    "Harbor",
+    "Bright",
+    "Oak",
+    "Stone",
+    "River",
+    "Pine",
+    "Golden",
+    "Eagle",
+    "Maple",
+    "Crystal",
+    "Falcon",
+    "Atlas",
+    "Orion",
+]
+_EN_ACCOUNT_B = ["wind", "peak", "field", "gate", "bridge", "line", "works", "point", "crest", "view"]
+_EN_ACCOUNT_C = [
+    "Systems",
+    "Logistics",
+    "Foods",
+    "Health",
+    "Energy",
+    "Retail",
+    "Capital",
+    "Labs",
+    "Motors",
+    "Media",
+    "Partners",
+    "Industries",
+]
 _ACCOUNT_LEGAL = {"Americas": ("Inc.", "LLC", "Corp."), "EMEA": ("Ltd", "GmbH", "plc", "S.A.", "B.V.")}
 _ZH_ACCOUNT_CITY = ("上海", "北京", "深圳", "杭州", "广州", "成都", "苏州", "南京")
-_ZH_ACCOUNT_BRAND = ("华信", "嘉禾", "天行", "博远", "中科", "恒达", "瑞丰", "金桥", "盛世", "云图",
-                     "启明", "东方")
+_ZH_ACCOUNT_BRAND = ("华信", "嘉禾", "天行", "博远", "中科", "恒达", "瑞丰", "金桥", "盛世", "云图", "启明", "东方")
 _ZH_ACCOUNT_TRADE = ("科技", "电子", "物流", "医疗", "制造", "软件")
 _ACCOUNTS_PER_REGION = {"Americas": 110, "EMEA": 100, GREATER_CHINA: 90}
 _JPY_ACCOUNT = "Sakura Robotics K.K."
 
-_CANCEL_REASONS = ("customer cancelled within the trial period", "refund: duplicate order",
-                   "contract rescinded after legal review", "payment default")
+_CANCEL_REASONS = (
+    "customer cancelled within the trial period",
+    "refund: duplicate order",
+    "contract rescinded after legal review",
+    "payment default",
+)
 _CANCEL_REASONS_ZH = ("客户在试用期内取消", "重复下单退款", "合同经法务审核后撤销")
-_COMMENTS = ("Great onboarding, very responsive.", "Pricing discussion took too long.",
-             "Solid product, support could be faster.", "Would recommend to peers.")
+_COMMENTS = (
+    "Great onboarding, very responsive.",
+    "Pricing discussion took too long.",
+    "Solid product, support could be faster.",
+    "Would recommend to peers.",
+)
 _COMMENTS_ZH = ("服务很及时，非常满意。", "报价流程有点慢。", "产品稳定，希望培训更多。")
 
 _SALES_OPS = "Sales Operations"
@@ -282,19 +467,42 @@ def _people(rng: np.random.Generator, reps: int, window: list[str]) -> pd.DataFr
     sizes = [len(part) for part in np.array_split(np.arange(reps), len(TEAMS))]
     rows: list[dict] = []
     for region_no, region in enumerate(REGIONS):
-        rows.append({"rep_id": f"H{region_no + 1:02d}", "role": "manager", "region": region,
-                     "team": f"{region} leadership", "manager_id": "", "team_no": -1})
+        rows.append(
+            {
+                "rep_id": f"H{region_no + 1:02d}",
+                "role": "manager",
+                "region": region,
+                "team": f"{region} leadership",
+                "manager_id": "",
+                "team_no": -1,
+            }
+        )
     for team_no, team in enumerate(TEAMS):
         head = f"H{REGIONS.index(team.region) + 1:02d}"
-        rows.append({"rep_id": f"M{team_no + 1:02d}", "role": "manager", "region": team.region,
-                     "team": team.name, "manager_id": head, "team_no": team_no})
+        rows.append(
+            {
+                "rep_id": f"M{team_no + 1:02d}",
+                "role": "manager",
+                "region": team.region,
+                "team": team.name,
+                "manager_id": head,
+                "team_no": team_no,
+            }
+        )
     rep_no = 0
     for team_no, (team, size) in enumerate(zip(TEAMS, sizes)):
         for _ in range(size):
             rep_no += 1
-            rows.append({"rep_id": f"R{rep_no:03d}", "role": "rep", "region": team.region,
-                         "team": team.name, "manager_id": f"M{team_no + 1:02d}",
-                         "team_no": team_no})
+            rows.append(
+                {
+                    "rep_id": f"R{rep_no:03d}",
+                    "role": "rep",
+                    "region": team.region,
+                    "team": team.name,
+                    "manager_id": f"M{team_no + 1:02d}",
+                    "team_no": team_no,
+                }
+            )
     people = pd.DataFrame(rows)
     people["chinese"] = people["region"] == GREATER_CHINA
     _name_people(rng, people)
@@ -318,8 +526,13 @@ def _people(rng: np.random.Generator, reps: int, window: list[str]) -> pd.DataFr
         members = people.index[(people["team_no"] == team_no) & is_rep]
         return int(members[member])
 
-    for flag, part in (("leaver", _LEAVER), ("mover", _MOVER), ("hire_story", _HIRE),
-                       ("few_surveys", _FEW_SURVEYS), ("low_csat", _LOW_CSAT)):
+    for flag, part in (
+        ("leaver", _LEAVER),
+        ("mover", _MOVER),
+        ("hire_story", _HIRE),
+        ("few_surveys", _FEW_SURVEYS),
+        ("low_csat", _LOW_CSAT),
+    ):
         people[flag] = False
         people.loc[locate(part), flag] = True
     end_start = month_start(window[-1])
@@ -351,23 +564,25 @@ def _roster(people: pd.DataFrame, window: list[str]) -> pd.DataFrame:
     """The reps file: one row per person, plus the mover's second row from ``valid_from``."""
     chinese = people["chinese"].to_numpy()
     manager = people["role"].to_numpy() == "manager"
-    roster = pd.DataFrame({
-        "rep_id": people["rep_id"],
-        "name": people["name"],
-        "email": people["email"],
-        "role": people["role"],
-        "manager_id": people["manager_id"],
-        "team": people["team"],
-        "region": people["region"],
-        "hire_date": _date_text(people["hire"].to_numpy("datetime64[D]")),
-        "leave_date": np.where(people["leave"].isna(), "",
-                               _date_text(people["leave"].to_numpy("datetime64[D]"))),
-        "plan_id": np.where(manager, np.where(chinese, "mgr_cny", "mgr_usd"),
-                            np.where(chinese, "ae_cny", "ae_usd")),
-        "locale": np.where(chinese, "zh_CN", "en"),
-        "currency": np.where(chinese, "CNY", "USD"),
-        "valid_from": "",
-    })
+    roster = pd.DataFrame(
+        {
+            "rep_id": people["rep_id"],
+            "name": people["name"],
+            "email": people["email"],
+            "role": people["role"],
+            "manager_id": people["manager_id"],
+            "team": people["team"],
+            "region": people["region"],
+            "hire_date": _date_text(people["hire"].to_numpy("datetime64[D]")),
+            "leave_date": np.where(people["leave"].isna(), "", _date_text(people["leave"].to_numpy("datetime64[D]"))),
+            "plan_id": np.where(
+                manager, np.where(chinese, "mgr_cny", "mgr_usd"), np.where(chinese, "ae_cny", "ae_usd")
+            ),
+            "locale": np.where(chinese, "zh_CN", "en"),
+            "currency": np.where(chinese, "CNY", "USD"),
+            "valid_from": "",
+        }
+    )
     mover = people.index[people["mover"]][0]
     moved = roster.loc[[mover]].copy()
     moved["team"] = TEAMS[0].name
@@ -433,8 +648,9 @@ def _accounts(rng: np.random.Generator, first_day: np.datetime64, last_day: np.d
         span = int((last_day - first_day).astype(np.int64))
         arrival = first_day + np.where(np.arange(n) < n // 3, 0, rng.integers(0, span, n)).astype("timedelta64[D]")
         order = np.argsort(arrival, kind="stable")
-        out[region] = _Accounts(np.array(names, dtype=object)[order], weights[order] / weights.sum(),
-                                size[order], arrival[order])
+        out[region] = _Accounts(
+            np.array(names, dtype=object)[order], weights[order] / weights.sum(), size[order], arrival[order]
+        )
     return out
 
 
@@ -505,7 +721,7 @@ def _deals(rng, people, fx, window) -> pd.DataFrame:
     digits = np.array([minor_digits(c) for c in currency], dtype=np.int64)
     whole_units = np.maximum(np.rint(usd_value / rate), 1).astype(np.int64)
     with_cents = (rng.random(n) < 0.15) & (digits > 0)
-    minor = whole_units * 10 ** digits + np.where(with_cents, rng.integers(1, 100, n), 0)
+    minor = whole_units * 10**digits + np.where(with_cents, rng.integers(1, 100, n), 0)
     amount = np.array([format_minor(int(m), c) for m, c in zip(minor, currency)], dtype=object)
 
     open_idx = np.flatnonzero(is_open)
@@ -514,18 +730,24 @@ def _deals(rng, people, fx, window) -> pd.DataFrame:
     no_created = open_idx[rng.random(len(open_idx)) < 0.01]
 
     order = np.lexsort((owner_row, created))
-    deals = pd.DataFrame({
-        "owner_row": owner_row,
-        "owner_id": people["rep_id"].to_numpy()[owner_row],
-        "account": account,
-        "product": products[product_no],
-        "amount": amount,
-        "amount_minor": minor,
-        "currency": currency,
-        "stage": stage,
-        "created": created,
-        "close": np.where(is_open, np.datetime64("NaT"), close),
-    }).iloc[order].reset_index(drop=True)
+    deals = (
+        pd.DataFrame(
+            {
+                "owner_row": owner_row,
+                "owner_id": people["rep_id"].to_numpy()[owner_row],
+                "account": account,
+                "product": products[product_no],
+                "amount": amount,
+                "amount_minor": minor,
+                "currency": currency,
+                "stage": stage,
+                "created": created,
+                "close": np.where(is_open, np.datetime64("NaT"), close),
+            }
+        )
+        .iloc[order]
+        .reset_index(drop=True)
+    )
     deals.insert(0, "deal_id", [f"D{100001 + i}" for i in range(n)])
     created_text = _date_text(deals["created"].to_numpy("datetime64[D]"))
     created_text[np.isin(order, no_created)] = ""
@@ -561,8 +783,9 @@ def _credit_splits(rng, deals, people) -> pd.DataFrame:
         team = owner_team[d]
         sister = team + 1 if team % 2 == 0 else team - 1
         specialist = rng.choice(team_members[sister])
-        rows.append((deals.at[d, "deal_id"], people.at[specialist, "rep_id"],
-                     ("100", "50")[rng.integers(2)], "overlay"))
+        rows.append(
+            (deals.at[d, "deal_id"], people.at[specialist, "rep_id"], ("100", "50")[rng.integers(2)], "overlay")
+        )
     splits = pd.DataFrame(rows, columns=INPUT_COLUMNS["credit_splits"])
     return splits.sort_values(["deal_id", "role", "rep_id"], kind="stable").reset_index(drop=True)
 
@@ -614,28 +837,35 @@ def _surveys(rng, deals, people, window) -> pd.DataFrame:
     chinese = surveyed["currency"].to_numpy() == "CNY"
     comment = np.where(
         rng.random(n) < 0.2,
-        np.where(chinese, np.array(_COMMENTS_ZH, dtype=object)[rng.integers(len(_COMMENTS_ZH), size=n)],
-                 np.array(_COMMENTS, dtype=object)[rng.integers(len(_COMMENTS), size=n)]),
+        np.where(
+            chinese,
+            np.array(_COMMENTS_ZH, dtype=object)[rng.integers(len(_COMMENTS_ZH), size=n)],
+            np.array(_COMMENTS, dtype=object)[rng.integers(len(_COMMENTS), size=n)],
+        ),
         "",
     )
-    responses = pd.DataFrame({
-        "day": when,
-        "deal_id": surveyed["deal_id"].to_numpy(),
-        "account": "",
-        "score": score.astype(np.int64),
-        "scale": np.where(nps, "nps_0_10", "csat_1_5"),
-        "comment": comment,
-    })
+    responses = pd.DataFrame(
+        {
+            "day": when,
+            "deal_id": surveyed["deal_id"].to_numpy(),
+            "account": "",
+            "score": score.astype(np.int64),
+            "scale": np.where(nps, "nps_0_10", "csat_1_5"),
+            "comment": comment,
+        }
+    )
     # A few responses about an account rather than a deal (credited to its latest won-deal owner).
     by_account = surveyed[surveyed["account"] != ""].drop_duplicates("account").head(8)
-    account_level = pd.DataFrame({
-        "day": by_account["close"].to_numpy("datetime64[D]") + np.timedelta64(30, "D"),
-        "deal_id": "",
-        "account": by_account["account"].to_numpy(),
-        "score": rng.integers(3, 6, len(by_account)),
-        "scale": "csat_1_5",
-        "comment": "",
-    })
+    account_level = pd.DataFrame(
+        {
+            "day": by_account["close"].to_numpy("datetime64[D]") + np.timedelta64(30, "D"),
+            "deal_id": "",
+            "account": by_account["account"].to_numpy(),
+            "score": rng.integers(3, 6, len(by_account)),
+            "scale": "csat_1_5",
+            "comment": "",
+        }
+    )
     account_level = account_level[account_level["day"] <= end]
     responses = pd.concat([responses, account_level], ignore_index=True)
     responses = responses.sort_values(["day", "deal_id", "account"], kind="stable").reset_index(drop=True)
@@ -667,8 +897,7 @@ def _targets(deals, people, fx, window) -> pd.DataFrame:
     team_no = people["team_no"].to_numpy()[won["owner_row"].to_numpy()]
     first_won = won.assign(day=close).sort_values(["day", "deal_id"])
     first_won = first_won[first_won["account"] != ""].drop_duplicates("account")
-    new_by_team = np.bincount(people["team_no"].to_numpy()[first_won["owner_row"].to_numpy()],
-                              minlength=len(TEAMS))
+    new_by_team = np.bincount(people["team_no"].to_numpy()[first_won["owner_row"].to_numpy()], minlength=len(TEAMS))
     sellers = people[people["role"] == "rep"]
     rep_months = np.bincount(sellers["team_no"], minlength=len(TEAMS)) * len(window)
     cny_per_usd = 1.0 / fx["CNY"].mean()
@@ -683,29 +912,55 @@ def _targets(deals, people, fx, window) -> pd.DataFrame:
         new_accounts = max(1, round(new_by_team[t] / rep_months[t] * 3))
         team_reps = sellers.loc[sellers["team_no"] == t, ["rep_id", "hire", "active_to", "leave"]]
         for rep_id, hire, active_to, leave in team_reps.itertuples(index=False):
-            employed = [m for m in range(len(window))
-                        if hire.strftime("%Y-%m") <= window[m] <= active_to.strftime("%Y-%m")]
+            employed = [
+                m for m in range(len(window)) if hire.strftime("%Y-%m") <= window[m] <= active_to.strftime("%Y-%m")
+            ]
             if pd.isna(leave):
                 employed.append(len(window))  # next month's target, agreed before the run month ends
             for m in employed:
                 month = window[m] if m < len(window) else add_months(window[-1], 1)
                 effective = month_start(month if m < len(window) else window[-1]).isoformat()
                 new_accounts_row = (
-                    (str(new_accounts), "annual plan: quarterly goal") if int(month[5:]) % 3 == 1
+                    (str(new_accounts), "annual plan: quarterly goal")
+                    if int(month[5:]) % 3 == 1
                     else ("", "quarterly goal set in the quarter's first month")
                 )
                 rows += [
-                    ("rep", rep_id, month, "revenue", str(round(revenue * growth[min(m, len(window) - 1)] / step) * step),
-                     effective, "annual plan", _SALES_OPS),
+                    (
+                        "rep",
+                        rep_id,
+                        month,
+                        "revenue",
+                        str(round(revenue * growth[min(m, len(window) - 1)] / step) * step),
+                        effective,
+                        "annual plan",
+                        _SALES_OPS,
+                    ),
                     ("rep", rep_id, month, "won_deals", str(won_deals), effective, "annual plan", _SALES_OPS),
-                    ("rep", rep_id, month, "new_accounts", new_accounts_row[0], effective, new_accounts_row[1],
-                     _SALES_OPS),
+                    (
+                        "rep",
+                        rep_id,
+                        month,
+                        "new_accounts",
+                        new_accounts_row[0],
+                        effective,
+                        new_accounts_row[1],
+                        _SALES_OPS,
+                    ),
                 ]
     targets = pd.DataFrame(rows, columns=INPUT_COLUMNS["targets"])
-    targets = pd.concat([targets, _adjustments(targets, people, window), _team_targets(targets, people, window),
-                         _no_targets(people, window)], ignore_index=True)
-    return targets.sort_values(["scope", "scope_id", "month", "metric", "effective_date"],
-                               kind="stable").reset_index(drop=True)
+    targets = pd.concat(
+        [
+            targets,
+            _adjustments(targets, people, window),
+            _team_targets(targets, people, window),
+            _no_targets(people, window),
+        ],
+        ignore_index=True,
+    )
+    return targets.sort_values(["scope", "scope_id", "month", "metric", "effective_date"], kind="stable").reset_index(
+        drop=True
+    )
 
 
 def _head_name(people: pd.DataFrame, region: str) -> str:
@@ -725,13 +980,23 @@ def _adjustments(targets, people, window) -> pd.DataFrame:
     for team_no, member, back, factor, reason in cases:
         person = people[(people["team_no"] == team_no) & people["regular"]].iloc[member]
         month = window[-1 - back]
-        current = targets[(targets["scope_id"] == person["rep_id"]) & (targets["month"] == month)
-                          & (targets["metric"] == "revenue")]
+        current = targets[
+            (targets["scope_id"] == person["rep_id"]) & (targets["month"] == month) & (targets["metric"] == "revenue")
+        ]
         step = 10_000 if person["chinese"] else 1_000
         amount = int(round(int(current["amount"].iloc[0]) * factor / step)) * step
-        rows.append(("rep", person["rep_id"], month, "revenue", str(amount),
-                     month_start(month).replace(day=15).isoformat(), reason,
-                     _head_name(people, person["region"])))
+        rows.append(
+            (
+                "rep",
+                person["rep_id"],
+                month,
+                "revenue",
+                str(amount),
+                month_start(month).replace(day=15).isoformat(),
+                reason,
+                _head_name(people, person["region"]),
+            )
+        )
     return pd.DataFrame(rows, columns=INPUT_COLUMNS["targets"])
 
 
@@ -747,17 +1012,38 @@ def _team_targets(targets, people, window) -> pd.DataFrame:
         author = _head_name(people, team.region)
         for month in window:
             amount = int(round(sums[month] * factor / step)) * step
-            rows.append(("team", team.name, month, "revenue", str(amount), month_start(month).isoformat(),
-                         "annual plan", author))
+            rows.append(
+                (
+                    "team",
+                    team.name,
+                    month,
+                    "revenue",
+                    str(amount),
+                    month_start(month).isoformat(),
+                    "annual plan",
+                    author,
+                )
+            )
     return pd.DataFrame(rows, columns=INPUT_COLUMNS["targets"])
 
 
 def _no_targets(people, window) -> pd.DataFrame:
     """Managers and regional heads carry no personal revenue quota: an explicit blank target each month."""
     managers = people.loc[people["role"] == "manager", "rep_id"]
-    rows = [("rep", rep_id, month, "revenue", "", month_start(month).isoformat(),
-             "managers carry no personal quota", _SALES_OPS)
-            for rep_id in managers for month in window]
+    rows = [
+        (
+            "rep",
+            rep_id,
+            month,
+            "revenue",
+            "",
+            month_start(month).isoformat(),
+            "managers carry no personal quota",
+            _SALES_OPS,
+        )
+        for rep_id in managers
+        for month in window
+    ]
     return pd.DataFrame(rows, columns=INPUT_COLUMNS["targets"])
 
 

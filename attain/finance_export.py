@@ -27,14 +27,35 @@ from attain.money import from_minor, minor_digits
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-PAYOUT_EXPORT = [("rep_id", "payee_id"), ("name", "payee"), ("email", "email"), ("currency", "currency"),
-                 ("earnings_minor", "earnings"), ("draws_minor", "draws"), ("adjustments_minor", "adjustments"),
-                 ("carried_minor", "carried"), ("payable_minor", "payable"), ("draw_balance_minor", "draw_balance"),
-                 ("carried_balance_minor", "carried_balance")]
-LEDGER_EXPORT = [("month", "month"), ("rep_id", "payee_id"), ("line_no", "line_no"), ("plan_id", "plan_id"),
-                 ("currency", "currency"), ("component", "component"), ("kind", "kind"), ("for_month", "for_month"),
-                 ("deal_ids", "deal_ids"), ("band", "band"), ("rate", "rate"), ("base_minor", "base"),
-                 ("amount_minor", "amount"), ("explanation", "explanation")]
+PAYOUT_EXPORT = [
+    ("rep_id", "payee_id"),
+    ("name", "payee"),
+    ("email", "email"),
+    ("currency", "currency"),
+    ("earnings_minor", "earnings"),
+    ("draws_minor", "draws"),
+    ("adjustments_minor", "adjustments"),
+    ("carried_minor", "carried"),
+    ("payable_minor", "payable"),
+    ("draw_balance_minor", "draw_balance"),
+    ("carried_balance_minor", "carried_balance"),
+]
+LEDGER_EXPORT = [
+    ("month", "month"),
+    ("rep_id", "payee_id"),
+    ("line_no", "line_no"),
+    ("plan_id", "plan_id"),
+    ("currency", "currency"),
+    ("component", "component"),
+    ("kind", "kind"),
+    ("for_month", "for_month"),
+    ("deal_ids", "deal_ids"),
+    ("band", "band"),
+    ("rate", "rate"),
+    ("base_minor", "base"),
+    ("amount_minor", "amount"),
+    ("explanation", "explanation"),
+]
 
 
 #: A spreadsheet number is a binary double: it holds every decimal of up to 15 significant digits so that it shows
@@ -77,8 +98,10 @@ def reconcile(payouts: pd.DataFrame, ledger: pd.DataFrame) -> None:
     bad = joined[joined["lines"] != joined["payable"]]
     if len(bad):
         rep = bad.index[0]
-        raise ExportError(f"payouts for {rep}: payable {int(bad.loc[rep, 'payable'])} minor units but the ledger "
-                          f"lines sum to {int(bad.loc[rep, 'lines'])}; recompute payouts from this ledger")
+        raise ExportError(
+            f"payouts for {rep}: payable {int(bad.loc[rep, 'payable'])} minor units but the ledger "
+            f"lines sum to {int(bad.loc[rep, 'lines'])}; recompute payouts from this ledger"
+        )
 
 
 def totals(payouts: pd.DataFrame) -> pd.DataFrame:
@@ -153,11 +176,17 @@ def _check_xlsx_range(payouts: pd.DataFrame, ledger: pd.DataFrame, month: str) -
                 raise ExportError(
                     f"payouts_{month}.xlsx: {column.removesuffix('_minor')} of {row['rep_id']} is "
                     f"{money_text(row[column], row['currency'])}, more than the 15 significant digits a spreadsheet "
-                    "number holds exactly; check that amount, or export CSV only (attain payouts --format csv)")
+                    "number holds exactly; check that amount, or export CSV only (attain payouts --format csv)"
+                )
 
 
-def write_payouts(payouts: pd.DataFrame, ledger: pd.DataFrame, out_dir: Path | str, month: str,
-                  formats: tuple[str, ...] = ("csv", "xlsx")) -> list[Path]:
+def write_payouts(
+    payouts: pd.DataFrame,
+    ledger: pd.DataFrame,
+    out_dir: Path | str,
+    month: str,
+    formats: tuple[str, ...] = ("csv", "xlsx"),
+) -> list[Path]:
     """Write the month's payouts and ledger lines under ``<out_dir>/<month>/finance/``; returns the files."""
     unknown = set(formats) - {"csv", "xlsx"}
     if unknown:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import babel.dates
@@ -48,7 +48,7 @@ def po_path(locale: str, domain: str = "messages", locale_dir: Path | None = Non
     return Path(locale_dir or LOCALE_DIR) / locale / "LC_MESSAGES" / f"{domain}.po"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(path: Path, locale: str, domain: str) -> Translations:
     with path.open("rb") as po:
         catalog = read_po(po, locale=locale, domain=domain)
@@ -73,7 +73,7 @@ def translator(locale: str, domain: str = "messages", locale_dir: Path | None = 
     return _load(path.resolve(), locale, domain)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _babel_locale(locale: str) -> Locale:
     """Parsed once: Babel re-parses a locale string on every call, the main cost of formatting."""
     return Locale.parse(locale)
@@ -97,7 +97,7 @@ def format_percent(ratio: float | None, locale: str, digits: int = 1) -> str:
     return babel.numbers.format_percent(ratio, format=pattern, locale=_babel_locale(locale))
 
 
-def format_number(value: float | int | None, locale: str, digits: int = 0) -> str:
+def format_number(value: float | None, locale: str, digits: int = 0) -> str:
     """A count or score with ``digits`` decimals, grouped for the locale; missing -> em dash."""
     if _missing(value):
         return MISSING

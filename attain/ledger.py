@@ -39,14 +39,28 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from attain.money import apply_ratio, apply_ratios, from_minor
 from attain.credit import active_in_month, roster_as_of
+from attain.money import apply_ratio, apply_ratios, from_minor
 from attain.periods import parse_month
 from attain.plans import Band, Component, Condition, Plan, PlanBook
 from attain.settings import Settings
 
-LEDGER_COLUMNS = ["month", "rep_id", "plan_id", "currency", "component", "kind", "deal_ids", "base_minor",
-                  "band", "rate", "amount_minor", "explanation", "for_month", "line_no"]
+LEDGER_COLUMNS = [
+    "month",
+    "rep_id",
+    "plan_id",
+    "currency",
+    "component",
+    "kind",
+    "deal_ids",
+    "base_minor",
+    "band",
+    "rate",
+    "amount_minor",
+    "explanation",
+    "for_month",
+    "line_no",
+]
 #: Kinds paid as draws; payouts report them apart from earnings (every other kind but adjustments and balances).
 DRAW_KINDS = ("draw", "draw_recovery", "guarantee")
 #: Kinds that carry a negative month forward and recover it from later months; payouts report them apart.
@@ -132,8 +146,14 @@ class _Month:
     def __post_init__(self) -> None:
         self._deal_cache: dict[tuple[str, ...], tuple[pd.DataFrame, pd.Index]] = {}
         att = self.attainment
-        self._att = {key: grp.set_index("scope_id")[["actual", "target"]]
-                     for key, grp in att.groupby(["scope", "metric", "period"], sort=False)} if len(att) else {}
+        self._att = (
+            {
+                key: grp.set_index("scope_id")[["actual", "target"]]
+                for key, grp in att.groupby(["scope", "metric", "period"], sort=False)
+            }
+            if len(att)
+            else {}
+        )
 
     def period_months(self, comp: Component) -> list[str] | None:
         """Months a component pays on this month; ``None`` when it does not pay this month."""
@@ -179,8 +199,9 @@ class _Month:
 # ---------------------------------------------------------------------------- line blocks
 
 
-def _block(rep_id, component, kind: str, amount, *, deal_ids="", base=0, band="", rate="",
-           explanation, stage: int, sub=0) -> pd.DataFrame:
+def _block(
+    rep_id, component, kind: str, amount, *, deal_ids="", base=0, band="", rate="", explanation, stage: int, sub=0
+) -> pd.DataFrame:
     """A frame of statement lines (columns broadcast from scalars)."""
     rep_id = np.asarray(rep_id, dtype=object)
     n = len(rep_id)
@@ -188,12 +209,22 @@ def _block(rep_id, component, kind: str, amount, *, deal_ids="", base=0, band=""
     def column(value, dtype=object) -> np.ndarray:
         return np.broadcast_to(np.asarray(value, dtype=dtype), n).copy()
 
-    return pd.DataFrame({
-        "rep_id": rep_id, "component": column(component), "kind": kind, "deal_ids": column(deal_ids),
-        "base_minor": column(base, np.int64), "band": column(band), "rate": column(rate),
-        "amount_minor": column(amount, np.int64), "explanation": column(explanation), "_stage": stage,
-        "_sub": column(sub, np.int64),
-    }, index=pd.RangeIndex(n))
+    return pd.DataFrame(
+        {
+            "rep_id": rep_id,
+            "component": column(component),
+            "kind": kind,
+            "deal_ids": column(deal_ids),
+            "base_minor": column(base, np.int64),
+            "band": column(band),
+            "rate": column(rate),
+            "amount_minor": column(amount, np.int64),
+            "explanation": column(explanation),
+            "_stage": stage,
+            "_sub": column(sub, np.int64),
+        },
+        index=pd.RangeIndex(n),
+    )
 
 
 # ---------------------------------------------------------------------------- conditions
@@ -221,8 +252,12 @@ def _condition(ctx: _Month, cond: Condition, roster: pd.DataFrame) -> tuple[np.n
         has = target > 0
         reached = actual * frac.denominator >= target * frac.numerator
         holds = np.where(has, reached if op == ">=" else ~reached, cond.if_no_data)
-        texts = [f"{label} attainment {attainment_text(a, t)} (needs {op} {percent_text(limit)})" if t > 0
-                 else f"{label} attainment: no target" for a, t in zip(actual, target)]
+        texts = [
+            f"{label} attainment {attainment_text(a, t)} (needs {op} {percent_text(limit)})"
+            if t > 0
+            else f"{label} attainment: no target"
+            for a, t in zip(actual, target)
+        ]
         return holds.astype(bool), texts
     sat = ctx.satisfaction
     if "rep_id" not in sat.columns:  # no survey data at all
@@ -286,8 +321,15 @@ def _effective_rates(bands: tuple[Band, ...]) -> list[Decimal]:
     return rates
 
 
-def _tier_slices(method: str, rep_pos: np.ndarray, credit: np.ndarray, deal_id: np.ndarray,
-                 lowers: np.ndarray, uppers: np.ndarray, total: np.ndarray) -> pd.DataFrame:
+def _tier_slices(
+    method: str,
+    rep_pos: np.ndarray,
+    credit: np.ndarray,
+    deal_id: np.ndarray,
+    lowers: np.ndarray,
+    uppers: np.ndarray,
+    total: np.ndarray,
+) -> pd.DataFrame:
     """Cut each deal's credit into band slices and sum them into statement lines.
 
     Deals arrive in accumulation order, each rep's together (``rep_pos``: the rep's
@@ -322,9 +364,15 @@ def _tier_slices(method: str, rep_pos: np.ndarray, credit: np.ndarray, deal_id: 
     order = np.lexsort((row_of, band_of, grp))
     grp, band_of, row_of, part = grp[order], band_of[order], row_of[order], part[order]
     starts = _run_starts(grp, band_of)
-    return pd.DataFrame({"rep": rep_pos[row_of[starts]], "band": band_of[starts],
-                         "base": np.add.reduceat(part, starts) if len(starts) else part[:0],
-                         "deal_ids": _join_runs(deal_id[row_of], starts), "first_row": row_of[starts]})
+    return pd.DataFrame(
+        {
+            "rep": rep_pos[row_of[starts]],
+            "band": band_of[starts],
+            "base": np.add.reduceat(part, starts) if len(starts) else part[:0],
+            "deal_ids": _join_runs(deal_id[row_of], starts),
+            "first_row": row_of[starts],
+        }
+    )
 
 
 def _commission(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFrame, stage: int) -> list[pd.DataFrame]:
@@ -380,24 +428,42 @@ def _commission(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFrame, 
         elif flat:
             scope = f"of {period_name} credit ({_deals_text(ids)})"
         elif comp.method == "retroactive":
-            reach = (f"attainment {attainment_text(total[r], target[r])}" if comp.basis == "attainment"
-                     else f"total credit {money_text(total[r], ccy)}")
+            reach = (
+                f"attainment {attainment_text(total[r], target[r])}"
+                if comp.basis == "attainment"
+                else f"total credit {money_text(total[r], ccy)}"
+            )
             scope = f"all credit of {period_name}: {reach} reached the {labels[k]} band ({_deals_text(ids)})"
         elif comp.basis == "attainment":
-            where = (f"between {percent_text(band.lower)} and {percent_text(comp.bands[k + 1].lower)}"
-                     if k + 1 < n_bands else f"above {percent_text(band.lower)}")
-            scope = (f"of credit {where} of the "
-                     f"{money_text(target[r], ccy)} target of {period_name} ({_deals_text(ids)})")
+            where = (
+                f"between {percent_text(band.lower)} and {percent_text(comp.bands[k + 1].lower)}"
+                if k + 1 < n_bands
+                else f"above {percent_text(band.lower)}"
+            )
+            scope = (
+                f"of credit {where} of the {money_text(target[r], ccy)} target of {period_name} ({_deals_text(ids)})"
+            )
         else:
             scope = f"of {period_name} credit in the {labels[k]} {ccy} band ({_deals_text(ids)})"
         text = f"{percent_text(Decimal(rate))} x {money_text(b, ccy)} {scope}"
         if band.accelerator and not accel_ok[r]:
             text += f"; accelerator rate {percent_text(band.rate)} withheld: {accel_why[r]}"
         explanations.append(text)
-    blocks = [_block(rep_ids[rep_idx], comp.id, "commission", amounts, deal_ids=lines["deal_ids"].to_numpy(),
-                     base=base, band=np.array(labels, dtype=object)[band_idx], rate=[str(r) for r in rates],
-                     explanation=explanations, stage=stage,
-                     sub=lines["first_row"].to_numpy() * n_bands + band_idx if comp.method == "per_deal" else band_idx)]
+    blocks = [
+        _block(
+            rep_ids[rep_idx],
+            comp.id,
+            "commission",
+            amounts,
+            deal_ids=lines["deal_ids"].to_numpy(),
+            base=base,
+            band=np.array(labels, dtype=object)[band_idx],
+            rate=[str(r) for r in rates],
+            explanation=explanations,
+            stage=stage,
+            sub=lines["first_row"].to_numpy() * n_bands + band_idx if comp.method == "per_deal" else band_idx,
+        )
+    ]
 
     # reps that earn nothing on this component get one zero line saying why
     reasons = []
@@ -405,20 +471,44 @@ def _commission(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFrame, 
         if not whole_ok[i]:
             reasons.append((i, f"Not paid: {whole_why[i]}."))
         elif no_target[i]:
-            reasons.append((i, f"No revenue target for {period_name}: the attainment bands cannot be applied; "
-                               "ask sales operations to set one."))
+            reasons.append(
+                (
+                    i,
+                    f"No revenue target for {period_name}: the attainment bands cannot be applied; "
+                    "ask sales operations to set one.",
+                )
+            )
         elif below_threshold[i] and comp.basis == "attainment":
-            reasons.append((i, f"Attainment {attainment_text(total[i], target[i])} is below the "
-                               f"{percent_text(comp.threshold)} threshold: nothing is paid."))
+            reasons.append(
+                (
+                    i,
+                    f"Attainment {attainment_text(total[i], target[i])} is below the "
+                    f"{percent_text(comp.threshold)} threshold: nothing is paid.",
+                )
+            )
         elif below_threshold[i]:
-            reasons.append((i, f"Credit {money_text(total[i], ccy)} is below the "
-                               f"{money_text(int(comp.threshold), ccy)} threshold: nothing is paid."))
+            reasons.append(
+                (
+                    i,
+                    f"Credit {money_text(total[i], ccy)} is below the "
+                    f"{money_text(int(comp.threshold), ccy)} threshold: nothing is paid.",
+                )
+            )
         else:
             reasons.append((i, f"No credited revenue in {period_name}."))
     if reasons:
         idx = np.array([i for i, _ in reasons])
-        blocks.append(_block(rep_ids[idx], comp.id, "commission", 0, base=total[idx],
-                             explanation=[t for _, t in reasons], stage=stage))
+        blocks.append(
+            _block(
+                rep_ids[idx],
+                comp.id,
+                "commission",
+                0,
+                base=total[idx],
+                explanation=[t for _, t in reasons],
+                stage=stage,
+            )
+        )
     return blocks
 
 
@@ -443,23 +533,39 @@ def _milestone_bonus(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFr
     teams = roster["team"].astype(str).to_numpy() if "team" in roster else np.full(len(roster), "")
     for j, milestone in enumerate(comp.milestones):
         sel = np.flatnonzero(reached[:, j] & whole_ok)
-        texts = [f"Milestone bonus: {who.format(team=teams[i])} {period_name} {comp.metric} attainment "
-                 f"{attainment_text(actual[i], target[i])} reached {percent_text(milestone.at)}"
-                 for i in sel]
-        blocks.append(_block(rep_ids[sel], comp.id, comp.kind, milestone.amount_minor, base=actual[sel],
-                             band=f"{percent_text(milestone.at)}+", explanation=texts, stage=stage, sub=j))
+        texts = [
+            f"Milestone bonus: {who.format(team=teams[i])} {period_name} {comp.metric} attainment "
+            f"{attainment_text(actual[i], target[i])} reached {percent_text(milestone.at)}"
+            for i in sel
+        ]
+        blocks.append(
+            _block(
+                rep_ids[sel],
+                comp.id,
+                comp.kind,
+                milestone.amount_minor,
+                base=actual[sel],
+                band=f"{percent_text(milestone.at)}+",
+                explanation=texts,
+                stage=stage,
+                sub=j,
+            )
+        )
     for i in np.flatnonzero(~reached.any(axis=1) | ~whole_ok):
         zero_idx.append(i)
         if not whole_ok[i]:
             zero_text.append(f"Not paid: {whole_why[i]}.")
         elif not has[i]:
-            zero_text.append(f"No {comp.metric} target for {who.format(team=teams[i])} {period_name}: "
-                             "no milestone can be reached.")
+            zero_text.append(
+                f"No {comp.metric} target for {who.format(team=teams[i])} {period_name}: no milestone can be reached."
+            )
         else:
             subject = who.format(team=teams[i])
-            zero_text.append(f"{subject[:1].upper()}{subject[1:]} {period_name} {comp.metric} attainment "
-                             f"{attainment_text(actual[i], target[i])} is below the first milestone "
-                             f"({percent_text(comp.milestones[0].at)}).")
+            zero_text.append(
+                f"{subject[:1].upper()}{subject[1:]} {period_name} {comp.metric} attainment "
+                f"{attainment_text(actual[i], target[i])} is below the first milestone "
+                f"({percent_text(comp.milestones[0].at)})."
+            )
     if zero_idx:
         idx = np.array(zero_idx)
         blocks.append(_block(rep_ids[idx], comp.id, comp.kind, 0, base=actual[idx], explanation=zero_text, stage=stage))
@@ -487,10 +593,14 @@ def _spiff(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFrame, stage
         return []
     reps_sorted = qualifying["rep_id"].to_numpy()
     starts = _run_starts(qualifying["rep_code"].to_numpy())  # deals() keeps each rep's rows together
-    per_rep = pd.DataFrame({"n": np.diff(np.r_[starts, len(reps_sorted)]),
-                            "base": np.add.reduceat(qualifying["credit_minor"].to_numpy(dtype=np.int64), starts),
-                            "deal_ids": _join_runs(qualifying["deal_id"].to_numpy(dtype=object), starts)},
-                           index=reps_sorted[starts])
+    per_rep = pd.DataFrame(
+        {
+            "n": np.diff(np.r_[starts, len(reps_sorted)]),
+            "base": np.add.reduceat(qualifying["credit_minor"].to_numpy(dtype=np.int64), starts),
+            "deal_ids": _join_runs(qualifying["deal_id"].to_numpy(dtype=object), starts),
+        },
+        index=reps_sorted[starts],
+    )
     ccy = plan.currency
     what = []
     if comp.products:
@@ -501,20 +611,38 @@ def _spiff(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFrame, stage
     base = per_rep["base"].to_numpy(dtype=np.int64)
     if comp.per_deal_minor is not None:
         amounts = per_rep["n"].to_numpy(dtype=np.int64) * comp.per_deal_minor
-        texts = [f"SPIFF: {n} qualifying deal{'s' if n > 1 else ''}{rule} x {money_text(comp.per_deal_minor, ccy)} "
-                 f"({_deals_text(ids)})" for n, ids in zip(per_rep["n"], per_rep["deal_ids"])]
+        texts = [
+            f"SPIFF: {n} qualifying deal{'s' if n > 1 else ''}{rule} x {money_text(comp.per_deal_minor, ccy)} "
+            f"({_deals_text(ids)})"
+            for n, ids in zip(per_rep["n"], per_rep["deal_ids"])
+        ]
         rate = ""
     else:
         amounts = apply_ratio(base, comp.rate)
-        texts = [f"SPIFF: {percent_text(comp.rate)} x {money_text(b, ccy)} of credit on qualifying deals{rule} "
-                 f"({_deals_text(ids)})" for b, ids in zip(base, per_rep["deal_ids"])]
+        texts = [
+            f"SPIFF: {percent_text(comp.rate)} x {money_text(b, ccy)} of credit on qualifying deals{rule} "
+            f"({_deals_text(ids)})"
+            for b, ids in zip(base, per_rep["deal_ids"])
+        ]
         rate = str(comp.rate)
-    return [_block(per_rep.index.to_numpy(), comp.id, "spiff", amounts, deal_ids=per_rep["deal_ids"].to_numpy(),
-                   base=base, rate=rate, explanation=texts, stage=stage)]
+    return [
+        _block(
+            per_rep.index.to_numpy(),
+            comp.id,
+            "spiff",
+            amounts,
+            deal_ids=per_rep["deal_ids"].to_numpy(),
+            base=base,
+            rate=rate,
+            explanation=texts,
+            stage=stage,
+        )
+    ]
 
 
-def _penalty(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFrame, stage: int,
-             earlier: pd.DataFrame) -> list[pd.DataFrame]:
+def _penalty(
+    ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFrame, stage: int, earlier: pd.DataFrame
+) -> list[pd.DataFrame]:
     holds, texts = _condition(ctx, comp.when, roster)
     whole_ok, _, _, _ = _gates(ctx, comp, roster)
     hit = holds & whole_ok
@@ -530,17 +658,30 @@ def _penalty(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFrame, sta
         variable = np.maximum(pay.reindex(rep_ids[sel]).fillna(0).to_numpy(dtype=np.int64), 0)
         cut = Decimal(1) - comp.multiplier
         amounts = -apply_ratio(variable, cut)
-        explanation = [f"Penalty: {texts[i]}: variable pay {money_text(v, ccy)} ({', '.join(applies)}) "
-                       f"x {comp.multiplier.normalize():f}, a reduction of {percent_text(cut)}"
-                       for i, v in zip(sel, variable)]
-        return [_block(rep_ids[sel], comp.id, "penalty", amounts, base=variable, rate=str(cut),
-                       explanation=explanation, stage=stage)]
+        explanation = [
+            f"Penalty: {texts[i]}: variable pay {money_text(v, ccy)} ({', '.join(applies)}) "
+            f"x {comp.multiplier.normalize():f}, a reduction of {percent_text(cut)}"
+            for i, v in zip(sel, variable)
+        ]
+        return [
+            _block(
+                rep_ids[sel],
+                comp.id,
+                "penalty",
+                amounts,
+                base=variable,
+                rate=str(cut),
+                explanation=explanation,
+                stage=stage,
+            )
+        ]
     explanation = [f"Penalty: {texts[i]}: fixed deduction of {money_text(comp.amount_minor, ccy)}" for i in sel]
     return [_block(rep_ids[sel], comp.id, "penalty", -comp.amount_minor, explanation=explanation, stage=stage)]
 
 
-def _cap_lines(lines: pd.DataFrame, cap_minor: int, component: str, what: str, currency: str,
-               stage: int) -> list[pd.DataFrame]:
+def _cap_lines(
+    lines: pd.DataFrame, cap_minor: int, component: str, what: str, currency: str, stage: int
+) -> list[pd.DataFrame]:
     """A negative ``cap`` line for each rep whose ``lines`` sum above ``cap_minor``."""
     if lines.empty:
         return []
@@ -549,18 +690,31 @@ def _cap_lines(lines: pd.DataFrame, cap_minor: int, component: str, what: str, c
     if over.empty:
         return []
     cut = cap_minor - over.to_numpy(dtype=np.int64)
-    texts = [f"Cap: {what} pays at most {money_text(cap_minor, currency)}; "
-             f"{money_text(t, currency)} earned, {money_text(-c, currency)} cut off"
-             for t, c in zip(over.to_numpy(), cut)]
-    return [_block(over.index.to_numpy(), component, "cap", cut, base=over.to_numpy(dtype=np.int64),
-                   explanation=texts, stage=stage, sub=1_000_000)]
+    texts = [
+        f"Cap: {what} pays at most {money_text(cap_minor, currency)}; "
+        f"{money_text(t, currency)} earned, {money_text(-c, currency)} cut off"
+        for t, c in zip(over.to_numpy(), cut)
+    ]
+    return [
+        _block(
+            over.index.to_numpy(),
+            component,
+            "cap",
+            cut,
+            base=over.to_numpy(dtype=np.int64),
+            explanation=texts,
+            stage=stage,
+            sub=1_000_000,
+        )
+    ]
 
 
 # ---------------------------------------------------------------------------- clawbacks
 
 
-def _clawbacks(ctx: _Month, plan: Plan, roster: pd.DataFrame, events: pd.DataFrame,
-               paid: pd.DataFrame) -> list[pd.DataFrame]:
+def _clawbacks(
+    ctx: _Month, plan: Plan, roster: pd.DataFrame, events: pd.DataFrame, paid: pd.DataFrame
+) -> list[pd.DataFrame]:
     """Negative lines for cancellations recorded this month, at the rate each paid line used."""
     events = events[events["rep_id"].isin(roster.index)]
     if events.empty:
@@ -579,15 +733,19 @@ def _clawbacks(ctx: _Month, plan: Plan, roster: pd.DataFrame, events: pd.DataFra
     else:
         inside = (cancelled <= closed + pd.DateOffset(months=rule.window_months)).to_numpy()
         window = f"the {rule.window_months}-month clawback window"
-    sources = paid[paid["kind"].isin(CLAWBACK_SOURCE_KINDS) & (paid["amount_minor"] != 0)
-                   & paid["rep_id"].isin(events["rep_id"])]
+    sources = paid[
+        paid["kind"].isin(CLAWBACK_SOURCE_KINDS) & (paid["amount_minor"] != 0) & paid["rep_id"].isin(events["rep_id"])
+    ]
     if rule is not None and rule.components:
         sources = sources[sources["component"].isin(rule.components)]
     listed = _listed_deals(sources)
     inside_events = events[inside].reset_index(drop=True).reset_index(names="event")
     matched = inside_events.merge(listed, on=["rep_id", "deal_id"]).merge(
         sources.drop(columns=["rep_id", "month", "deal_ids"], errors="ignore"),
-        left_on="line", right_index=True, suffixes=("", "_paid"))
+        left_on="line",
+        right_index=True,
+        suffixes=("", "_paid"),
+    )
     matched["rate"] = matched["rate"].fillna("").astype(str)
     slices = _slices_paid(ctx, matched, paid)
     blocks = []
@@ -601,26 +759,65 @@ def _clawbacks(ctx: _Month, plan: Plan, roster: pd.DataFrame, events: pd.DataFra
         texts = []
         matched["band"] = matched["band"].fillna("").astype(str)
         for m, b, a in zip(matched.itertuples(), base, amounts):
-            how = (f"{percent_text(Decimal(m.rate))} x {money_text(b, ccy)}" if m.rate != ""
-                   else f"{money_text(-a, ccy)} per deal")
+            how = (
+                f"{percent_text(Decimal(m.rate))} x {money_text(b, ccy)}"
+                if m.rate != ""
+                else f"{money_text(-a, ccy)} per deal"
+            )
             cancelled, closed = pd.Timestamp(m.cancelled_date), pd.Timestamp(m.close_date)
-            texts.append(f"Clawback: deal {m.deal_id} closed {closed:%Y-%m-%d}, cancelled {cancelled:%Y-%m-%d} "
-                         f"({(cancelled - closed).days} days, within {window}): returns {how} paid in "
-                         f"{m.month_paid} ({m.component}{', band ' + m.band if m.band else ''})")
-        blocks.append(_block(matched["rep_id"].to_numpy(), matched["component"].to_numpy(), "clawback", amounts,
-                             deal_ids=matched["deal_id"].to_numpy(), base=base, band=matched["band"].to_numpy(),
-                             rate=matched["rate"].to_numpy(), explanation=texts, stage=_STAGE_CLAWBACK,
-                             sub=matched["event"].to_numpy()))
+            texts.append(
+                f"Clawback: deal {m.deal_id} closed {closed:%Y-%m-%d}, cancelled {cancelled:%Y-%m-%d} "
+                f"({(cancelled - closed).days} days, within {window}): returns {how} paid in "
+                f"{m.month_paid} ({m.component}{', band ' + m.band if m.band else ''})"
+            )
+        blocks.append(
+            _block(
+                matched["rep_id"].to_numpy(),
+                matched["component"].to_numpy(),
+                "clawback",
+                amounts,
+                deal_ids=matched["deal_id"].to_numpy(),
+                base=base,
+                band=matched["band"].to_numpy(),
+                rate=matched["rate"].to_numpy(),
+                explanation=texts,
+                stage=_STAGE_CLAWBACK,
+                sub=matched["event"].to_numpy(),
+            )
+        )
     unpaid = ~inside_events["event"].isin(matched["event"])
     outside = events[~inside]
-    notes = [(r.rep_id, r.deal_id, f"Deal {r.deal_id} cancelled {pd.Timestamp(r.cancelled_date):%Y-%m-%d}, "
-              f"outside {window}: nothing is clawed back.") for r in outside.itertuples()]
-    notes += [(r.rep_id, r.deal_id, f"Deal {r.deal_id} cancelled {pd.Timestamp(r.cancelled_date):%Y-%m-%d}: "
-               "no commission or SPIFF was paid on it, nothing to claw back.")
-              for r in inside_events[unpaid].itertuples()]
+    notes = [
+        (
+            r.rep_id,
+            r.deal_id,
+            f"Deal {r.deal_id} cancelled {pd.Timestamp(r.cancelled_date):%Y-%m-%d}, "
+            f"outside {window}: nothing is clawed back.",
+        )
+        for r in outside.itertuples()
+    ]
+    notes += [
+        (
+            r.rep_id,
+            r.deal_id,
+            f"Deal {r.deal_id} cancelled {pd.Timestamp(r.cancelled_date):%Y-%m-%d}: "
+            "no commission or SPIFF was paid on it, nothing to claw back.",
+        )
+        for r in inside_events[unpaid].itertuples()
+    ]
     if notes:
-        blocks.append(_block([n[0] for n in notes], "clawback", "clawback", 0, deal_ids=[n[1] for n in notes],
-                             explanation=[n[2] for n in notes], stage=_STAGE_CLAWBACK, sub=10**9))
+        blocks.append(
+            _block(
+                [n[0] for n in notes],
+                "clawback",
+                "clawback",
+                0,
+                deal_ids=[n[1] for n in notes],
+                explanation=[n[2] for n in notes],
+                stage=_STAGE_CLAWBACK,
+                sub=10**9,
+            )
+        )
     return blocks
 
 
@@ -629,9 +826,14 @@ def _listed_deals(lines: pd.DataFrame) -> pd.DataFrame:
     ids = lines["deal_ids"].fillna("").astype(str)
     counts = (ids.str.count(";") + 1).to_numpy()
     flat = ";".join(ids).split(";") if len(ids) else []
-    return pd.DataFrame({"line": np.repeat(lines.index.to_numpy(), counts),
-                         "rep_id": np.repeat(lines["rep_id"].to_numpy(), counts),
-                         "deal_id": np.array(flat, dtype=object), "n_deals": np.repeat(counts, counts)})
+    return pd.DataFrame(
+        {
+            "line": np.repeat(lines.index.to_numpy(), counts),
+            "rep_id": np.repeat(lines["rep_id"].to_numpy(), counts),
+            "deal_id": np.array(flat, dtype=object),
+            "n_deals": np.repeat(counts, counts),
+        }
+    )
 
 
 def _slices_paid(ctx: _Month, matched: pd.DataFrame, paid: pd.DataFrame) -> np.ndarray:
@@ -661,8 +863,11 @@ def _slices_paid(ctx: _Month, matched: pd.DataFrame, paid: pd.DataFrame) -> np.n
     for _, group in matched.iloc[straddled].groupby(keys):
         group = group.sort_values("sub_paid")
         first = group.iloc[0]
-        siblings = paid[(paid["rep_id"] == first["rep_id"]) & (paid["component"] == first["component"])
-                        & (paid["month_paid"] == first["month_paid"])].sort_values("sub_paid")
+        siblings = paid[
+            (paid["rep_id"] == first["rep_id"])
+            & (paid["component"] == first["component"])
+            & (paid["month_paid"] == first["month_paid"])
+        ].sort_values("sub_paid")
         before: list[str] = []
         for ids in siblings.loc[siblings["sub_paid"] <= first["sub_paid"], "deal_ids"]:
             for deal in ids.split(";"):
@@ -708,28 +913,51 @@ def _draws(ctx: _Month, plan: Plan, roster: pd.DataFrame, earned: pd.Series, bal
     if draw is not None and draw.kind == "guarantee":
         top = np.where(active, np.maximum(amount - earnings, 0), 0)
         sel = np.flatnonzero(top > 0)
-        texts = [f"Guarantee: earnings {money_text(earnings[i], ccy)} topped up to the "
-                 f"{money_text(amount, ccy)} guarantee (not recovered later)" for i in sel]
-        blocks.append(_block(rep_ids[sel], "draw", "guarantee", top[sel], base=earnings[sel],
-                             explanation=texts, stage=_STAGE_DRAW))
+        texts = [
+            f"Guarantee: earnings {money_text(earnings[i], ccy)} topped up to the "
+            f"{money_text(amount, ccy)} guarantee (not recovered later)"
+            for i in sel
+        ]
+        blocks.append(
+            _block(
+                rep_ids[sel], "draw", "guarantee", top[sel], base=earnings[sel], explanation=texts, stage=_STAGE_DRAW
+            )
+        )
         floor = np.zeros(len(rep_ids), dtype=np.int64)
     else:
         recoverable = active if draw is not None else np.zeros(len(rep_ids), dtype=bool)
         advance = np.where(recoverable, np.maximum(amount - earnings, 0), 0)
         sel = np.flatnonzero(advance > 0)
-        texts = [f"Recoverable draw: earnings {money_text(earnings[i], ccy)} below the {money_text(amount, ccy)} draw; "
-                 f"{money_text(advance[i], ccy)} advanced, outstanding balance now "
-                 f"{money_text(owed[i] + advance[i], ccy)}" for i in sel]
-        blocks.append(_block(rep_ids[sel], "draw", "draw", advance[sel], base=earnings[sel],
-                             explanation=texts, stage=_STAGE_DRAW))
+        texts = [
+            f"Recoverable draw: earnings {money_text(earnings[i], ccy)} below the {money_text(amount, ccy)} draw; "
+            f"{money_text(advance[i], ccy)} advanced, outstanding balance now "
+            f"{money_text(owed[i] + advance[i], ccy)}"
+            for i in sel
+        ]
+        blocks.append(
+            _block(rep_ids[sel], "draw", "draw", advance[sel], base=earnings[sel], explanation=texts, stage=_STAGE_DRAW)
+        )
         floor = np.where(recoverable, amount, 0)
     recover = np.minimum(owed, np.maximum(earnings - floor, 0))
     sel = np.flatnonzero(recover > 0)
-    texts = [f"Draw recovery: {money_text(recover[i], ccy)} of earnings above "
-             f"{money_text(floor[i], ccy)} recovers the outstanding {money_text(owed[i], ccy)} draw; "
-             f"balance now {money_text(owed[i] - recover[i], ccy)}" for i in sel]
-    blocks.append(_block(rep_ids[sel], "draw", "draw_recovery", -recover[sel], base=earnings[sel],
-                         explanation=texts, stage=_STAGE_DRAW, sub=1))
+    texts = [
+        f"Draw recovery: {money_text(recover[i], ccy)} of earnings above "
+        f"{money_text(floor[i], ccy)} recovers the outstanding {money_text(owed[i], ccy)} draw; "
+        f"balance now {money_text(owed[i] - recover[i], ccy)}"
+        for i in sel
+    ]
+    blocks.append(
+        _block(
+            rep_ids[sel],
+            "draw",
+            "draw_recovery",
+            -recover[sel],
+            base=earnings[sel],
+            explanation=texts,
+            stage=_STAGE_DRAW,
+            sub=1,
+        )
+    )
     return blocks
 
 
@@ -756,8 +984,9 @@ def carried_balances(lines: pd.DataFrame | None) -> pd.Series:
 # ---------------------------------------------------------------------------- carried balances
 
 
-def settle_balances(lines: pd.DataFrame, month: str, history: pd.DataFrame | None,
-                    roster: pd.DataFrame) -> pd.DataFrame:
+def settle_balances(
+    lines: pd.DataFrame, month: str, history: pd.DataFrame | None, roster: pd.DataFrame
+) -> pd.DataFrame:
     """The ``carry_forward`` and ``recovery`` lines of ``month`` (the policy of docs/plans.md, "Negative months").
 
     ``lines``: the month's other lines (``rep_id``, ``plan_id``, ``currency``, ``amount_minor``), adjustments
@@ -774,8 +1003,9 @@ def settle_balances(lines: pd.DataFrame, month: str, history: pd.DataFrame | Non
     owing = set(owed.index.get_level_values("rep_id")) if len(owed) else set()
     first = lines.drop_duplicates("rep_id").set_index("rep_id")
     end = pd.Timestamp(f"{month}-01") + pd.offsets.MonthEnd(0)
-    leave = (pd.to_datetime(roster.set_index("rep_id")["leave_date"]) if "leave_date" in roster
-             else pd.Series(dtype=object))
+    leave = (
+        pd.to_datetime(roster.set_index("rep_id")["leave_date"]) if "leave_date" in roster else pd.Series(dtype=object)
+    )
     rows = []
     for rep, total in totals[(totals < 0) | totals.index.isin(list(owing))].items():
         total = int(total)
@@ -784,47 +1014,84 @@ def settle_balances(lines: pd.DataFrame, month: str, history: pd.DataFrame | Non
         outstanding = int(sources.sum())
 
         def line(kind: str, amount: int, base: int, text: str, source: str = month) -> None:
-            rows.append({"rep_id": rep, "plan_id": first.at[rep, "plan_id"], "currency": ccy, "kind": kind,
-                         "amount_minor": amount, "base_minor": base, "explanation": text, "for_month": source})
+            rows.append(
+                {
+                    "rep_id": rep,
+                    "plan_id": first.at[rep, "plan_id"],
+                    "currency": ccy,
+                    "kind": kind,
+                    "amount_minor": amount,
+                    "base_minor": base,
+                    "explanation": text,
+                    "for_month": source,
+                }
+            )
 
         if total < 0:
             outstanding -= total
-            line("carry_forward", -total, total,
-                 f"Carried forward: this month's lines sum to {money_text(total, ccy)} (more recovered than earned), "
-                 f"so nothing is paid and {money_text(-total, ccy)} becomes a balance recovered from later earnings; "
-                 f"balance now {money_text(outstanding, ccy)}")
+            line(
+                "carry_forward",
+                -total,
+                total,
+                f"Carried forward: this month's lines sum to {money_text(total, ccy)} (more recovered than earned), "
+                f"so nothing is paid and {money_text(-total, ccy)} becomes a balance recovered from later earnings; "
+                f"balance now {money_text(outstanding, ccy)}",
+            )
         left = max(total, 0)
         for source, balance in sources.items():
             take = min(int(balance), left)
             if take <= 0:
                 break
             outstanding -= take
-            line("recovery", -take, left,
-                 f"Recovery of the balance carried forward from {source}: {money_text(take, ccy)} of this month's "
-                 f"{money_text(left, ccy)} payable; {money_text(int(balance) - take, ccy)} of it still to recover",
-                 source)
+            line(
+                "recovery",
+                -take,
+                left,
+                f"Recovery of the balance carried forward from {source}: {money_text(take, ccy)} of this month's "
+                f"{money_text(left, ccy)} payable; {money_text(int(balance) - take, ccy)} of it still to recover",
+                source,
+            )
             left -= take
         gone = leave.get(rep, pd.NaT)
         if outstanding > 0 and pd.notna(gone) and pd.Timestamp(gone) <= end:
-            line("recovery", 0, outstanding,
-                 f"Not recovered: the rep leaves on {pd.Timestamp(gone):%Y-%m-%d} with {money_text(outstanding, ccy)} "
-                 "of carried balance outstanding; it is reported here for finance to settle, not forgiven")
-    out = pd.DataFrame(rows, columns=["rep_id", "plan_id", "currency", "kind", "amount_minor", "base_minor",
-                                      "explanation", "for_month"])
+            line(
+                "recovery",
+                0,
+                outstanding,
+                f"Not recovered: the rep leaves on {pd.Timestamp(gone):%Y-%m-%d} with {money_text(outstanding, ccy)} "
+                "of carried balance outstanding; it is reported here for finance to settle, not forgiven",
+            )
+    out = pd.DataFrame(
+        rows,
+        columns=["rep_id", "plan_id", "currency", "kind", "amount_minor", "base_minor", "explanation", "for_month"],
+    )
     return out.assign(component="balance", deal_ids="", band="", rate="").astype(
-        {"amount_minor": np.int64, "base_minor": np.int64})
+        {"amount_minor": np.int64, "base_minor": np.int64}
+    )
 
 
 # ---------------------------------------------------------------------------- the ledger
 
 
-_COMPONENT_FUNCS = {"commission": _commission, "bonus": _milestone_bonus, "team_bonus": _milestone_bonus,
-                    "spiff": _spiff}
+_COMPONENT_FUNCS = {
+    "commission": _commission,
+    "bonus": _milestone_bonus,
+    "team_bonus": _milestone_bonus,
+    "spiff": _spiff,
+}
 
 
-def compute_ledger(month: str, plans: PlanBook, reps: pd.DataFrame, credited: pd.DataFrame,
-                   attainment: pd.DataFrame, satisfaction: pd.DataFrame, clawback_events: pd.DataFrame,
-                   history: pd.DataFrame | None, settings: Settings | None = None) -> pd.DataFrame:
+def compute_ledger(
+    month: str,
+    plans: PlanBook,
+    reps: pd.DataFrame,
+    credited: pd.DataFrame,
+    attainment: pd.DataFrame,
+    satisfaction: pd.DataFrame,
+    clawback_events: pd.DataFrame,
+    history: pd.DataFrame | None,
+    settings: Settings | None = None,
+) -> pd.DataFrame:
     """The ``incentive_ledger`` of ``month`` for every rep with a plan.
 
     - ``credited``: ``credited_deals`` (rows of every credit month it holds; quarterly
@@ -851,12 +1118,12 @@ def compute_ledger(month: str, plans: PlanBook, reps: pd.DataFrame, credited: pd
         if not lines.empty:
             frames.append(lines.assign(plan_id=plan.plan_id, currency=plan.currency))
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=np.int64 if c.endswith("_minor") or c == "line_no" else object)
-                             for c in LEDGER_COLUMNS})
+        return pd.DataFrame(
+            {c: pd.Series(dtype=np.int64 if c.endswith("_minor") or c == "line_no" else object) for c in LEDGER_COLUMNS}
+        )
     ledger = pd.concat(frames, ignore_index=True)
     settled = settle_balances(ledger, month, history, roster)
-    ledger = pd.concat([ledger, settled.assign(_stage=_STAGE_BALANCE, _sub=np.arange(len(settled)))],
-                       ignore_index=True)
+    ledger = pd.concat([ledger, settled.assign(_stage=_STAGE_BALANCE, _sub=np.arange(len(settled)))], ignore_index=True)
     ledger = ledger.sort_values(["rep_id", "_stage", "_sub"], kind="mergesort").reset_index(drop=True)
     ledger["month"] = month
     ledger["for_month"] = ledger["for_month"].fillna(month) if "for_month" in ledger else month
@@ -880,11 +1147,13 @@ def _check_currency(plan: Plan, members: pd.DataFrame, currencies: pd.DataFrame)
         raise ValueError(
             f"credited_deals: plan_currency: rep {bad['rep_id']} is credited in {bad['plan_currency']} "
             f"but plan {plan.plan_id} ({plan.source}) pays in {plan.currency}; set the rep's currency in the "
-            f"roster to {plan.currency} or assign a plan in {bad['plan_currency']}")
+            f"roster to {plan.currency} or assign a plan in {bad['plan_currency']}"
+        )
 
 
-def _plan_lines(ctx: _Month, plan: Plan, roster: pd.DataFrame, events: pd.DataFrame,
-                history: pd.DataFrame, balance: pd.Series) -> pd.DataFrame:
+def _plan_lines(
+    ctx: _Month, plan: Plan, roster: pd.DataFrame, events: pd.DataFrame, history: pd.DataFrame, balance: pd.Series
+) -> pd.DataFrame:
     """Every line of the reps of one plan, with ``_stage``/``_sub`` ordering columns."""
     blocks: list[pd.DataFrame] = []
     for stage, comp in enumerate(plan.components):
@@ -894,16 +1163,23 @@ def _plan_lines(ctx: _Month, plan: Plan, roster: pd.DataFrame, events: pd.DataFr
         else:
             produced = _COMPONENT_FUNCS[comp.kind](ctx, plan, comp, roster, stage * 10)
         if comp.cap_minor is not None and produced:
-            produced += _cap_lines(pd.concat(produced), comp.cap_minor, comp.id, f"component {comp.id}",
-                                   plan.currency, stage * 10)
+            produced += _cap_lines(
+                pd.concat(produced), comp.cap_minor, comp.id, f"component {comp.id}", plan.currency, stage * 10
+            )
         blocks += produced
     if plan.cap_minor is not None and blocks:
-        blocks += _cap_lines(pd.concat(blocks), plan.cap_minor, "plan_cap", f"plan {plan.plan_id}",
-                             plan.currency, _STAGE_PLAN_CAP)
+        blocks += _cap_lines(
+            pd.concat(blocks), plan.cap_minor, "plan_cap", f"plan {plan.plan_id}", plan.currency, _STAGE_PLAN_CAP
+        )
     current = pd.concat(blocks, ignore_index=True) if blocks else _block([], "", "", 0, explanation="", stage=0)
     if len(events):
-        paid = pd.concat([history.assign(month_paid=history["month"]).rename(columns={"line_no": "sub_paid"}),
-                          current.assign(month_paid=ctx.month, sub_paid=current["_sub"])], ignore_index=True)
+        paid = pd.concat(
+            [
+                history.assign(month_paid=history["month"]).rename(columns={"line_no": "sub_paid"}),
+                current.assign(month_paid=ctx.month, sub_paid=current["_sub"]),
+            ],
+            ignore_index=True,
+        )
         blocks += _clawbacks(ctx, plan, roster, events, paid)
     earned = pd.concat(blocks).groupby("rep_id")["amount_minor"].sum() if blocks else pd.Series(dtype=np.int64)
     blocks += _draws(ctx, plan, roster, earned, balance)
@@ -911,8 +1187,12 @@ def _plan_lines(ctx: _Month, plan: Plan, roster: pd.DataFrame, events: pd.DataFr
     return pd.concat(blocks, ignore_index=True) if blocks else current.iloc[0:0]
 
 
-def with_adjustments(ledger: pd.DataFrame, adjustments: pd.DataFrame, history: pd.DataFrame | None = None,
-                     reps: pd.DataFrame | None = None) -> pd.DataFrame:
+def with_adjustments(
+    ledger: pd.DataFrame,
+    adjustments: pd.DataFrame,
+    history: pd.DataFrame | None = None,
+    reps: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """``ledger`` with adjustment lines appended after each rep's own lines, ``line_no`` renumbered.
 
     Adjustments change what the month pays, so its balance lines are settled again over the lines with the
@@ -923,8 +1203,9 @@ def with_adjustments(ledger: pd.DataFrame, adjustments: pd.DataFrame, history: p
     roster = roster_as_of(reps, month) if reps is not None else pd.DataFrame(columns=["rep_id", "leave_date"])
     combined = pd.concat([own.assign(_adj=0), adjustments.assign(_adj=1)], ignore_index=True)
     settled = settle_balances(combined, month, history, roster)
-    combined = pd.concat([combined, settled.assign(month=month, _adj=2, line_no=np.arange(len(settled)))],
-                         ignore_index=True)
+    combined = pd.concat(
+        [combined, settled.assign(month=month, _adj=2, line_no=np.arange(len(settled)))], ignore_index=True
+    )
     combined = combined.sort_values(["rep_id", "_adj", "line_no"], kind="mergesort").reset_index(drop=True)
     combined["line_no"] = combined.groupby("rep_id").cumcount().astype(np.int64) + 1
     return combined[LEDGER_COLUMNS]

@@ -100,8 +100,10 @@ def load_maven(src_dir: Path, out_dir: Path) -> dict[str, Path]:
     targets = _targets(deals, reps)
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {name: write_input_csv(df, out_dir, name)
-             for name, df in (("deals", deals), ("reps", reps), ("targets", targets))}
+    paths = {
+        name: write_input_csv(df, out_dir, name)
+        for name, df in (("deals", deals), ("reps", reps), ("targets", targets))
+    }
     paths["plans"] = copy_example_plans(out_dir, MAVEN_PLANS_DIR)
     return paths
 
@@ -124,25 +126,29 @@ def _reps(teams: RawTable, pipeline: RawTable) -> pd.DataFrame:
     engage = _require(pipeline, ["engage_date"])["engage_date"]
     hire_date = month_start(engage[engage != ""].min()[:7]).isoformat()
     team_of = {m: f"Team {m.split()[-1]}" for m in df["manager"]}
-    agents = pd.DataFrame({
-        "rep_id": df["sales_agent"].map(person_id),
-        "name": df["sales_agent"],
-        "role": "rep",
-        "manager_id": df["manager"].map(person_id),
-        "team": df["manager"].map(team_of),
-        "region": df["regional_office"],
-        "plan_id": "ae_usd",
-    })
+    agents = pd.DataFrame(
+        {
+            "rep_id": df["sales_agent"].map(person_id),
+            "name": df["sales_agent"],
+            "role": "rep",
+            "manager_id": df["manager"].map(person_id),
+            "team": df["manager"].map(team_of),
+            "region": df["regional_office"],
+            "plan_id": "ae_usd",
+        }
+    )
     managers = df.drop_duplicates("manager")
-    managers = pd.DataFrame({
-        "rep_id": managers["manager"].map(person_id),
-        "name": managers["manager"],
-        "role": "manager",
-        "manager_id": "",
-        "team": managers["manager"].map(team_of),
-        "region": managers["regional_office"],
-        "plan_id": "mgr_usd",
-    })
+    managers = pd.DataFrame(
+        {
+            "rep_id": managers["manager"].map(person_id),
+            "name": managers["manager"],
+            "role": "manager",
+            "manager_id": "",
+            "team": managers["manager"].map(team_of),
+            "region": managers["regional_office"],
+            "plan_id": "mgr_usd",
+        }
+    )
     reps = pd.concat([agents, managers], ignore_index=True)
     clash = reps[reps["rep_id"].duplicated(keep=False)]
     if len(clash):
@@ -158,8 +164,19 @@ def _reps(teams: RawTable, pipeline: RawTable) -> pd.DataFrame:
 
 def _deals(pipeline: RawTable, products: RawTable, roster: set[str]) -> pd.DataFrame:
     """Every opportunity as a contract deal row (rules in the module docstring)."""
-    df = _require(pipeline, ["opportunity_id", "sales_agent", "product", "account", "deal_stage",
-                             "engage_date", "close_date", "close_value"])
+    df = _require(
+        pipeline,
+        [
+            "opportunity_id",
+            "sales_agent",
+            "product",
+            "account",
+            "deal_stage",
+            "engage_date",
+            "close_date",
+            "close_value",
+        ],
+    )
     known_products = set(_require(products, ["product"])["product"])
     product = df["product"].replace(PRODUCT_ALIASES)
     stage = df["deal_stage"].map(STAGES)
@@ -176,22 +193,24 @@ def _deals(pipeline: RawTable, products: RawTable, roster: set[str]) -> pd.DataF
                 f"row {pipeline.row_number(row)}, column {column}: {df.at[row, column]!r} is unknown "
                 f"({int(bad.sum())} rows like it); {fix}",
             )
-    return pd.DataFrame({
-        "deal_id": df["opportunity_id"],
-        "owner_id": owner,
-        "account": df["account"],
-        "product": product,
-        "amount": df["close_value"],
-        "currency": "USD",
-        "stage": stage,
-        "created_date": df["engage_date"],
-        "close_date": df["close_date"],
-        "cancelled_date": "",
-        "cancel_reason": "",
-    })
+    return pd.DataFrame(
+        {
+            "deal_id": df["opportunity_id"],
+            "owner_id": owner,
+            "account": df["account"],
+            "product": product,
+            "amount": df["close_value"],
+            "currency": "USD",
+            "stage": stage,
+            "created_date": df["engage_date"],
+            "close_date": df["close_date"],
+            "cancelled_date": "",
+            "cancel_reason": "",
+        }
+    )
 
 
-def _half_up(value: float | int, step: int) -> int:
+def _half_up(value: float, step: int) -> int:
     """``value`` rounded half-up to a multiple of ``step`` (medians are exact .5 at worst)."""
     return int((Decimal(str(value)) / step).quantize(Decimal(1), rounding=ROUND_HALF_UP)) * step
 
@@ -203,11 +222,19 @@ def _targets(deals: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
     won = closed["stage"] == "won"
     first_won = closed[won].sort_values(["close_date", "deal_id"]).drop_duplicates("account")
     is_new = closed.index.isin(first_won.index[first_won["account"] != ""])
-    per_agent_month = pd.DataFrame({
-        "owner_id": closed["owner_id"], "month": month,
-        "revenue": np.where(won, closed["amount"].astype(np.int64), 0),
-        "won_deals": won.astype(np.int64), "new_accounts": is_new.astype(np.int64),
-    }).groupby(["owner_id", "month"]).sum()
+    per_agent_month = (
+        pd.DataFrame(
+            {
+                "owner_id": closed["owner_id"],
+                "month": month,
+                "revenue": np.where(won, closed["amount"].astype(np.int64), 0),
+                "won_deals": won.astype(np.int64),
+                "new_accounts": is_new.astype(np.int64),
+            }
+        )
+        .groupby(["owner_id", "month"])
+        .sum()
+    )
     medians = per_agent_month.median()
     amounts = {
         "revenue": str(_half_up(medians["revenue"], 100)),
@@ -217,16 +244,33 @@ def _targets(deals: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
     reasons = {
         "revenue": "derived: median monthly won revenue per active agent, to 100 USD",
         "won_deals": "derived: median monthly won deals per active agent",
-        "new_accounts": ("derived: median monthly new accounts per active agent"
-                         if amounts["new_accounts"] else
-                         "no target: the median monthly new accounts per active agent is 0"),
+        "new_accounts": (
+            "derived: median monthly new accounts per active agent"
+            if amounts["new_accounts"]
+            else "no target: the median monthly new accounts per active agent is 0"
+        ),
     }
     agents = reps.loc[reps["role"] == "rep", "rep_id"]
     managers = reps.loc[reps["role"] == "manager", "rep_id"]
     months = month_span(month.min(), MAVEN_MONTH)
-    rows = [("rep", rep_id, m, metric, amounts[metric], month_start(m).isoformat(), reasons[metric], _TARGET_AUTHOR)
-            for rep_id in agents for m in months for metric in amounts]
-    rows += [("rep", rep_id, m, "revenue", "", month_start(m).isoformat(),
-              "no target: managers are measured on their team", _TARGET_AUTHOR)
-             for rep_id in managers for m in months]
+    rows = [
+        ("rep", rep_id, m, metric, amounts[metric], month_start(m).isoformat(), reasons[metric], _TARGET_AUTHOR)
+        for rep_id in agents
+        for m in months
+        for metric in amounts
+    ]
+    rows += [
+        (
+            "rep",
+            rep_id,
+            m,
+            "revenue",
+            "",
+            month_start(m).isoformat(),
+            "no target: managers are measured on their team",
+            _TARGET_AUTHOR,
+        )
+        for rep_id in managers
+        for m in months
+    ]
     return pd.DataFrame(rows, columns=INPUT_COLUMNS["targets"])

@@ -24,8 +24,21 @@ import numpy as np
 #: *shown* (0 for COP, HUF, IDR, whose minor units are out of use); ISO 4217 is what amounts are *booked* in,
 #: and a finance export may carry them ("1234.50" COP), so the ISO figure wins.
 ISO_DIGITS_OVERRIDES: dict[str, int] = {
-    "AFN": 2, "ALL": 2, "COP": 2, "HUF": 2, "IDR": 2, "IQD": 3, "IRR": 2, "KPW": 2,
-    "LAK": 2, "LBP": 2, "MGA": 2, "MMK": 2, "SOS": 2, "SYP": 2, "YER": 2,
+    "AFN": 2,
+    "ALL": 2,
+    "COP": 2,
+    "HUF": 2,
+    "IDR": 2,
+    "IQD": 3,
+    "IRR": 2,
+    "KPW": 2,
+    "LAK": 2,
+    "LBP": 2,
+    "MGA": 2,
+    "MMK": 2,
+    "SOS": 2,
+    "SYP": 2,
+    "YER": 2,
 }
 
 #: Codes CLDR lists as in use that are not ISO 4217 currencies a deal can be written in: CNH (offshore yuan, a
@@ -121,9 +134,7 @@ def to_minor(amount: Decimal | str | int, currency: str) -> int:
         raise MoneyError(f"{amount!r} is not a finite amount")
     scaled = value.scaleb(minor_digits(currency))
     if scaled != scaled.to_integral_value():
-        raise MoneyError(
-            f"{amount} {currency} has more than {minor_digits(currency)} decimal places"
-        )
+        raise MoneyError(f"{amount} {currency} has more than {minor_digits(currency)} decimal places")
     return int(scaled)
 
 

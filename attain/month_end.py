@@ -8,7 +8,7 @@ into adjustment lines of the first open month after the closed ones.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pandas as pd
 

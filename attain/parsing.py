@@ -83,10 +83,33 @@ def map_unique(values: pd.Series, parse: Callable[[str], object]) -> tuple[np.nd
 #: ``$`` and ``¥`` are shared: they mean the default currency when that is a
 #: dollar or yen/yuan currency (see :func:`symbol_currency`).
 CURRENCY_SYMBOLS: dict[str, str] = {
-    "$": "USD", "US$": "USD", "USD$": "USD", "€": "EUR", "£": "GBP", "¥": "CNY", "￥": "CNY",
-    "CN¥": "CNY", "RMB": "CNY", "元": "CNY", "人民币": "CNY", "JP¥": "JPY", "円": "JPY",
-    "HK$": "HKD", "S$": "SGD", "SG$": "SGD", "A$": "AUD", "AU$": "AUD", "C$": "CAD", "CA$": "CAD",
-    "NZ$": "NZD", "NT$": "TWD", "R$": "BRL", "₹": "INR", "₩": "KRW", "zł": "PLN", "S/": "PEN",
+    "$": "USD",
+    "US$": "USD",
+    "USD$": "USD",
+    "€": "EUR",
+    "£": "GBP",
+    "¥": "CNY",
+    "￥": "CNY",
+    "CN¥": "CNY",
+    "RMB": "CNY",
+    "元": "CNY",
+    "人民币": "CNY",
+    "JP¥": "JPY",
+    "円": "JPY",
+    "HK$": "HKD",
+    "S$": "SGD",
+    "SG$": "SGD",
+    "A$": "AUD",
+    "AU$": "AUD",
+    "C$": "CAD",
+    "CA$": "CAD",
+    "NZ$": "NZD",
+    "NT$": "TWD",
+    "R$": "BRL",
+    "₹": "INR",
+    "₩": "KRW",
+    "zł": "PLN",
+    "S/": "PEN",
 }
 #: Currencies written with a plain ``$``: the dollars and the pesos of Latin America.
 _DOLLARS = {"USD", "AUD", "CAD", "HKD", "SGD", "NZD", "TWD", "MXN", "COP", "CLP", "ARS", "UYU"}
@@ -206,8 +229,7 @@ def parse_money(
 
     digits = pc.replace_substring_regex(text, r"[^\d.,]", "")
     evidence = np.where(ok, _decimal_evidence(digits), _NEUTRAL)
-    convention = decimal_comma if decimal_comma is not None else _decide_decimal(
-        column, evidence, digits, row_label)
+    convention = decimal_comma if decimal_comma is not None else _decide_decimal(column, evidence, digits, row_label)
     comma = bool(convention)
     other_group3 = evidence == (_POINT_GROUP3 if comma else _COMMA_GROUP3)  # 1,234 / 1.234: thousands
     if comma:
@@ -282,9 +304,20 @@ def _decide_decimal(
 _MONTHS = {
     name: i + 1
     for i, names in enumerate(
-        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
-         ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
-         ("oct", "october"), ("nov", "november"), ("dec", "december")]
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ]
     )
     for name in names
 }
@@ -403,7 +436,7 @@ class DateScan:
                     problem = f"not a calendar date when read {'day' if order == 'DMY' else 'month'}-first"
             isos.append(iso)
             problems.append(problem)
-        take = lambda items: pd.Series(  # noqa: E731
+        take = lambda items: pd.Series(
             np.asarray(items, dtype=object)[self.codes] if len(self.codes) else [], index=self.index, dtype=object
         )
         return take(isos), take(problems)
@@ -416,8 +449,12 @@ def _calendar_part(values: pd.Series, timezone: str | None) -> pd.Series:
     if timezone:
         zoned = arrow_flags(pc.match_substring_regex(text, _ISO_WITH_ZONE))
         if zoned.any():
-            stamps = pd.to_datetime(pd.Series(text.filter(pa.array(zoned)).to_numpy(zero_copy_only=False)),
-                                    format="ISO8601", utc=True, errors="coerce")
+            stamps = pd.to_datetime(
+                pd.Series(text.filter(pa.array(zoned)).to_numpy(zero_copy_only=False)),
+                format="ISO8601",
+                utc=True,
+                errors="coerce",
+            )
             local = stamps.dt.tz_convert(ZoneInfo(timezone)).dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
             converted = np.flatnonzero(zoned)[stamps.notna().to_numpy()]
             dates[converted] = local[stamps.notna().to_numpy()]
@@ -522,5 +559,6 @@ def parse_flag(values: pd.Series) -> pd.Series:
         return True if key in _TRUE else False if key in _FALSE else pd.NA
 
     codes, _, results = map_unique(values, one)
-    return pd.Series(np.asarray(results, dtype=object)[codes] if len(codes) else [], index=values.index,
-                     dtype="boolean")
+    return pd.Series(
+        np.asarray(results, dtype=object)[codes] if len(codes) else [], index=values.index, dtype="boolean"
+    )

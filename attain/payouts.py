@@ -16,22 +16,35 @@ import pandas as pd
 from attain.credit import roster_as_of
 from attain.ledger import BALANCE_KINDS, DRAW_KINDS, carried_balances, draw_balances, of_month
 
-PAYOUT_COLUMNS = ["month", "rep_id", "name", "email", "currency", "earnings_minor", "draws_minor",
-                  "adjustments_minor", "carried_minor", "payable_minor", "draw_balance_minor",
-                  "carried_balance_minor"]
+PAYOUT_COLUMNS = [
+    "month",
+    "rep_id",
+    "name",
+    "email",
+    "currency",
+    "earnings_minor",
+    "draws_minor",
+    "adjustments_minor",
+    "carried_minor",
+    "payable_minor",
+    "draw_balance_minor",
+    "carried_balance_minor",
+]
 _PARTS = ["earnings_minor", "draws_minor", "adjustments_minor", "carried_minor"]
 
 
-def payouts(ledger: pd.DataFrame, reps: pd.DataFrame, month: str,
-            history: pd.DataFrame | None = None) -> pd.DataFrame:
+def payouts(ledger: pd.DataFrame, reps: pd.DataFrame, month: str, history: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per rep with ledger lines in ``month`` (``history``: earlier months' lines, for the balances)."""
     lines = of_month(ledger, month)
     kind = lines["kind"]
-    group = np.select([kind.isin(DRAW_KINDS), kind == "adjustment", kind.isin(BALANCE_KINDS)],
-                      ["draws_minor", "adjustments_minor", "carried_minor"], "earnings_minor")
-    sums = (lines.assign(_group=group)
-            .pivot_table(index=["rep_id", "currency"], columns="_group", values="amount_minor",
-                         aggfunc="sum", fill_value=0))
+    group = np.select(
+        [kind.isin(DRAW_KINDS), kind == "adjustment", kind.isin(BALANCE_KINDS)],
+        ["draws_minor", "adjustments_minor", "carried_minor"],
+        "earnings_minor",
+    )
+    sums = lines.assign(_group=group).pivot_table(
+        index=["rep_id", "currency"], columns="_group", values="amount_minor", aggfunc="sum", fill_value=0
+    )
     sums = sums.reindex(columns=_PARTS, fill_value=0)
     out = sums.reset_index()
     out["payable_minor"] = out[_PARTS].sum(axis=1)

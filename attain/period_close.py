@@ -96,7 +96,7 @@ def _transaction(con) -> Iterator[None]:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def record_fingerprint(con, month: str, fingerprint: str) -> None:
@@ -112,8 +112,10 @@ def stored_fingerprint(con, month: str) -> str:
     ensure_tables(con)
     row = con.execute("SELECT fingerprint FROM input_fingerprints WHERE month = ?", [month]).fetchone()
     if row is None:
-        raise PeriodCloseError(f"no input fingerprint is recorded for {month}; run the month "
-                               f"(attain run --month {month}) before closing it")
+        raise PeriodCloseError(
+            f"no input fingerprint is recorded for {month}; run the month "
+            f"(attain run --month {month}) before closing it"
+        )
     return row[0]
 
 
@@ -131,20 +133,25 @@ def close_month(con, month: str, ledger: pd.DataFrame, fingerprint: str, by: str
     ensure_tables(con)
     if is_closed(con, month):
         row = con.execute("SELECT closed_by, closed_at FROM closed_periods WHERE month = ?", [month]).fetchone()
-        raise PeriodCloseError(f"{month} is already closed (by {row[0]} at {row[1]:%Y-%m-%d %H:%M} UTC); "
-                               f"reopen it with a reason first if it must be closed again")
+        raise PeriodCloseError(
+            f"{month} is already closed (by {row[0]} at {row[1]:%Y-%m-%d %H:%M} UTC); "
+            f"reopen it with a reason first if it must be closed again"
+        )
     other = sorted(set(ledger["month"]) - {month})
     if other:
-        raise PeriodCloseError(f"close {month}: the ledger given also holds lines of {', '.join(other)}; "
-                               f"pass only the lines of {month}")
+        raise PeriodCloseError(
+            f"close {month}: the ledger given also holds lines of {', '.join(other)}; pass only the lines of {month}"
+        )
     frozen = ledger[LEDGER_COLUMNS].copy()
     total = int(frozen["amount_minor"].sum())
     with _transaction(con):
         con.execute("INSERT INTO closed_periods VALUES (?, ?, ?, ?, ?)", [month, fingerprint, _now(), by, note])
         con.execute("DELETE FROM closed_ledger WHERE month = ?", [month])
         _insert_lines(con, frozen)
-        con.execute("INSERT INTO period_log VALUES (?, ?, 'close', ?, ?, ?, ?)",
-                    [_now(), month, by, note, fingerprint, f"{len(frozen)} lines, amount total {total} minor units"])
+        con.execute(
+            "INSERT INTO period_log VALUES (?, ?, 'close', ?, ?, ?, ?)",
+            [_now(), month, by, note, fingerprint, f"{len(frozen)} lines, amount total {total} minor units"],
+        )
 
 
 def _insert_lines(con, lines: pd.DataFrame) -> None:
@@ -165,27 +172,38 @@ def reopen_month(con, month: str, reason: str, by: str) -> None:
     """Reopen a closed month: its frozen lines are dropped and the act is logged with ``reason``."""
     parse_month(month)
     if not reason or not reason.strip():
-        raise PeriodCloseError(f"reopen {month}: a reason is required (e.g. --reason \"payroll error in March\")")
+        raise PeriodCloseError(f'reopen {month}: a reason is required (e.g. --reason "payroll error in March")')
     if not by.strip():
         raise PeriodCloseError(f"reopen {month}: say who reopens the month (by)")
     if not is_closed(con, month):
         raise PeriodCloseError(f"{month} is not closed; there is nothing to reopen")
     fingerprint, count, total = con.execute(
         "SELECT p.fingerprint, count(l.line_no), coalesce(sum(l.amount_minor), 0) FROM closed_periods p "
-        "LEFT JOIN closed_ledger l ON l.month = p.month WHERE p.month = ? GROUP BY p.fingerprint", [month]).fetchone()
+        "LEFT JOIN closed_ledger l ON l.month = p.month WHERE p.month = ? GROUP BY p.fingerprint",
+        [month],
+    ).fetchone()
     with _transaction(con):
         con.execute("DELETE FROM closed_periods WHERE month = ?", [month])
         con.execute("DELETE FROM closed_ledger WHERE month = ?", [month])
-        con.execute("INSERT INTO period_log VALUES (?, ?, 'reopen', ?, ?, ?, ?)",
-                    [_now(), month, by, reason.strip(), fingerprint,
-                     f"dropped {count} frozen lines, amount total {int(total)} minor units"])
+        con.execute(
+            "INSERT INTO period_log VALUES (?, ?, 'reopen', ?, ?, ?, ?)",
+            [
+                _now(),
+                month,
+                by,
+                reason.strip(),
+                fingerprint,
+                f"dropped {count} frozen lines, amount total {int(total)} minor units",
+            ],
+        )
 
 
 def frozen_ledger(con, month: str) -> pd.DataFrame:
     """The frozen lines of a closed month (empty when the month is not closed)."""
     ensure_tables(con)
-    cursor = con.execute(f"SELECT {', '.join(LEDGER_COLUMNS)} FROM closed_ledger WHERE month = ? "
-                         "ORDER BY rep_id, line_no", [month])
+    cursor = con.execute(
+        f"SELECT {', '.join(LEDGER_COLUMNS)} FROM closed_ledger WHERE month = ? ORDER BY rep_id, line_no", [month]
+    )
     frame = pd.DataFrame(cursor.fetchall(), columns=LEDGER_COLUMNS)
     return frame.astype({"base_minor": np.int64, "amount_minor": np.int64, "line_no": np.int64})
 
@@ -197,8 +215,9 @@ def period_log(con) -> pd.DataFrame:
     return pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
 
 
-def adjustment_lines(frozen: pd.DataFrame, recomputed: pd.DataFrame, already_adjusted: pd.DataFrame,
-                     for_month: str, into_month: str) -> pd.DataFrame:
+def adjustment_lines(
+    frozen: pd.DataFrame, recomputed: pd.DataFrame, already_adjusted: pd.DataFrame, for_month: str, into_month: str
+) -> pd.DataFrame:
     """Adjustment lines in ``into_month`` settling the difference of closed ``for_month``.
 
     Per rep, currency and component: recomputed total - frozen total - adjustments
@@ -216,8 +235,9 @@ def adjustment_lines(frozen: pd.DataFrame, recomputed: pd.DataFrame, already_adj
             return pd.Series(dtype=np.int64, index=pd.MultiIndex.from_tuples([], names=key))
         return lines.groupby(key)["amount_minor"].sum()
 
-    frozen, recomputed, already_adjusted = (f if len(f) else pd.DataFrame(columns=LEDGER_COLUMNS)
-                                            for f in (frozen, recomputed, already_adjusted))
+    frozen, recomputed, already_adjusted = (
+        f if len(f) else pd.DataFrame(columns=LEDGER_COLUMNS) for f in (frozen, recomputed, already_adjusted)
+    )
     settling = ("adjustment", *BALANCE_KINDS)
     frozen_own = frozen[~frozen["kind"].isin(settling) & (frozen["month"] == for_month)]
     recomputed_own = recomputed[~recomputed["kind"].isin(settling) & (recomputed["month"] == for_month)]
@@ -232,14 +252,27 @@ def adjustment_lines(frozen: pd.DataFrame, recomputed: pd.DataFrame, already_adj
         ccy = row.currency
         sign = "+" if row.diff > 0 else "-"
         already = f", {money_text(row.done, ccy)} already adjusted" if row.done else ""
-        texts.append(f"Adjustment for {for_month} ({row.component}): recomputed with later data "
-                     f"{money_text(row.now, ccy)}, {money_text(row.paid, ccy)} paid when {for_month} was closed"
-                     f"{already}: {sign}{money_text(abs(row.diff), ccy)}")
-    out = pd.DataFrame({
-        "month": into_month, "rep_id": table["rep_id"], "plan_id": plan_of.reindex(table["rep_id"]).to_numpy(),
-        "currency": table["currency"], "component": table["component"], "kind": "adjustment", "deal_ids": "",
-        "base_minor": table["now"], "band": "", "rate": "", "amount_minor": table["diff"],
-        "explanation": texts, "for_month": for_month,
-    })
+        texts.append(
+            f"Adjustment for {for_month} ({row.component}): recomputed with later data "
+            f"{money_text(row.now, ccy)}, {money_text(row.paid, ccy)} paid when {for_month} was closed"
+            f"{already}: {sign}{money_text(abs(row.diff), ccy)}"
+        )
+    out = pd.DataFrame(
+        {
+            "month": into_month,
+            "rep_id": table["rep_id"],
+            "plan_id": plan_of.reindex(table["rep_id"]).to_numpy(),
+            "currency": table["currency"],
+            "component": table["component"],
+            "kind": "adjustment",
+            "deal_ids": "",
+            "base_minor": table["now"],
+            "band": "",
+            "rate": "",
+            "amount_minor": table["diff"],
+            "explanation": texts,
+            "for_month": for_month,
+        }
+    )
     out["line_no"] = out.groupby("rep_id").cumcount().astype(np.int64) + 1
     return out[LEDGER_COLUMNS].astype({"base_minor": np.int64, "amount_minor": np.int64})

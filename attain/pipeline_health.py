@@ -31,15 +31,30 @@ from attain.credit import SCOPES, active_in_month, memberships, month_keys, rost
 from attain.settings import Settings
 
 PIPELINE_COLUMNS = [
-    "month", "scope", "scope_id", "won_count", "lost_count", "win_rate", "avg_won_minor", "currency",
-    "median_cycle_days", "open_count", "open_pipeline_minor", "next_month_target_minor", "coverage",
+    "month",
+    "scope",
+    "scope_id",
+    "won_count",
+    "lost_count",
+    "win_rate",
+    "avg_won_minor",
+    "currency",
+    "median_cycle_days",
+    "open_count",
+    "open_pipeline_minor",
+    "next_month_target_minor",
+    "coverage",
 ]
 _KEYS = ["scope", "scope_id", "currency"]
 
 
 def pipeline_health(
-    deals: pd.DataFrame, in_force: pd.DataFrame, reps: pd.DataFrame, fx_rates: pd.DataFrame | None,
-    month: str, settings: Settings,
+    deals: pd.DataFrame,
+    in_force: pd.DataFrame,
+    reps: pd.DataFrame,
+    fx_rates: pd.DataFrame | None,
+    month: str,
+    settings: Settings,
 ) -> pd.DataFrame:
     """The ``pipeline_health`` table of partition ``month`` (``in_force`` must include month M+1)."""
     roster = roster_by_month(reps, [month])
@@ -49,30 +64,59 @@ def pipeline_health(
     open_ = deals["stage"].eq("open")
     columns = ["deal_id", "owner_id", "amount_minor", "currency", "stage", "created_date", "close_date"]
     rows = deals.loc[won | lost | open_, columns].assign(month=month)
-    rows = rows.merge(roster[["rep_id", "currency"]].rename(columns={"rep_id": "owner_id", "currency": "plan_currency"}),
-                      on="owner_id", how="left")
+    rows = rows.merge(
+        roster[["rep_id", "currency"]].rename(columns={"rep_id": "owner_id", "currency": "plan_currency"}),
+        on="owner_id",
+        how="left",
+    )
     unknown = rows.loc[rows["plan_currency"].isna(), "owner_id"].unique()
     if len(unknown):
-        raise ValueError(f"deals: owner_id {sorted(map(str, unknown))[:5]} not in the reps roster; fix owner_id or add the rep")
-    converted, _ = to_plan_currency(rows["amount_minor"], rows["currency"], rows["plan_currency"], rows["month"], fx_rates, settings)
+        raise ValueError(
+            f"deals: owner_id {sorted(map(str, unknown))[:5]} not in the reps roster; fix owner_id or add the rep"
+        )
+    converted, _ = to_plan_currency(
+        rows["amount_minor"], rows["currency"], rows["plan_currency"], rows["month"], fx_rates, settings
+    )
     stage = rows["stage"].to_numpy()
     cycle = (rows["close_date"] - rows["created_date"]).dt.days
-    facts = pd.DataFrame({
-        "month": month, "rep_id": rows["owner_id"].to_numpy(), "currency": rows["plan_currency"].to_numpy(),
-        "won": stage == "won", "lost": stage == "lost", "open": stage == "open",
-        "won_minor": np.where(stage == "won", converted, 0), "open_minor": np.where(stage == "open", converted, 0),
-        "cycle": cycle.where(rows["stage"].eq("won")).to_numpy(dtype=float),
-    })
+    facts = pd.DataFrame(
+        {
+            "month": month,
+            "rep_id": rows["owner_id"].to_numpy(),
+            "currency": rows["plan_currency"].to_numpy(),
+            "won": stage == "won",
+            "lost": stage == "lost",
+            "open": stage == "open",
+            "won_minor": np.where(stage == "won", converted, 0),
+            "open_minor": np.where(stage == "open", converted, 0),
+            "cycle": cycle.where(rows["stage"].eq("won")).to_numpy(dtype=float),
+        }
+    )
     active = roster[active_in_month(roster, month)]
-    zero = pd.DataFrame({"month": month, "rep_id": active["rep_id"].to_numpy(), "currency": active["currency"].to_numpy(),
-                         "won": False, "lost": False, "open": False, "won_minor": 0, "open_minor": 0, "cycle": np.nan})
+    zero = pd.DataFrame(
+        {
+            "month": month,
+            "rep_id": active["rep_id"].to_numpy(),
+            "currency": active["currency"].to_numpy(),
+            "won": False,
+            "lost": False,
+            "open": False,
+            "won_minor": 0,
+            "open_minor": 0,
+            "cycle": np.nan,
+        }
+    )
     scopes = memberships(roster)
     facts = pd.concat([facts, zero], ignore_index=True).merge(scopes, on=["month", "rep_id"])
 
     grouped = facts.groupby(_KEYS, sort=False)
     table = grouped.agg(
-        won_count=("won", "sum"), lost_count=("lost", "sum"), won_minor=("won_minor", "sum"),
-        median_cycle_days=("cycle", "median"), open_count=("open", "sum"), open_pipeline_minor=("open_minor", "sum"),
+        won_count=("won", "sum"),
+        lost_count=("lost", "sum"),
+        won_minor=("won_minor", "sum"),
+        median_cycle_days=("cycle", "median"),
+        open_count=("open", "sum"),
+        open_pipeline_minor=("open_minor", "sum"),
     ).reset_index()
     closed = table["won_count"] + table["lost_count"]
     table["win_rate"] = (table["won_count"] / closed.where(closed > 0)).astype(float)
@@ -88,8 +132,15 @@ def pipeline_health(
     table = table.merge(targets, on=_KEYS, how="left")
     target = table["next_month_target_minor"].astype("Float64")
     table["coverage"] = (table["open_pipeline_minor"] / target.where(target > 0)).astype(float)
-    table = table.astype({"won_count": np.int64, "lost_count": np.int64, "open_count": np.int64,
-                          "open_pipeline_minor": np.int64, "next_month_target_minor": "Int64"})
+    table = table.astype(
+        {
+            "won_count": np.int64,
+            "lost_count": np.int64,
+            "open_count": np.int64,
+            "open_pipeline_minor": np.int64,
+            "next_month_target_minor": "Int64",
+        }
+    )
     order = {s: i for i, s in enumerate(SCOPES)}
     table = table.assign(month=month, _s=table["scope"].map(order)).sort_values(["_s", "scope_id", "currency"])
     return table[PIPELINE_COLUMNS].reset_index(drop=True)

@@ -245,8 +245,10 @@ def parse_plan_text(text: str, source: str) -> list[Plan]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "(file)"
-        raise PlanError(f"{source}: {where}: not valid YAML ({getattr(exc, 'problem', exc)}); "
-                        "check indentation and that each key is followed by ': '") from None
+        raise PlanError(
+            f"{source}: {where}: not valid YAML ({getattr(exc, 'problem', exc)}); "
+            "check indentation and that each key is followed by ': '"
+        ) from None
     if not documents:
         raise PlanError(f"{source}: (file): the file is empty; write at least plan_id, currency and components")
     return [_Reader(source).plan(doc) for doc in documents]
@@ -268,8 +270,9 @@ class _Reader:
             if key not in allowed:
                 close = difflib.get_close_matches(str(key), allowed, n=1)
                 hint = f"did you mean {close[0]!r}? " if close else ""
-                raise self.fail(f"{path}.{key}".lstrip("."),
-                                f"unknown key; {hint}allowed keys here: {', '.join(allowed)}")
+                raise self.fail(
+                    f"{path}.{key}".lstrip("."), f"unknown key; {hint}allowed keys here: {', '.join(allowed)}"
+                )
         for key in required:
             if value.get(key) in (None, ""):
                 raise self.fail(f"{path}.{key}".lstrip("."), "required key is missing or blank")
@@ -308,19 +311,25 @@ class _Reader:
         if number < 0:
             raise self.fail(path, f"{value!r} is negative; attainment fractions start at 0")
         if number > 10 and not str(value).strip().endswith("%"):
-            raise self.fail(path, f"{value!r} would mean {number * 100}% of target; "
-                                  f"write it as a percentage (\"{number}%\") or a fraction ({number / 100})")
+            raise self.fail(
+                path,
+                f"{value!r} would mean {number * 100}% of target; "
+                f'write it as a percentage ("{number}%") or a fraction ({number / 100})',
+            )
         return Fraction(number)
 
     def rate(self, value: Any, path: str) -> Decimal:
         """A rate: ``"6%"`` or ``0.06``; a bare number above 1 (``6``) is taken for a slip."""
         number = self.decimal(value, path)
         if number < 0:
-            raise self.fail(path, f"{value!r} is negative; a rate is 0 or more (e.g. 0.06 or \"6%\")")
+            raise self.fail(path, f'{value!r} is negative; a rate is 0 or more (e.g. 0.06 or "6%")')
         if number > 1 and not str(value).strip().endswith("%"):
             percent = number * 100
-            raise self.fail(path, f"{value!r} would mean {percent}%; write \"{number}%\" or {number / 100} "
-                                  f"(or \"{percent}%\" if more than 100% is really meant)")
+            raise self.fail(
+                path,
+                f'{value!r} would mean {percent}%; write "{number}%" or {number / 100} '
+                f'(or "{percent}%" if more than 100% is really meant)',
+            )
         return number
 
     def money(self, value: Any, path: str, currency: str) -> int:
@@ -329,8 +338,9 @@ class _Reader:
         try:
             minor = to_minor(str(value).strip().replace(",", ""), currency)
         except MoneyError as exc:
-            raise self.fail(path, f"{exc}; write an amount in {currency} such as 1500"
-                            + (".00" if minor_digits(currency) else "")) from None
+            raise self.fail(
+                path, f"{exc}; write an amount in {currency} such as 1500" + (".00" if minor_digits(currency) else "")
+            ) from None
         if minor < 0:
             raise self.fail(path, f"{value!r} is negative; write a positive amount")
         return minor
@@ -362,9 +372,22 @@ class _Reader:
     # -- plan ------------------------------------------------------------------------
 
     def plan(self, doc: Any) -> Plan:
-        doc = self.mapping(doc, "", ("plan_id", "name", "currency", "effective_from", "target_incentive",
-                                     "cap", "draw", "clawback", "components"),
-                           ("plan_id", "currency", "components"))
+        doc = self.mapping(
+            doc,
+            "",
+            (
+                "plan_id",
+                "name",
+                "currency",
+                "effective_from",
+                "target_incentive",
+                "cap",
+                "draw",
+                "clawback",
+                "components",
+            ),
+            ("plan_id", "currency", "components"),
+        )
         currency = self.text(doc["currency"], "currency").upper()
         try:
             minor_digits(currency)
@@ -377,22 +400,28 @@ class _Reader:
         ids = [c.id for c in components]
         for i, cid in enumerate(ids):
             if cid in ids[:i] or cid == "plan_cap":
-                raise self.fail(f"components[{i}].id",
-                                f"id {cid!r} is used twice or reserved; give each component its own id")
+                raise self.fail(
+                    f"components[{i}].id", f"id {cid!r} is used twice or reserved; give each component its own id"
+                )
         for i, comp in enumerate(components):
             for target in comp.applies_to:
                 if target not in ids[:i]:
-                    raise self.fail(f"components[{i}].applies_to",
-                                    f"{target!r} is not a component listed before this penalty; "
-                                    f"write ids from: {', '.join(ids[:i]) or '(none)'}")
+                    raise self.fail(
+                        f"components[{i}].applies_to",
+                        f"{target!r} is not a component listed before this penalty; "
+                        f"write ids from: {', '.join(ids[:i]) or '(none)'}",
+                    )
         clawback = self.clawback(doc.get("clawback"), ids) if doc.get("clawback") is not None else None
         return Plan(
             plan_id=self.text(doc["plan_id"], "plan_id"),
             name=str(doc.get("name") or doc["plan_id"]),
             currency=currency,
             effective_from=self.month(doc["effective_from"], "effective_from") if doc.get("effective_from") else None,
-            target_incentive_minor=(self.money(doc["target_incentive"], "target_incentive", currency)
-                                    if doc.get("target_incentive") is not None else None),
+            target_incentive_minor=(
+                self.money(doc["target_incentive"], "target_incentive", currency)
+                if doc.get("target_incentive") is not None
+                else None
+            ),
             components=components,
             cap_minor=self.money(doc["cap"], "cap", currency) if doc.get("cap") is not None else None,
             draw=self.draw(doc["draw"], currency) if doc.get("draw") is not None else None,
@@ -417,8 +446,9 @@ class _Reader:
         comps = self.strings(raw["components"], "clawback.components") if raw.get("components") else ()
         for i, cid in enumerate(comps):
             if cid not in ids:
-                raise self.fail(f"clawback.components[{i}]",
-                                f"{cid!r} is not a component id; use one of: {', '.join(ids)}")
+                raise self.fail(
+                    f"clawback.components[{i}]", f"{cid!r} is not a component id; use one of: {', '.join(ids)}"
+                )
         days, months = raw.get("window_days"), raw.get("window_months")
         return Clawback(
             window_days=self.integer(days, "clawback.window_days") if days is not None else None,
@@ -427,8 +457,12 @@ class _Reader:
         )
 
     def condition(self, raw: Any, path: str, comparison: str, currency: str) -> Condition:
-        raw = self.mapping(raw, path, ("measure", "metric", "period", "scope", comparison, "if_no_data", "window"),
-                           ("measure", comparison))
+        raw = self.mapping(
+            raw,
+            path,
+            ("measure", "metric", "period", "scope", comparison, "if_no_data", "window"),
+            ("measure", comparison),
+        )
         measure = self.choice(raw["measure"], f"{path}.measure", MEASURES)
         metric = self.choice(raw.get("metric", "revenue"), f"{path}.metric", METRICS)
         if measure == "actual" and metric == "revenue":
@@ -448,9 +482,11 @@ class _Reader:
             scope=self.choice(raw.get("scope", "rep"), f"{path}.scope", ("rep", "team", "managed")),
             at_least=limit if comparison == "at_least" else None,
             below=limit if comparison == "below" else None,
-            if_no_data=self.choice(raw.get("if_no_data", "pass" if comparison == "at_least" else "no_penalty"),
-                                   f"{path}.if_no_data",
-                                   ("pass", "fail") if comparison == "at_least" else ("no_penalty", "penalty"))
+            if_no_data=self.choice(
+                raw.get("if_no_data", "pass" if comparison == "at_least" else "no_penalty"),
+                f"{path}.if_no_data",
+                ("pass", "fail") if comparison == "at_least" else ("no_penalty", "penalty"),
+            )
             in ("pass", "penalty"),
             window=self.choice(raw.get("window", "month"), f"{path}.window", ("month", "trailing_12")),
         )
@@ -471,13 +507,17 @@ class _Reader:
         cid = self.text(raw["id"], f"{path}.id")
         metric = self.choice(raw.get("metric", "revenue"), f"{path}.metric", METRICS)
         values: dict[str, Any] = {
-            "id": cid, "kind": kind, "metric": metric,
+            "id": cid,
+            "kind": kind,
+            "metric": metric,
             "period": self.choice(raw.get("period", "month"), f"{path}.period", PERIODS),
             "cap_minor": self.money(raw["cap"], f"{path}.cap", currency) if raw.get("cap") is not None else None,
         }
         if raw.get("roles") is not None:
-            values["roles"] = tuple(self.choice(r, f"{path}.roles[{i}]", ROLES)
-                                    for i, r in enumerate(self.strings(raw["roles"], f"{path}.roles")))
+            values["roles"] = tuple(
+                self.choice(r, f"{path}.roles[{i}]", ROLES)
+                for i, r in enumerate(self.strings(raw["roles"], f"{path}.roles"))
+            )
         gates = raw.get("gates") or []
         if not isinstance(gates, list):
             raise self.fail(f"{path}.gates", "expected a list of gates, each starting with '- measure: ...'")
@@ -501,8 +541,11 @@ class _Reader:
 
     def _commission(self, raw: dict, path: str, currency: str, metric: str, values: dict) -> None:
         if metric != "revenue":
-            raise self.fail(f"{path}.metric", "commission is paid on credited revenue; write metric: revenue "
-                                              "(use a bonus for won_deals or new_accounts)")
+            raise self.fail(
+                f"{path}.metric",
+                "commission is paid on credited revenue; write metric: revenue "
+                "(use a bonus for won_deals or new_accounts)",
+            )
         method = values["method"] = self.choice(raw.get("method", "marginal"), f"{path}.method", TIER_METHODS)
         basis = values["basis"] = self.choice(raw.get("basis", "attainment"), f"{path}.basis", TIER_BASES)
         tiers = raw.get("tiers")
@@ -514,8 +557,11 @@ class _Reader:
             band = self.mapping(band, bpath, ("from", "rate", "accelerator"), ("rate",))
             if "from" not in band:
                 raise self.fail(f"{bpath}.from", "required key is missing; the first band starts from 0")
-            lower = (self.fraction(band["from"], f"{bpath}.from") if basis == "attainment"
-                     else Fraction(self.money(band["from"], f"{bpath}.from", currency)))
+            lower = (
+                self.fraction(band["from"], f"{bpath}.from")
+                if basis == "attainment"
+                else Fraction(self.money(band["from"], f"{bpath}.from", currency))
+            )
             accel = band.get("accelerator", basis == "attainment" and lower >= 1)
             if not isinstance(accel, bool):
                 raise self.fail(f"{bpath}.accelerator", "write true or false")
@@ -529,8 +575,11 @@ class _Reader:
             raise self.fail(f"{path}.basis", "per_deal tiers are on each deal's own amount; write basis: amount")
         values["bands"] = tuple(bands)
         if raw.get("threshold") is not None:  # a level of the target, or an amount of credit on amount bands
-            values["threshold"] = (self.fraction(raw["threshold"], f"{path}.threshold") if basis == "attainment"
-                                   else Fraction(self.money(raw["threshold"], f"{path}.threshold", currency)))
+            values["threshold"] = (
+                self.fraction(raw["threshold"], f"{path}.threshold")
+                if basis == "attainment"
+                else Fraction(self.money(raw["threshold"], f"{path}.threshold", currency))
+            )
 
     def _milestones(self, raw: dict, path: str, currency: str, values: dict) -> None:
         items = raw.get("milestones")
@@ -540,8 +589,11 @@ class _Reader:
         for i, item in enumerate(items):
             mpath = f"{path}.milestones[{i}]"
             item = self.mapping(item, mpath, ("at", "amount"), ("at", "amount"))
-            milestones.append(Milestone(self.fraction(item["at"], f"{mpath}.at"),
-                                        self.money(item["amount"], f"{mpath}.amount", currency)))
+            milestones.append(
+                Milestone(
+                    self.fraction(item["at"], f"{mpath}.at"), self.money(item["amount"], f"{mpath}.amount", currency)
+                )
+            )
         values["milestones"] = tuple(sorted(milestones, key=lambda m: m.at))
         values["pay"] = self.choice(raw.get("pay", "each"), f"{path}.pay", ("each", "highest"))
         if "team" in raw:
@@ -549,8 +601,9 @@ class _Reader:
 
     def _spiff(self, raw: dict, path: str, currency: str, values: dict) -> None:
         if (raw.get("per_deal") is None) == (raw.get("rate") is None):
-            raise self.fail(path, "write exactly one of per_deal (an amount per qualifying deal) "
-                                  "or rate (on their credit)")
+            raise self.fail(
+                path, "write exactly one of per_deal (an amount per qualifying deal) or rate (on their credit)"
+            )
         if raw.get("per_deal") is not None:
             values["per_deal_minor"] = self.money(raw["per_deal"], f"{path}.per_deal", currency)
         else:
@@ -569,8 +622,10 @@ class _Reader:
 
     def _penalty(self, raw: dict, path: str, currency: str, values: dict) -> None:
         if raw.get("when") is None:
-            raise self.fail(f"{path}.when", "required: the condition that triggers the penalty, "
-                                            "e.g. '{measure: csat_mean, below: 3.5}'")
+            raise self.fail(
+                f"{path}.when",
+                "required: the condition that triggers the penalty, e.g. '{measure: csat_mean, below: 3.5}'",
+            )
         values["when"] = self.condition(raw["when"], f"{path}.when", "below", currency)
         if (raw.get("multiplier") is None) == (raw.get("amount") is None):
             raise self.fail(path, "write exactly one of multiplier (variable pay x multiplier, e.g. 0.9) or amount")

@@ -24,8 +24,8 @@ import csv
 import datetime as dt
 import html
 import io
-import math
 import json
+import math
 import re
 import warnings
 from dataclasses import dataclass, field

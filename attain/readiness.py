@@ -74,8 +74,10 @@ def payees(reps: pd.DataFrame, deals: pd.DataFrame, credit_splits: pd.DataFrame,
     cancelled in it (its clawback)."""
     roster = roster_as_of(reps, month)
     roster = roster[roster["plan_id"].fillna("").astype(str) != ""]
-    cancelled = deals[(deals["cancelled_date"] >= pd.Timestamp(month_start(month)))
-                      & (deals["cancelled_date"] <= pd.Timestamp(month_end(month)))]
+    cancelled = deals[
+        (deals["cancelled_date"] >= pd.Timestamp(month_start(month)))
+        & (deals["cancelled_date"] <= pd.Timestamp(month_end(month)))
+    ]
     credited = set(cancelled["owner_id"]) | set(
         credit_splits.loc[credit_splits["deal_id"].isin(cancelled["deal_id"]), "rep_id"]
     )
@@ -156,13 +158,14 @@ def _closest(product: str, counts: pd.Series, folded: dict[str, str]) -> str:
         match = folded[close[0]] if close else None
     if match is None:
         named = ", ".join(repr(p) for p in counts.index[:5]) + (", ..." if len(counts) > 5 else "")
-        return (f"no deal product is close (the deals name {len(counts):,} products: {named or 'none'}); "
-                "correct the product in the plan")
+        return (
+            f"no deal product is close (the deals name {len(counts):,} products: {named or 'none'}); "
+            "correct the product in the plan"
+        )
     deals = int(counts[match])
     return (
         f"did you mean {match!r}? {match!r} appears in {deals:,} deal{'s' if deals != 1 else ''}; correct the plan, "
-        "or read the deals' spelling as the plan's: "
-        + how_to_set("product_aliases", {match: product})
+        "or read the deals' spelling as the plan's: " + how_to_set("product_aliases", {match: product})
     )
 
 

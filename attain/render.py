@@ -23,19 +23,19 @@ One rendering path for every pack:
 from __future__ import annotations
 
 import hashlib
+import math
 import mimetypes
 import multiprocessing
+import multiprocessing.connection
 import os
 import re
 import tempfile
-import math
-import multiprocessing.connection
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
@@ -93,8 +93,12 @@ class TemplatesOnlyFetcher(URLFetcher):
         """The file behind a ``file:`` URL inside ``root``; anything else raises ``FetchRefused``."""
         parsed = urlparse(url)
         path = Path(url2pathname(parsed.path)).resolve() if parsed.scheme == "file" else None
-        if path is None or parsed.netloc not in ("", "localhost") or not path.is_relative_to(self.root) \
-                or not path.is_file():
+        if (
+            path is None
+            or parsed.netloc not in ("", "localhost")
+            or not path.is_relative_to(self.root)
+            or not path.is_file()
+        ):
             self.refused.append(url)
             raise FetchRefused(f"review packs may only load files under {self.root}; refused {url[:200]!r}")
         if path not in self._cache:
@@ -182,8 +186,10 @@ def _band_class(ratio: float | None) -> str:
 @pass_context
 def _trend_chart(ctx, trend: list[dict]) -> Markup:
     loc, _ = _locale(ctx), ctx["_"]
-    points = [(i18n.format_month_short(p["trend_month"], loc), p["attainment"],
-               i18n.format_percent(p["attainment"], loc, 0)) for p in trend]
+    points = [
+        (i18n.format_month_short(p["trend_month"], loc), p["attainment"], i18n.format_percent(p["attainment"], loc, 0))
+        for p in trend
+    ]
     return Markup(charts.trend_chart(points, _("Revenue attainment, last 12 months"), i18n.MISSING))
 
 
@@ -191,14 +197,22 @@ def _trend_chart(ctx, trend: list[dict]) -> Markup:
 def _distribution_chart(ctx, distribution: list[dict]) -> Markup:
     loc, _ = _locale(ctx), ctx["_"]
     bounds = [b for _id, b in BANDS[1:]]
-    labels = {BANDS[0][0]: f"< {i18n.format_percent(bounds[0], loc, 0)}",
-              BANDS[-1][0]: f"≥ {i18n.format_percent(bounds[-1], loc, 0)}", "none": _("no target")}
+    labels = {
+        BANDS[0][0]: f"< {i18n.format_percent(bounds[0], loc, 0)}",
+        BANDS[-1][0]: f"≥ {i18n.format_percent(bounds[-1], loc, 0)}",
+        "none": _("no target"),
+    }
     for (band, low), high in zip(BANDS[1:-1], bounds[1:]):
         labels[band] = f"{i18n.format_percent(low, loc, 0)}–{i18n.format_percent(high, loc, 0)}"
     lows = dict(BANDS)
-    buckets = [(labels[d["band"]], d["count"],
-                charts.COLOUR_AXIS if d["band"] == "none" else charts.attainment_colour(max(lows[d["band"]], 0)))
-               for d in distribution]
+    buckets = [
+        (
+            labels[d["band"]],
+            d["count"],
+            charts.COLOUR_AXIS if d["band"] == "none" else charts.attainment_colour(max(lows[d["band"]], 0)),
+        )
+        for d in distribution
+    ]
     return Markup(charts.distribution_chart(buckets, _("Members by revenue attainment this month")))
 
 
@@ -210,18 +224,25 @@ def _smart_sentence(ctx, nt: dict, name: str) -> str:
     goals = []
     for t in nt["targets"]:
         if t["metric"] == "revenue":
-            goals.append(_("%(amount)s of credited revenue", amount=i18n.format_money(t["amount"], nt["currency"], loc)))
+            goals.append(
+                _("%(amount)s of credited revenue", amount=i18n.format_money(t["amount"], nt["currency"], loc))
+            )
         elif t["metric"] == "won_deals":
             goals.append(ngettext("%(num)s won deal", "%(num)s won deals", t["amount"]))
         elif t["metric"] == "new_accounts":
             goals.append(ngettext("%(num)s new account", "%(num)s new accounts", t["amount"]))
     first = nt["targets"][0]
-    return _("%(name)s: reach %(goals)s on deals closed from %(start)s to %(end)s. "
-             "Target set on %(set_on)s by %(author)s (%(reason)s).",
-             name=name, goals=babel.lists.format_list(goals, locale=loc),
-             start=i18n.format_date(nt["start"], loc), end=i18n.format_date(nt["end"], loc),
-             set_on=i18n.format_date(first["effective_date"], loc),
-             author=first["author"] or i18n.MISSING, reason=first["reason"] or i18n.MISSING)
+    return _(
+        "%(name)s: reach %(goals)s on deals closed from %(start)s to %(end)s. "
+        "Target set on %(set_on)s by %(author)s (%(reason)s).",
+        name=name,
+        goals=babel.lists.format_list(goals, locale=loc),
+        start=i18n.format_date(nt["start"], loc),
+        end=i18n.format_date(nt["end"], loc),
+        set_on=i18n.format_date(first["effective_date"], loc),
+        author=first["author"] or i18n.MISSING,
+        reason=first["reason"] or i18n.MISSING,
+    )
 
 
 def _gettext_functions(locale: str) -> tuple:
@@ -249,24 +270,38 @@ def _page_label(gettext) -> tuple[str, str, str]:
 class Renderer:
     """Templates, stylesheet and fonts prepared once; renders review dicts to HTML and PDF."""
 
-    def __init__(self, templates_dir: Path | str = TEMPLATES_DIR,
-                 text_max_length: int = Settings.text_max_length) -> None:
+    def __init__(
+        self, templates_dir: Path | str = TEMPLATES_DIR, text_max_length: int = Settings.text_max_length
+    ) -> None:
         self.templates_dir = Path(templates_dir).resolve()
         self.text_max_length = text_max_length
         self.env = Environment(
-            loader=FileSystemLoader(self.templates_dir), autoescape=True, undefined=StrictUndefined,
-            trim_blocks=True, lstrip_blocks=True,
+            loader=FileSystemLoader(self.templates_dir),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
         )
-        self.env.filters.update(money=_money, pct=_pct, num=_num, date=_date, month=_month,
-                                metric_value=_metric_value, band_class=_band_class, css=css_string)
-        self.env.globals.update(trend_chart=_trend_chart, distribution_chart=_distribution_chart,
-                                smart_sentence=_smart_sentence)
+        self.env.filters.update(
+            money=_money,
+            pct=_pct,
+            num=_num,
+            date=_date,
+            month=_month,
+            metric_value=_metric_value,
+            band_class=_band_class,
+            css=css_string,
+        )
+        self.env.globals.update(
+            trend_chart=_trend_chart, distribution_chart=_distribution_chart, smart_sentence=_smart_sentence
+        )
         self.templates = {kind: self.env.get_template(f"{kind}.html") for kind in ("rep", "manager")}
         self.fetcher = TemplatesOnlyFetcher(self.templates_dir)
         self.base_url = self.templates_dir.as_uri() + "/"
         self.font_config = FontConfiguration()
-        self.stylesheet = CSS(filename=str(self.templates_dir / STYLESHEET), url_fetcher=self.fetcher,
-                              font_config=self.font_config)
+        self.stylesheet = CSS(
+            filename=str(self.templates_dir / STYLESHEET), url_fetcher=self.fetcher, font_config=self.font_config
+        )
 
     def html(self, review: dict, locale: str, fingerprint: str) -> str:
         """The pack's HTML: ``review`` from ``rep_review`` or ``manager_review`` (its texts fitted by
@@ -274,9 +309,13 @@ class Renderer:
         review = fit_texts(review, self.text_max_length)
         gettext, ngettext = _gettext_functions(locale)
         person, month, kind = review["person"], review["month"], review["kind"]
-        title = (gettext("Monthly review: %(name)s, %(month)s", name=person["name"], month=i18n.format_month(month, locale))
-                 if kind == "rep" else
-                 gettext("Team review: %(name)s, %(month)s", name=person["name"], month=i18n.format_month(month, locale)))
+        title = (
+            gettext("Monthly review: %(name)s, %(month)s", name=person["name"], month=i18n.format_month(month, locale))
+            if kind == "rep"
+            else gettext(
+                "Team review: %(name)s, %(month)s", name=person["name"], month=i18n.format_month(month, locale)
+            )
+        )
         meta = {
             "title": title,
             "author": "Attain",
@@ -284,8 +323,14 @@ class Renderer:
             "keywords": [month, str(person["rep_id"]), kind, f"fingerprint:{fingerprint}"],
             "created": month_end(month).isoformat(),
         }
-        context = {"locale": locale, "_": gettext, "ngettext": ngettext, "meta": meta,
-                   "page_label": _page_label(gettext), "r" if kind == "rep" else "m": review}
+        context = {
+            "locale": locale,
+            "_": gettext,
+            "ngettext": ngettext,
+            "meta": meta,
+            "page_label": _page_label(gettext),
+            "r" if kind == "rep" else "m": review,
+        }
         return self.templates[kind].render(context)
 
     def pdf(self, html: str) -> bytes:
@@ -318,8 +363,9 @@ class PackJob:
     """Everything a worker needs for one month's packs, built once per process; called with
     ``(person_id, kind, locale)`` it renders and writes that pack and returns its ``review_packs`` row."""
 
-    def __init__(self, month: str, tables: ReviewTables, settings: Settings, out_dir: Path,
-                 fingerprint: str, templates_dir: Path) -> None:
+    def __init__(
+        self, month: str, tables: ReviewTables, settings: Settings, out_dir: Path, fingerprint: str, templates_dir: Path
+    ) -> None:
         self.month, self.tables, self.settings = month, tables, settings
         self.out_dir, self.fingerprint = Path(out_dir), fingerprint
         self.renderer = Renderer(templates_dir, settings.text_max_length)
@@ -334,8 +380,14 @@ class PackJob:
         data = self.renderer.pdf(html)
         rel = pack_path(self.month, kind, person_id, locale)
         write_atomic(self.out_dir / rel, data)
-        return {"month": self.month, "person_id": person_id, "kind": kind, "locale": locale,
-                "path": rel, "sha256": hashlib.sha256(data).hexdigest()}
+        return {
+            "month": self.month,
+            "person_id": person_id,
+            "kind": kind,
+            "locale": locale,
+            "path": rel,
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
 
 
 @dataclass(frozen=True)
@@ -376,8 +428,7 @@ class _Worker:
     """One render process and the pack it is working on (``deadline``: when it must be ready, then when its
     pack must be done)."""
 
-    def __init__(self, ctx: multiprocessing.context.BaseContext, make_job: Callable, args: tuple,
-                 limit: float) -> None:
+    def __init__(self, ctx: multiprocessing.context.BaseContext, make_job: Callable, args: tuple, limit: float) -> None:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_worker_loop, args=(child, make_job, args), daemon=True)
         self.process.start()
@@ -408,13 +459,21 @@ class _Worker:
 def _too_slow(pack: tuple[str, str, str], name: str, limit: float) -> str:
     raised = math.ceil(limit * 2.5)
     who = f"{pack[0]} ({fit_text(name, 40)})" if name else pack[0]
-    return (f"{pack[1]} pack for {who} took more than {limit:g} s and was stopped; "
-            f"raise {how_to_set('pack_time_limit', raised)}")
+    return (
+        f"{pack[1]} pack for {who} took more than {limit:g} s and was stopped; "
+        f"raise {how_to_set('pack_time_limit', raised)}"
+    )
 
 
-def _render_in_workers(jobs: list[tuple[str, str, str]], make_job: Callable, args: tuple, processes: int,
-                       limit: float, names: dict[str, str],
-                       report: Callable[[], None]) -> tuple[list[dict], list[PackFailure]]:
+def _render_in_workers(
+    jobs: list[tuple[str, str, str]],
+    make_job: Callable,
+    args: tuple,
+    processes: int,
+    limit: float,
+    names: dict[str, str],
+    report: Callable[[], None],
+) -> tuple[list[dict], list[PackFailure]]:
     """Render ``jobs`` in ``processes`` worker processes, one pack at a time per worker. A worker whose
     pack takes longer than ``limit`` seconds, or that dies, is killed and replaced: that pack fails
     alone and the others go on."""
@@ -450,8 +509,11 @@ def _render_in_workers(jobs: list[tuple[str, str, str]], make_job: Callable, arg
                     if not worker.ready:
                         raise RuntimeError("a pack renderer stopped while starting") from None
                     if worker.pack:
-                        fail(worker, f"the renderer of the {worker.pack[1]} pack for {worker.pack[0]} stopped "
-                                     f"unexpectedly (exit code {worker.process.exitcode})")
+                        fail(
+                            worker,
+                            f"the renderer of the {worker.pack[1]} pack for {worker.pack[0]} stopped "
+                            f"unexpectedly (exit code {worker.process.exitcode})",
+                        )
                     replace_worker(worker)
                     continue
                 if kind == "broken":
@@ -483,10 +545,17 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
 
 
-def render_packs(month: str, tables: ReviewTables, settings: Settings, out_dir: Path | str,
-                 fingerprint: str, processes: int = 2, templates_dir: Path | str = TEMPLATES_DIR,
-                 progress: Callable[[int, int], None] | None = None,
-                 make_job: Callable[..., Callable[[str, str, str], dict]] = PackJob) -> RenderedPacks:
+def render_packs(
+    month: str,
+    tables: ReviewTables,
+    settings: Settings,
+    out_dir: Path | str,
+    fingerprint: str,
+    processes: int = 2,
+    templates_dir: Path | str = TEMPLATES_DIR,
+    progress: Callable[[int, int], None] | None = None,
+    make_job: Callable[..., Callable[[str, str, str], dict]] = PackJob,
+) -> RenderedPacks:
     """Render every pack of ``month`` (``attain.review.pack_list``): the ``review_packs`` table and
     the packs that failed.
 

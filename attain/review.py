@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-
 from fractions import Fraction
 
 import numpy as np
@@ -29,24 +28,28 @@ PERIODS: tuple[str, ...] = ("month", "qtd", "ytd")
 
 #: Thresholds of the strength / improvement rules (docs/review-packs.md explains each).
 RULES: dict[str, float] = {
-    "target_met": 1.00,            # month attainment >= this: strength (each metric with a target)
-    "target_missed": 0.80,         # month attainment < this: point to improve
-    "ytd_met": 1.00,               # YTD revenue attainment >= this: strength
-    "ytd_behind": 0.90,            # YTD revenue attainment < this: point to improve
-    "win_rate_margin_up": 0.05,    # win rate >= company + this: strength
+    "target_met": 1.00,  # month attainment >= this: strength (each metric with a target)
+    "target_missed": 0.80,  # month attainment < this: point to improve
+    "ytd_met": 1.00,  # YTD revenue attainment >= this: strength
+    "ytd_behind": 0.90,  # YTD revenue attainment < this: point to improve
+    "win_rate_margin_up": 0.05,  # win rate >= company + this: strength
     "win_rate_margin_down": 0.10,  # win rate <= company - this: point to improve
-    "win_rate_min_closed": 3,      # fewer won + lost deals than this: no win-rate finding
-    "coverage_strong": 3.0,        # open pipeline / next month's target >= this: strength
-    "coverage_weak": 1.0,          # below this: point to improve
-    "csat_strong": 0.85,           # CSAT share (enough responses only) >= this: strength
-    "csat_weak": 0.70,             # below this: point to improve
-    "trend_months": 3,             # this many consecutive rises (falls) of monthly attainment
-    "top_quartile": 1,             # company quartile equal to this: strength
+    "win_rate_min_closed": 3,  # fewer won + lost deals than this: no win-rate finding
+    "coverage_strong": 3.0,  # open pipeline / next month's target >= this: strength
+    "coverage_weak": 1.0,  # below this: point to improve
+    "csat_strong": 0.85,  # CSAT share (enough responses only) >= this: strength
+    "csat_weak": 0.70,  # below this: point to improve
+    "trend_months": 3,  # this many consecutive rises (falls) of monthly attainment
+    "top_quartile": 1,  # company quartile equal to this: strength
 }
 
 #: Attainment bands of the manager's distribution chart: (id, lower bound inclusive).
 BANDS: tuple[tuple[str, float], ...] = (
-    ("lt50", -np.inf), ("50to80", 0.5), ("80to100", 0.8), ("100to120", 1.0), ("ge120", 1.2),
+    ("lt50", -np.inf),
+    ("50to80", 0.5),
+    ("80to100", 0.8),
+    ("100to120", 1.0),
+    ("ge120", 1.2),
 )
 
 
@@ -162,8 +165,7 @@ def _deals(tables: ReviewTables, rep_id: str, month: str) -> tuple[list[dict], l
         for deal in tables.records("deals", "deal_id", split["deal_id"]):
             note = "overlay" if split["role"] == "overlay" else f"split {split['share']}%"
             owned[deal["deal_id"]] = {**deal, "credit": note}
-    rows = [d for d in owned.values()
-            if d["close_date"] is not None and first <= pd.Timestamp(d["close_date"]) <= last]
+    rows = [d for d in owned.values() if d["close_date"] is not None and first <= pd.Timestamp(d["close_date"]) <= last]
     rows.sort(key=lambda d: (pd.Timestamp(d["close_date"]), d["deal_id"]))
     return [d for d in rows if d["stage"] == "won"], [d for d in rows if d["stage"] == "lost"]
 
@@ -209,26 +211,45 @@ def _next_target(tables: ReviewTables, rep_id: str, month: str, currency: str, t
     can judge them against: the average actual of the last three months."""
     nxt = add_months(month, 1)
     last_day = pd.Timestamp(month_end(nxt))
-    rows = [r for r in tables.records("targets", "scope_id", rep_id, scope="rep", month=nxt)
-            if pd.Timestamp(r["effective_date"]) <= last_day]
+    rows = [
+        r
+        for r in tables.records("targets", "scope_id", rep_id, scope="rep", month=nxt)
+        if pd.Timestamp(r["effective_date"]) <= last_day
+    ]
     in_force: dict[str, dict] = {}
     for row in sorted(rows, key=lambda r: pd.Timestamp(r["effective_date"])):
         in_force[row["metric"]] = row
     targets = [
-        {"metric": r["metric"], "amount": _target_value(r, currency), "effective_date": r["effective_date"],
-         "reason": r.get("reason"), "author": r.get("author")}
+        {
+            "metric": r["metric"],
+            "amount": _target_value(r, currency),
+            "effective_date": r["effective_date"],
+            "reason": r.get("reason"),
+            "author": r.get("author"),
+        }
         for metric, r in in_force.items()
     ]
     targets = [t for t in targets if t["amount"] is not None]
     targets.sort(key=lambda t: METRICS.index(t["metric"]) if t["metric"] in METRICS else len(METRICS))
     recent = [p["actual"] for p in trend[-3:] if p["actual"] is not None]
     basis = round_half_up(Fraction(int(sum(recent)), len(recent))) if recent else None
-    return {"month": nxt, "start": month_start(nxt), "end": month_end(nxt), "currency": currency,
-            "targets": targets, "recent_average_minor": basis}
+    return {
+        "month": nxt,
+        "start": month_start(nxt),
+        "end": month_end(nxt),
+        "currency": currency,
+        "targets": targets,
+        "recent_average_minor": basis,
+    }
 
 
-def findings(att: dict, trend: list[dict], pipeline: dict | None, company_pipeline: dict | None,
-             satisfaction: dict[str, dict | None]) -> dict[str, list[dict]]:
+def findings(
+    att: dict,
+    trend: list[dict],
+    pipeline: dict | None,
+    company_pipeline: dict | None,
+    satisfaction: dict[str, dict | None],
+) -> dict[str, list[dict]]:
     """Strengths and points to improve by the rules in ``RULES``, each with the figure behind it.
 
     A finding is ``{"rule", "kind" (strength|improvement), "value", ...the figures it cites}``.
@@ -236,23 +257,31 @@ def findings(att: dict, trend: list[dict], pipeline: dict | None, company_pipeli
     out: dict[str, list[dict]] = {"strength": [], "improvement": []}
 
     def add(kind: str, rule: str, **figures: object) -> None:
-        out[kind].append({"rule": rule, "kind": kind, "threshold": RULES[rule] if rule in RULES else None,
-                          **figures})
+        out[kind].append({"rule": rule, "kind": kind, "threshold": RULES[rule] if rule in RULES else None, **figures})
 
     for metric in METRICS:
         row = att.get((metric, "month"))
         if row is None or row["attainment"] is None or row["target"] in (None, 0):
             continue
-        figures = {"metric": metric, "value": row["attainment"], "actual": row["actual"],
-                   "target": row["target"], "currency": row["currency"]}
+        figures = {
+            "metric": metric,
+            "value": row["attainment"],
+            "actual": row["actual"],
+            "target": row["target"],
+            "currency": row["currency"],
+        }
         if row["attainment"] >= RULES["target_met"]:
             add("strength", "target_met", **figures)
         elif row["attainment"] < RULES["target_missed"]:
             add("improvement", "target_missed", **figures)
     ytd = att.get(("revenue", "ytd"))
     if ytd is not None and ytd["attainment"] is not None and ytd["target"]:
-        figures = {"value": ytd["attainment"], "actual": ytd["actual"], "target": ytd["target"],
-                   "currency": ytd["currency"]}
+        figures = {
+            "value": ytd["attainment"],
+            "actual": ytd["actual"],
+            "target": ytd["target"],
+            "currency": ytd["currency"],
+        }
         if ytd["attainment"] >= RULES["ytd_met"]:
             add("strength", "ytd_met", **figures)
         elif ytd["attainment"] < RULES["ytd_behind"]:
@@ -270,8 +299,12 @@ def findings(att: dict, trend: list[dict], pipeline: dict | None, company_pipeli
                 add("improvement", "win_rate_low", value=rate, benchmark=company_rate)
         coverage = pipeline["coverage"]
         if coverage is not None:
-            figures = {"value": coverage, "pipeline": pipeline["open_pipeline_minor"],
-                       "target": pipeline["next_month_target_minor"], "currency": pipeline["currency"]}
+            figures = {
+                "value": coverage,
+                "pipeline": pipeline["open_pipeline_minor"],
+                "target": pipeline["next_month_target_minor"],
+                "currency": pipeline["currency"],
+            }
             if coverage >= RULES["coverage_strong"]:
                 add("strength", "coverage_strong", **figures)
             elif coverage < RULES["coverage_weak"]:
@@ -284,7 +317,7 @@ def findings(att: dict, trend: list[dict], pipeline: dict | None, company_pipeli
         elif sat["csat_share"] < RULES["csat_weak"]:
             add("improvement", "csat_weak", **figures)
     n = int(RULES["trend_months"])
-    last = [p["attainment"] for p in trend[-(n + 1):]]
+    last = [p["attainment"] for p in trend[-(n + 1) :]]
     if len(last) == n + 1 and None not in last:
         steps = np.diff(np.asarray(last, dtype=float))
         if (steps > 0).all():
@@ -294,8 +327,9 @@ def findings(att: dict, trend: list[dict], pipeline: dict | None, company_pipeli
     return out
 
 
-def rep_review(rep_id: str, month: str, tables: ReviewTables, settings: Settings,
-               roster: pd.DataFrame | None = None) -> dict:
+def rep_review(
+    rep_id: str, month: str, tables: ReviewTables, settings: Settings, roster: pd.DataFrame | None = None
+) -> dict:
     """Every figure of one rep's pack for ``month`` (see the module docstring for the conventions).
 
     ``roster`` is ``roster_for_month(tables.reps, month)``; pass it when reviewing many reps.
@@ -351,27 +385,31 @@ def _revenue_ytd(review: dict) -> float | None:
     return (row["ytd"] or {}).get("attainment") if row else None
 
 
-def manager_review(manager_id: str, month: str, tables: ReviewTables, settings: Settings,
-                   roster: pd.DataFrame | None = None) -> dict:
+def manager_review(
+    manager_id: str, month: str, tables: ReviewTables, settings: Settings, roster: pd.DataFrame | None = None
+) -> dict:
     """A manager's pack: the team's summary, ranking and attainment distribution, then each
     member's review. Members are the reps reporting to the manager in that month's roster."""
     roster = roster_for_month(tables.reps, month) if roster is None else roster
     person = _person(roster, manager_id)
     members = [rep_review(r, month, tables, settings, roster) for r in team_members(roster, manager_id)]
-    ranking = pd.DataFrame({
-        "rep_id": [m["person"]["rep_id"] for m in members],
-        "name": [m["person"]["name"] for m in members],
-        "currency": [(m["ranking"] or {}).get("currency") or m["person"]["currency"] for m in members],
-        "actual": [(m["ranking"] or {}).get("actual") for m in members],
-        "target": [(m["ranking"] or {}).get("target") for m in members],
-        "attainment": pd.array([(m["ranking"] or {}).get("attainment") for m in members], dtype="Float64"),
-        "ytd_attainment": [_revenue_ytd(m) for m in members],
-        "payable_minor": [(m["statement"]["payout"] or {}).get("payable_minor") for m in members],
-        "payout_currency": [m["statement"]["currency"] for m in members],
-    })
+    ranking = pd.DataFrame(
+        {
+            "rep_id": [m["person"]["rep_id"] for m in members],
+            "name": [m["person"]["name"] for m in members],
+            "currency": [(m["ranking"] or {}).get("currency") or m["person"]["currency"] for m in members],
+            "actual": [(m["ranking"] or {}).get("actual") for m in members],
+            "target": [(m["ranking"] or {}).get("target") for m in members],
+            "attainment": pd.array([(m["ranking"] or {}).get("attainment") for m in members], dtype="Float64"),
+            "ytd_attainment": [_revenue_ytd(m) for m in members],
+            "payable_minor": [(m["statement"]["payout"] or {}).get("payable_minor") for m in members],
+            "payout_currency": [m["statement"]["currency"] for m in members],
+        }
+    )
     ranking["band"] = attainment_band(ranking["attainment"])
-    ranking = ranking.sort_values(["attainment", "actual", "rep_id"], ascending=[False, False, True],
-                                  na_position="last").reset_index(drop=True)
+    ranking = ranking.sort_values(
+        ["attainment", "actual", "rep_id"], ascending=[False, False, True], na_position="last"
+    ).reset_index(drop=True)
     ranking.insert(0, "rank", range(1, len(ranking) + 1))
     counts = ranking["band"].value_counts()
     distribution = [{"band": b, "count": int(counts.get(b, 0))} for b, _ in BANDS]
@@ -401,8 +439,11 @@ def missing_packs(month: str, reps: pd.DataFrame, review_packs: pd.DataFrame) ->
     """The packs :func:`pack_list` calls for that ``review_packs`` lacks, as ``"<kind> <person_id>"``."""
     expected = pack_list(month, reps)
     made = set(zip(review_packs["person_id"], review_packs["kind"]))
-    return sorted(f"{kind} {person}" for person, kind in zip(expected["person_id"], expected["kind"])
-                  if (person, kind) not in made)
+    return sorted(
+        f"{kind} {person}"
+        for person, kind in zip(expected["person_id"], expected["kind"])
+        if (person, kind) not in made
+    )
 
 
 def pack_list(month: str, reps: pd.DataFrame) -> pd.DataFrame:
@@ -414,4 +455,3 @@ def pack_list(month: str, reps: pd.DataFrame) -> pd.DataFrame:
     managers = roster[(roster["role"] == "manager") & has_team].assign(kind="manager")
     packs = pd.concat([reps_, managers])[["rep_id", "kind", "locale"]].rename(columns={"rep_id": "person_id"})
     return packs.sort_values(["kind", "person_id"], ascending=[False, True]).reset_index(drop=True)
-

@@ -28,7 +28,16 @@ from attain.credit import active_in_month, month_keys, roster_by_month
 from attain.settings import Settings, how_to_set
 
 SATISFACTION_COLUMNS = [
-    "month", "rep_id", "responses", "csat_responses", "csat_pct", "csat_mean", "nps_responses", "nps", "enough", "window",
+    "month",
+    "rep_id",
+    "responses",
+    "csat_responses",
+    "csat_pct",
+    "csat_mean",
+    "nps_responses",
+    "nps",
+    "enough",
+    "window",
 ]
 SEGMENT_COLUMNS = ["month", "rep_id", "account", "revenue_minor", "currency", "share", "segment"]
 BUILT_IN_SCALES = {"csat_1_5": (1, 5), "nps_0_10": (0, 10)}
@@ -36,10 +45,16 @@ BUILT_IN_SCALES = {"csat_1_5": (1, 5), "nps_0_10": (0, 10)}
 SEGMENT_BOUNDS = (80, 95)
 
 
-_NO_SURVEYS = pd.DataFrame({
-    "response_id": pd.Series(dtype=object), "deal_id": pd.Series(dtype=object), "account": pd.Series(dtype=object),
-    "response_date": pd.Series(dtype="datetime64[ns]"), "score": pd.Series(dtype=np.int64), "scale": pd.Series(dtype=object),
-})
+_NO_SURVEYS = pd.DataFrame(
+    {
+        "response_id": pd.Series(dtype=object),
+        "deal_id": pd.Series(dtype=object),
+        "account": pd.Series(dtype=object),
+        "response_date": pd.Series(dtype="datetime64[ns]"),
+        "score": pd.Series(dtype=np.int64),
+        "scale": pd.Series(dtype=object),
+    }
+)
 
 
 def attribute_surveys(surveys: pd.DataFrame, deals: pd.DataFrame) -> pd.DataFrame:
@@ -51,11 +66,21 @@ def attribute_surveys(surveys: pd.DataFrame, deals: pd.DataFrame) -> pd.DataFram
     out["rep_id"] = np.append(surveyed["owner_id"].to_numpy(dtype=object), None)[at]  # -1 (no deal) -> None
     by_account = deal_id.eq("") & out["response_date"].notna()
     if by_account.any():
-        won = deals.loc[deals["stage"].eq("won") & deals["close_date"].notna(), ["account", "close_date", "deal_id", "owner_id"]]
+        won = deals.loc[
+            deals["stage"].eq("won") & deals["close_date"].notna(), ["account", "close_date", "deal_id", "owner_id"]
+        ]
         won = won.sort_values(["close_date", "deal_id"], kind="stable")
-        asked = out.loc[by_account, ["account", "response_date"]].reset_index().sort_values("response_date", kind="stable")
-        found = pd.merge_asof(asked, won[["account", "close_date", "owner_id"]], left_on="response_date",
-                              right_on="close_date", by="account", direction="backward")
+        asked = (
+            out.loc[by_account, ["account", "response_date"]].reset_index().sort_values("response_date", kind="stable")
+        )
+        found = pd.merge_asof(
+            asked,
+            won[["account", "close_date", "owner_id"]],
+            left_on="response_date",
+            right_on="close_date",
+            by="account",
+            direction="backward",
+        )
         out.loc[found["index"].to_numpy(), "rep_id"] = found["owner_id"].to_numpy()
     out["rep_id"] = out["rep_id"].fillna("").astype(str)
     out["response_month"] = month_keys(out["response_date"])
@@ -89,14 +114,25 @@ def _scored(surveys: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 def _scores(scored: pd.DataFrame, keys: list[str], settings: Settings) -> pd.DataFrame:
     """Counts and scores per ``keys`` (see the module docstring)."""
     facts = scored.assign(
-        is_csat=scored["csat"].notna(), satisfied=scored["csat"] >= 4, is_nps=scored["nps_score"].notna(),
-        promoter=scored["nps_score"] >= 9, detractor=scored["nps_score"] <= 6,
+        is_csat=scored["csat"].notna(),
+        satisfied=scored["csat"] >= 4,
+        is_nps=scored["nps_score"].notna(),
+        promoter=scored["nps_score"] >= 9,
+        detractor=scored["nps_score"] <= 6,
     )
-    table = facts.groupby(keys, sort=False).agg(
-        responses=("response_id", "size"), csat_responses=("is_csat", "sum"), satisfied=("satisfied", "sum"),
-        csat_mean=("csat", "mean"), nps_responses=("is_nps", "sum"), promoters=("promoter", "sum"),
-        detractors=("detractor", "sum"),
-    ).reset_index()
+    table = (
+        facts.groupby(keys, sort=False)
+        .agg(
+            responses=("response_id", "size"),
+            csat_responses=("is_csat", "sum"),
+            satisfied=("satisfied", "sum"),
+            csat_mean=("csat", "mean"),
+            nps_responses=("is_nps", "sum"),
+            promoters=("promoter", "sum"),
+            detractors=("detractor", "sum"),
+        )
+        .reset_index()
+    )
     minimum = settings.min_responses
     csat_n = table["csat_responses"].where(table["csat_responses"] >= max(minimum, 1))
     nps_n = table["nps_responses"].where(table["nps_responses"] >= max(minimum, 1))
@@ -116,7 +152,9 @@ def _with_reps(table: pd.DataFrame, reps_frame: pd.DataFrame, keys: list[str]) -
     return table
 
 
-def satisfaction(surveys: pd.DataFrame, deals: pd.DataFrame, reps: pd.DataFrame, month: str, settings: Settings) -> pd.DataFrame:
+def satisfaction(
+    surveys: pd.DataFrame, deals: pd.DataFrame, reps: pd.DataFrame, month: str, settings: Settings
+) -> pd.DataFrame:
     """The ``satisfaction`` table of partition ``month``: windows ``month`` and ``trailing_12``."""
     scored = _scored(attribute_surveys(surveys, deals), settings)
     scored = scored[scored["rep_id"].ne("")]
@@ -130,16 +168,22 @@ def satisfaction(surveys: pd.DataFrame, deals: pd.DataFrame, reps: pd.DataFrame,
     return out[SATISFACTION_COLUMNS].reset_index(drop=True)
 
 
-def satisfaction_trend(surveys: pd.DataFrame, deals: pd.DataFrame, reps: pd.DataFrame, month: str, settings: Settings) -> pd.DataFrame:
+def satisfaction_trend(
+    surveys: pd.DataFrame, deals: pd.DataFrame, reps: pd.DataFrame, month: str, settings: Settings
+) -> pd.DataFrame:
     """``window="month"`` figures for each of the 12 months ending ``month`` (column ``trend_month``)."""
     months = periods.trailing(month, 12)
     scored = _scored(attribute_surveys(surveys, deals), settings)
     scored = scored[scored["rep_id"].ne("") & scored["response_month"].isin(months)]
     table = _scores(scored.rename(columns={"response_month": "trend_month"}), ["trend_month", "rep_id"], settings)
     roster = roster_by_month(reps, months)
-    active = roster.loc[active_in_month(roster, roster["month"]), ["month", "rep_id"]].rename(columns={"month": "trend_month"})
+    active = roster.loc[active_in_month(roster, roster["month"]), ["month", "rep_id"]].rename(
+        columns={"month": "trend_month"}
+    )
     out = _with_reps(table, active, ["trend_month", "rep_id"]).assign(window="month", month=month)
-    return out.sort_values(["trend_month", "rep_id"], kind="stable")[[*SATISFACTION_COLUMNS, "trend_month"]].reset_index(drop=True)
+    return out.sort_values(["trend_month", "rep_id"], kind="stable")[
+        [*SATISFACTION_COLUMNS, "trend_month"]
+    ].reset_index(drop=True)
 
 
 def account_segments(credited: pd.DataFrame, month: str, settings: Settings) -> pd.DataFrame:
@@ -155,16 +199,27 @@ def account_segments(credited: pd.DataFrame, month: str, settings: Settings) -> 
     rows = credited[credited["credit_month"].isin(periods.trailing(month, 12))]
     revenue = rows.groupby(["rep_id", "plan_currency", "account"], sort=False)["credit_minor"].sum().reset_index()
     revenue = revenue.rename(columns={"plan_currency": "currency", "credit_minor": "revenue_minor"})
-    revenue = revenue.sort_values(["rep_id", "currency", "revenue_minor", "account"], ascending=[True, True, False, True], kind="stable")
+    revenue = revenue.sort_values(
+        ["rep_id", "currency", "revenue_minor", "account"], ascending=[True, True, False, True], kind="stable"
+    )
     grouped = revenue.groupby(["rep_id", "currency"], sort=False)["revenue_minor"]
     total = grouped.transform("sum").to_numpy(np.int64)
     before = (grouped.cumsum() - revenue["revenue_minor"]).to_numpy(np.int64)
     positive = revenue["revenue_minor"].to_numpy() > 0
     a_bound, b_bound = SEGMENT_BOUNDS
-    segment = np.where(positive & (before * 100 < a_bound * total), "A",
-                       np.where(positive & (before * 100 < b_bound * total), "B", "C"))
+    segment = np.where(
+        positive & (before * 100 < a_bound * total),
+        "A",
+        np.where(positive & (before * 100 < b_bound * total), "B", "C"),
+    )
     revenue = revenue.assign(
-        month=month, segment=segment,
-        share=np.divide(revenue["revenue_minor"].to_numpy(float), total.astype(float), out=np.full(len(total), np.nan), where=total > 0),
+        month=month,
+        segment=segment,
+        share=np.divide(
+            revenue["revenue_minor"].to_numpy(float),
+            total.astype(float),
+            out=np.full(len(total), np.nan),
+            where=total > 0,
+        ),
     )
     return revenue[SEGMENT_COLUMNS].reset_index(drop=True)

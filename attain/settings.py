@@ -7,10 +7,10 @@ import difflib
 import os
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -51,7 +51,7 @@ class Settings:
     survey_scales: dict[str, tuple[int, int]] = field(default_factory=dict)
     encodings: dict[str, str] = field(default_factory=dict)
     product_aliases: dict[str, str] = field(default_factory=dict)
-    amount_ceiling: Decimal = Decimal("10000000000")
+    amount_ceiling: Decimal = Decimal(10000000000)
     amount_ceilings: dict[str, Decimal] = field(default_factory=dict)
     median_multiple: int = 1000
     text_max_length: int = 200
@@ -207,8 +207,8 @@ OPTIONS: dict[str, Option] = {
         Option("survey_scales", "--survey-scale", _scale, {"nps_1_10": (1, 10)}, True, lambda k: _text(k).lower()),
         Option("encodings", "--encoding", _encoding, {"deals": "cp1252"}, True, _input_table),
         Option("product_aliases", "--product-alias", _text, {"GTXPro": "GTX Pro"}, keyed=True),
-        Option("amount_ceiling", "--amount-ceiling", _decimal(), Decimal("50000000")),
-        Option("amount_ceilings", "--amount-ceiling-for", _decimal(), {"JPY": Decimal("5000000000")}, True, _currency),
+        Option("amount_ceiling", "--amount-ceiling", _decimal(), Decimal(50000000)),
+        Option("amount_ceilings", "--amount-ceiling-for", _decimal(), {"JPY": Decimal(5000000000)}, True, _currency),
         Option("median_multiple", "--median-multiple", _whole(1), 5000),
         Option("text_max_length", "--text-max-length", _whole(1), 500),
         Option("pack_time_limit", "--pack-time-limit", _whole(1), 300),

@@ -34,8 +34,20 @@ from attain.settings import Settings
 METRICS = ("revenue", "won_deals", "new_accounts")
 PRORATION_RULES = ("days", "whole_months")
 IN_FORCE_COLUMNS = [
-    "scope", "scope_id", "month", "metric", "currency", "target", "full_target", "employed_days",
-    "days_in_month", "proration", "source", "effective_date", "reason", "author",
+    "scope",
+    "scope_id",
+    "month",
+    "metric",
+    "currency",
+    "target",
+    "full_target",
+    "employed_days",
+    "days_in_month",
+    "proration",
+    "source",
+    "effective_date",
+    "reason",
+    "author",
 ]
 WARNING_COLUMNS = ["team", "month", "metric", "currency", "set_amount", "members_sum", "difference"]
 
@@ -132,17 +144,24 @@ def _prorate(rep_rows: pd.DataFrame, roster: pd.DataFrame, proration: dict[str, 
     mid = start + pd.Timedelta(days=14)
     employed_mid = pd.to_datetime(rows["hire_date"]).le(mid) & (leave.isna() | leave.ge(mid))
     full = rows["full_target"]
-    by_days = pd.array(money.div_half_up(full.fillna(0).to_numpy(np.int64) * days.to_numpy(), dim.to_numpy()), dtype="Int64")
+    by_days = pd.array(
+        money.div_half_up(full.fillna(0).to_numpy(np.int64) * days.to_numpy(), dim.to_numpy()), dtype="Int64"
+    )
     whole = full.where(employed_mid, 0)
     target = pd.Series(by_days, index=rows.index).where(rule.eq("days"), whole)
     return rows.assign(
-        target=target.where(full.notna()).astype("Int64"), employed_days=days.astype("Int64"),
-        days_in_month=dim, proration=rule,
+        target=target.where(full.notna()).astype("Int64"),
+        employed_days=days.astype("Int64"),
+        days_in_month=dim,
+        proration=rule,
     ).drop(columns=["hire_date", "leave_date"])
 
 
 def targets_in_force(
-    targets: pd.DataFrame, reps: pd.DataFrame, months: list[str], settings: Settings,
+    targets: pd.DataFrame,
+    reps: pd.DataFrame,
+    months: list[str],
+    settings: Settings,
     proration: dict[str, str] | None = None,
 ) -> TargetsInForce:
     """Targets in force at each month end of ``months``, prorated, with team targets and warnings.
@@ -160,11 +179,17 @@ def targets_in_force(
     team_cur = history[["scope_id", "month"]].merge(
         team_ccy.rename(columns={"team": "scope_id"}), on=["month", "scope_id"], how="left"
     )["currency"]
-    derived = pd.Series(np.where(history["scope"].eq("rep").to_numpy(), cur.to_numpy(),
-                                 team_cur.fillna(settings.base_currency).to_numpy()), index=history.index)
+    derived = pd.Series(
+        np.where(
+            history["scope"].eq("rep").to_numpy(), cur.to_numpy(), team_cur.fillna(settings.base_currency).to_numpy()
+        ),
+        index=history.index,
+    )
     unknown = history.loc[history["scope"].eq("rep") & derived.isna(), "scope_id"].unique()
     if len(unknown):
-        raise ValueError(f"targets: rep scope_id {sorted(unknown)[:5]} not in the reps roster; fix scope_id or add the rep")
+        raise ValueError(
+            f"targets: rep scope_id {sorted(unknown)[:5]} not in the reps roster; fix scope_id or add the rep"
+        )
     given = history["currency"].fillna("") if "currency" in history else pd.Series("", index=history.index)
     history["currency"] = given.where(given.ne(""), derived)  # validated targets carry the currency of ``target``
 
@@ -174,34 +199,54 @@ def targets_in_force(
     keep = ["scope", "scope_id", "month", "metric", "currency", "full_target", "effective_date", "reason", "author"]
     rep_rows = _prorate(chosen.loc[chosen["scope"].eq("rep"), keep], roster, proration).assign(source="set")
 
-    team_of = roster[["month", "rep_id", "team", "currency"]].rename(columns={"rep_id": "scope_id", "currency": "rep_ccy"})
+    team_of = roster[["month", "rep_id", "team", "currency"]].rename(
+        columns={"rep_id": "scope_id", "currency": "rep_ccy"}
+    )
     members = rep_rows.merge(team_of, on=["month", "scope_id"]).merge(
         team_ccy.rename(columns={"currency": "team_ccy"}), on=["month", "team"]
     )
     members = members[members["metric"].ne("revenue") | members["rep_ccy"].eq(members["team_ccy"])]
     sums = (
-        members.groupby(["team", "month", "metric", "currency"])["target"].sum(min_count=1)
-        .rename("members_sum").reset_index().rename(columns={"team": "scope_id"})
+        members.groupby(["team", "month", "metric", "currency"])["target"]
+        .sum(min_count=1)
+        .rename("members_sum")
+        .reset_index()
+        .rename(columns={"team": "scope_id"})
     )
     set_rows = chosen.loc[chosen["scope"].eq("team"), keep].rename(columns={"full_target": "set_amount"})
     teams = set_rows.merge(sums, on=["scope_id", "month", "metric", "currency"], how="outer")
     explicit = teams["effective_date"].notna()
     teams["target"] = teams["set_amount"].where(explicit, teams["members_sum"]).astype("Int64")
     teams = teams.assign(
-        scope="team", source=np.where(explicit, "set", "members_sum"), full_target=teams["target"],
-        employed_days=pd.array([pd.NA] * len(teams), dtype="Int64"), days_in_month=pd.NA, proration="",
+        scope="team",
+        source=np.where(explicit, "set", "members_sum"),
+        full_target=teams["target"],
+        employed_days=pd.array([pd.NA] * len(teams), dtype="Int64"),
+        days_in_month=pd.NA,
+        proration="",
     )
-    disagree = explicit & teams["set_amount"].notna() & teams["members_sum"].notna() & teams["set_amount"].ne(teams["members_sum"])
-    warnings = teams.loc[disagree.fillna(False)].rename(columns={"scope_id": "team"}).assign(
-        difference=lambda t: (t["set_amount"] - t["members_sum"]).astype("Int64")
-    )[WARNING_COLUMNS].reset_index(drop=True)
+    disagree = (
+        explicit
+        & teams["set_amount"].notna()
+        & teams["members_sum"].notna()
+        & teams["set_amount"].ne(teams["members_sum"])
+    )
+    warnings = (
+        teams.loc[disagree.fillna(False)]
+        .rename(columns={"scope_id": "team"})
+        .assign(difference=lambda t: (t["set_amount"] - t["members_sum"]).astype("Int64"))[WARNING_COLUMNS]
+        .reset_index(drop=True)
+    )
 
     in_force = pd.concat([rep_rows[IN_FORCE_COLUMNS], teams[IN_FORCE_COLUMNS]], ignore_index=True)
     in_force["target"] = in_force["target"].astype("Int64")
     in_force["full_target"] = in_force["full_target"].astype("Int64")
     history = history.reset_index(drop=True)
-    return TargetsInForce(in_force=in_force.sort_values(["month", "scope", "scope_id", "metric"]).reset_index(drop=True),
-                          history=history, warnings=warnings)
+    return TargetsInForce(
+        in_force=in_force.sort_values(["month", "scope", "scope_id", "metric"]).reset_index(drop=True),
+        history=history,
+        warnings=warnings,
+    )
 
 
 def months_needed(month: str) -> list[str]:
@@ -227,6 +272,6 @@ def describe_missing(missing: pd.DataFrame, month: str) -> str | None:
     more = f" and {len(missing) - 20:,} more" if len(missing) > 20 else ""
     return (
         f"targets: no target in force for {month} for {people}{more}; add a row per person to targets "
-        f"(scope rep, month {month}, metric revenue), or one with a blank amount for an explicit \"no target\" "
+        f'(scope rep, month {month}, metric revenue), or one with a blank amount for an explicit "no target" '
         "(a manager without a personal quota, say)"
     )

@@ -46,8 +46,8 @@ from attain.crm_profiles import OWNER_ALIASES, AdaptedDeals, UnknownExportError,
 from attain.crm_profiles import QUARANTINE_COLUMNS as CRM_QUARANTINE_COLUMNS
 from attain.money import MINOR_DIGITS, format_minor, unknown_currency_reason
 from attain.periods import add_months, month_end, month_start, parse_month
-from attain.readiness import month_readiness
 from attain.readers import INPUT_SUFFIXES, InputFileError, RawTable, delimiter_name, find_input, read_table
+from attain.readiness import month_readiness
 from attain.settings import Settings, how_to_set
 from checks.schemas import (
     INPUT_SCHEMAS,
@@ -928,6 +928,8 @@ def _currency_reason(rows: pd.DataFrame) -> list[str]:
         "currency is blank; enter the ISO currency code, for example USD" if v == "" else unknown_currency_reason(v)
         for v in rows["currency"]
     ]
+
+
 _MONTH_REASON = _blank_or(
     "month",
     "month is blank; enter the month as YYYY-MM, for example 2025-03",
@@ -1277,7 +1279,7 @@ def _sanitise(table: _Table | None, max_length: int) -> None:
                 pc.replace_substring_regex(pc.replace_substring_regex(values, _SPACING, " "), _UNSAFE, "")
             )
             cleaned.append(f"{column} ({_some_rows(table, table.text.index[unsafe])})")
-        long = (pc.utf8_length(values).to_numpy(zero_copy_only=False) > max_length)
+        long = pc.utf8_length(values).to_numpy(zero_copy_only=False) > max_length
         if long.any():
             short = pc.binary_join_element_wise(pc.utf8_slice_codeunits(values, 0, max_length - 1), _ELLIPSIS, "")
             values = pc.if_else(pa_arrow.array(long), short, values)

@@ -41,11 +41,23 @@ def synthetic(n_deals: int, n_reps: int, seed: int = 11) -> tuple[pd.DataFrame, 
     rng = np.random.default_rng(seed)
     rep_ids = np.array([f"R{i:04d}" for i in range(n_reps)], dtype=object)
     names = np.array([f"Rep{i:04d} Surname{i % 97}" for i in range(n_reps)], dtype=object)
-    reps = pd.DataFrame({
-        "rep_id": rep_ids, "name": names, "email": [f"r{i:04d}@acme.example" for i in range(n_reps)],
-        "role": "rep", "manager_id": "", "team": "T1", "region": "NA", "hire_date": "2020-01-01",
-        "leave_date": "", "plan_id": "", "locale": "en", "currency": "USD", "valid_from": "",
-    })
+    reps = pd.DataFrame(
+        {
+            "rep_id": rep_ids,
+            "name": names,
+            "email": [f"r{i:04d}@acme.example" for i in range(n_reps)],
+            "role": "rep",
+            "manager_id": "",
+            "team": "T1",
+            "region": "NA",
+            "hire_date": "2020-01-01",
+            "leave_date": "",
+            "plan_id": "",
+            "locale": "en",
+            "currency": "USD",
+            "valid_from": "",
+        }
+    )
     owner = rng.integers(0, n_reps, n_deals)
     created = np.datetime64("2024-01-01") + rng.integers(0, 700, n_deals).astype("timedelta64[D]")
     close = created + rng.integers(1, 60, n_deals).astype("timedelta64[D]")
@@ -55,32 +67,58 @@ def synthetic(n_deals: int, n_reps: int, seed: int = 11) -> tuple[pd.DataFrame, 
     accounts = np.array([f"Account {i}" for i in range(20_000)], dtype=object)[rng.integers(0, 20_000, n_deals)]
     whole, frac = cents // 100, cents % 100
     plain = pd.Series(whole.astype(str), dtype=object) + "." + pd.Series(frac.astype(str), dtype=object).str.zfill(2)
-    contract = pd.DataFrame({
-        "deal_id": ids, "owner_id": rep_ids[owner], "account": accounts, "product": "GTX Pro",
-        "amount": plain, "currency": "USD", "stage": stage,
-        "created_date": pd.DatetimeIndex(created).strftime("%Y-%m-%d"),
-        "close_date": pd.DatetimeIndex(close).strftime("%Y-%m-%d"), "cancelled_date": "", "cancel_reason": "",
-    })
-    vendor_stage = np.where(stage == "won", "Closed Won", np.where(stage == "lost", "Closed Lost",
-                            _OPEN_STAGES[rng.integers(0, len(_OPEN_STAGES), n_deals)]))
+    contract = pd.DataFrame(
+        {
+            "deal_id": ids,
+            "owner_id": rep_ids[owner],
+            "account": accounts,
+            "product": "GTX Pro",
+            "amount": plain,
+            "currency": "USD",
+            "stage": stage,
+            "created_date": pd.DatetimeIndex(created).strftime("%Y-%m-%d"),
+            "close_date": pd.DatetimeIndex(close).strftime("%Y-%m-%d"),
+            "cancelled_date": "",
+            "cancel_reason": "",
+        }
+    )
+    vendor_stage = np.where(
+        stage == "won",
+        "Closed Won",
+        np.where(stage == "lost", "Closed Lost", _OPEN_STAGES[rng.integers(0, len(_OPEN_STAGES), n_deals)]),
+    )
     grouped = pd.Series(whole).map("{:,}".format).astype(object)
-    export = pd.DataFrame({
-        "Opportunity Owner": names[owner], "Account Name": accounts, "Opportunity Name": "Renewal",
-        "Stage": vendor_stage, "Fiscal Period": "Q1-2025",
-        "Amount": "$" + grouped + "." + pd.Series(frac.astype(str), dtype=object).str.zfill(2),
-        "Probability (%)": "50", "Product Name": "GTX Pro",
-        "Close Date": pd.DatetimeIndex(close).strftime("%-m/%-d/%Y"),
-        "Created Date": pd.DatetimeIndex(created).strftime("%-m/%-d/%Y"),
-        "Opportunity ID": ids,
-    })
+    export = pd.DataFrame(
+        {
+            "Opportunity Owner": names[owner],
+            "Account Name": accounts,
+            "Opportunity Name": "Renewal",
+            "Stage": vendor_stage,
+            "Fiscal Period": "Q1-2025",
+            "Amount": "$" + grouped + "." + pd.Series(frac.astype(str), dtype=object).str.zfill(2),
+            "Probability (%)": "50",
+            "Product Name": "GTX Pro",
+            "Close Date": pd.DatetimeIndex(close).strftime("%-m/%-d/%Y"),
+            "Created Date": pd.DatetimeIndex(created).strftime("%-m/%-d/%Y"),
+            "Opportunity ID": ids,
+        }
+    )
     return reps, contract, export
 
 
 def write_folder(folder: Path, reps: pd.DataFrame, deals: pd.DataFrame) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     reps.to_csv(folder / "reps.csv", index=False)
-    pd.DataFrame({"scope": "rep", "scope_id": reps["rep_id"], "month": MONTH, "metric": "revenue",
-                  "amount": "100000", "effective_date": "2025-01-01"}).to_csv(folder / "targets.csv", index=False)
+    pd.DataFrame(
+        {
+            "scope": "rep",
+            "scope_id": reps["rep_id"],
+            "month": MONTH,
+            "metric": "revenue",
+            "amount": "100000",
+            "effective_date": "2025-01-01",
+        }
+    ).to_csv(folder / "targets.csv", index=False)
     deals.to_csv(folder / "deals.csv", index=False)
 
 
@@ -113,10 +151,13 @@ def main() -> None:
         t_read_export, raw = best(args.runs, lambda: read_table(crm / "deals.csv"))
         t_adapt, adapted = best(args.runs, lambda: adapt(raw, reps))
 
-    same = result_plain.deals["amount_minor"].sum() == result_crm.deals["amount_minor"].sum() \
-        and len(result_plain.deals) == len(result_crm.deals)
-    print(f"deals: {args.deals:,} rows, {args.reps} reps, profile {adapted.profile}, "
-          f"rows accepted by adapt: {adapted.notes['rows_accepted']:,}")
+    same = result_plain.deals["amount_minor"].sum() == result_crm.deals["amount_minor"].sum() and len(
+        result_plain.deals
+    ) == len(result_crm.deals)
+    print(
+        f"deals: {args.deals:,} rows, {args.reps} reps, profile {adapted.profile}, "
+        f"rows accepted by adapt: {adapted.notes['rows_accepted']:,}"
+    )
     print(f"contract ingest (read + validate):        {t_contract:6.2f} s")
     print(f"export ingest (read + adapt + validate):  {t_export:6.2f} s")
     print(f"  read the export:                        {t_read_export:6.2f} s")

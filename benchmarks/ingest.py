@@ -38,9 +38,18 @@ def write_folder(folder: Path, deals: int, reps: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     roster.to_csv(folder / "reps.csv", index=False)
     contract.to_csv(folder / "deals.csv", index=False)
-    targets = roster[["rep_id"]].rename(columns={"rep_id": "scope_id"}).assign(
-        scope="rep", month=MONTH, metric="revenue", amount="100000.00", effective_date=f"{MONTH}-01",
-        reason="initial", author="bench",
+    targets = (
+        roster[["rep_id"]]
+        .rename(columns={"rep_id": "scope_id"})
+        .assign(
+            scope="rep",
+            month=MONTH,
+            metric="revenue",
+            amount="100000.00",
+            effective_date=f"{MONTH}-01",
+            reason="initial",
+            author="bench",
+        )
     )
     targets.to_csv(folder / "targets.csv", index=False)
 
@@ -65,7 +74,9 @@ def measure(folder: Path, var: Path) -> dict:
     timings["read_validate_s"] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
     result = materialize(
-        [validated_inputs], partition_key=MONTH, resources=default_resources(var=var, data_dir=folder),
+        [validated_inputs],
+        partition_key=MONTH,
+        resources=default_resources(var=var, data_dir=folder),
         instance=DagsterInstance.ephemeral(),
     )
     timings["materialize_s"] = round(time.perf_counter() - start, 2)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterator, Optional
 
 import duckdb
 import pandas as pd
@@ -75,33 +75,29 @@ class AttainConfig(ConfigurableResource):
     deals_profile: str = Field(default="", description="CRM export profile for deals; blank = detect.")
     deals_mapping: str = Field(default="", description="Mapping file (YAML) for a CRM without a built-in profile.")
     date_order: str = Field(default="", description="DMY or MDY for an export whose dates cannot tell.")
-    decimal_comma: Optional[bool] = Field(default=None, description="True: 1.234,50 amounts; None: detect.")
-    fiscal_year_start: Optional[int] = Field(default=None, description="First month of the fiscal year (1-12).")
-    timezone: Optional[str] = Field(default=None, description="IANA time zone in which the month ends.")
-    base_currency: Optional[str] = Field(default=None, description="Currency that FX rates are quoted in.")
-    min_responses: Optional[int] = Field(default=None, description="Survey responses needed before a score is shown.")
-    quarantine_max_share: Optional[str] = Field(
+    decimal_comma: bool | None = Field(default=None, description="True: 1.234,50 amounts; None: detect.")
+    fiscal_year_start: int | None = Field(default=None, description="First month of the fiscal year (1-12).")
+    timezone: str | None = Field(default=None, description="IANA time zone in which the month ends.")
+    base_currency: str | None = Field(default=None, description="Currency that FX rates are quoted in.")
+    min_responses: int | None = Field(default=None, description="Survey responses needed before a score is shown.")
+    quarantine_max_share: str | None = Field(
         default=None, description="Largest share of deal rows quarantined before the run stops, e.g. '0.05'."
     )
-    survey_scales: Optional[dict[str, list[int]]] = Field(
+    survey_scales: dict[str, list[int]] | None = Field(
         default=None, description="Extra survey scales, name: [lowest, highest], e.g. {nps_1_10: [1, 10]}."
     )
-    encodings: Optional[dict[str, str]] = Field(
-        default=None, description="Text encoding per input, e.g. {deals: cp1252}."
-    )
-    product_aliases: Optional[dict[str, str]] = Field(
+    encodings: dict[str, str] | None = Field(default=None, description="Text encoding per input, e.g. {deals: cp1252}.")
+    product_aliases: dict[str, str] | None = Field(
         default=None, description="Product spellings of the deals file: the plans' name for each."
     )
-    amount_ceiling: Optional[str] = Field(default=None, description="Largest plausible deal, base currency.")
-    amount_ceilings: Optional[dict[str, str]] = Field(
+    amount_ceiling: str | None = Field(default=None, description="Largest plausible deal, base currency.")
+    amount_ceilings: dict[str, str] | None = Field(
         default=None, description="Largest plausible deal per currency, e.g. {JPY: '5000000000'}."
     )
-    median_multiple: Optional[int] = Field(
-        default=None, description="Largest won deal as a multiple of the rep's median."
-    )
-    text_max_length: Optional[int] = Field(default=None, description="Characters of display text kept.")
-    pack_time_limit: Optional[int] = Field(default=None, description="Seconds one PDF pack may take to render.")
-    render_processes: Optional[int] = Field(default=None, description="Processes rendering PDF packs (default 2).")
+    median_multiple: int | None = Field(default=None, description="Largest won deal as a multiple of the rep's median.")
+    text_max_length: int | None = Field(default=None, description="Characters of display text kept.")
+    pack_time_limit: int | None = Field(default=None, description="Seconds one PDF pack may take to render.")
+    render_processes: int | None = Field(default=None, description="Processes rendering PDF packs (default 2).")
 
     def options(self) -> dict:
         """Every setting given: the data folder's attain.yaml, overridden by the fields set here."""

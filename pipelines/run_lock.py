@@ -38,8 +38,9 @@ def _holder(fd: int) -> str:
 
 
 @contextmanager
-def run_lock(var: Path, months: str, *, wait: bool = False, waiting: Callable[[str], None] | None = None
-             ) -> Iterator[None]:
+def run_lock(
+    var: Path, months: str, *, wait: bool = False, waiting: Callable[[str], None] | None = None
+) -> Iterator[None]:
     """Hold the run lock of ``var`` while the block runs; ``months`` ("2026-10", "2026-08 to 2026-10") is what
     this run writes into it.
 
@@ -62,7 +63,7 @@ def run_lock(var: Path, months: str, *, wait: bool = False, waiting: Callable[[s
             if waiting:
                 waiting(f"waiting for {holder} to finish")
             fcntl.flock(fd, fcntl.LOCK_EX)
-        started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps({"months": months, "pid": os.getpid(), "started": started}).encode("utf-8"), 0)
         try:

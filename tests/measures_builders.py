@@ -12,8 +12,18 @@ SETTINGS = Settings()
 def reps(*rows: dict) -> pd.DataFrame:
     """A validated roster; each row overrides the defaults (one team T1 in region R1, USD plans)."""
     defaults = {
-        "name": "", "email": "", "role": "rep", "manager_id": "", "team": "T1", "region": "R1",
-        "hire_date": "2020-01-01", "leave_date": None, "plan_id": "p1", "locale": "en", "currency": "USD", "valid_from": "",
+        "name": "",
+        "email": "",
+        "role": "rep",
+        "manager_id": "",
+        "team": "T1",
+        "region": "R1",
+        "hire_date": "2020-01-01",
+        "leave_date": None,
+        "plan_id": "p1",
+        "locale": "en",
+        "currency": "USD",
+        "valid_from": "",
     }
     frame = pd.DataFrame([{**defaults, "name": r["rep_id"], **r} for r in rows])
     for col in ("hire_date", "leave_date"):
@@ -24,8 +34,16 @@ def reps(*rows: dict) -> pd.DataFrame:
 def deals(*rows: dict) -> pd.DataFrame:
     """Validated deals; ``close_date`` / ``created_date`` / ``cancelled_date`` as ISO text or None."""
     defaults = {
-        "owner_id": "r1", "account": "Acme", "product": "P", "amount_minor": 0, "currency": "USD", "stage": "won",
-        "created_date": None, "close_date": None, "cancelled_date": None, "cancel_reason": "",
+        "owner_id": "r1",
+        "account": "Acme",
+        "product": "P",
+        "amount_minor": 0,
+        "currency": "USD",
+        "stage": "won",
+        "created_date": None,
+        "close_date": None,
+        "cancelled_date": None,
+        "cancel_reason": "",
     }
     frame = pd.DataFrame([{**defaults, **r} for r in rows], columns=["deal_id", *defaults])
     for col in ("created_date", "close_date", "cancelled_date"):
@@ -41,8 +59,10 @@ def splits(*rows: tuple[str, str, str, str]) -> pd.DataFrame:
 
 def targets(*rows: tuple) -> pd.DataFrame:
     """targets from ``(scope, scope_id, month, metric, amount, effective_date[, reason, author])``."""
-    full = [tuple(r) + ("initial", "ops")[len(r) - 6:] for r in rows]
-    frame = pd.DataFrame(full, columns=["scope", "scope_id", "month", "metric", "amount", "effective_date", "reason", "author"])
+    full = [tuple(r) + ("initial", "ops")[len(r) - 6 :] for r in rows]
+    frame = pd.DataFrame(
+        full, columns=["scope", "scope_id", "month", "metric", "amount", "effective_date", "reason", "author"]
+    )
     frame["effective_date"] = pd.to_datetime(frame["effective_date"])
     return frame
 

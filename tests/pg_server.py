@@ -13,8 +13,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 
 def _bindir() -> Path | None:
@@ -59,20 +59,34 @@ def postgres_server() -> Iterator[dict]:
     if as_user:
         shutil.chown(password_file, "postgres")
     port = _free_port()
-    run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True, text=True)  # noqa: E731
+    run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True, text=True)
     run(str(bindir / "initdb"), "-D", str(data), "-U", "attain", "-A", "md5", "--pwfile", str(password_file))
     run(
-        str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "server.log"),
-        "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "start",
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-w",
+        "-l",
+        str(folder / "server.log"),
+        "-o",
+        f"-p {port} -k {folder} -c listen_addresses=127.0.0.1",
+        "start",
     )
     try:
         env = {**os.environ, "PGPASSWORD": "attain-test"}
         subprocess.run(
             [str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "attain", "dagster"],
-            check=True, env=env, capture_output=True,
+            check=True,
+            env=env,
+            capture_output=True,
         )
-        yield {"hostname": "127.0.0.1", "port": port, "username": "attain", "password": "attain-test",
-               "db_name": "dagster"}
+        yield {
+            "hostname": "127.0.0.1",
+            "port": port,
+            "username": "attain",
+            "password": "attain-test",
+            "db_name": "dagster",
+        }
     finally:
         run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
         shutil.rmtree(folder, ignore_errors=True)

@@ -70,8 +70,20 @@ def test_a_failed_check_is_explained_in_the_summary(data, tmp_path, capsys):
     header, rows = lines[0], lines[1:]
     broken = [row.replace(",won,", ",wonn,", 1) for row in rows]
     (data / "deals.csv").write_text("\n".join([header, *broken]) + "\n")
-    code = main(["--var", str(tmp_path / "var"), "run", "--month", "2026-10", "--data", str(data), "--quiet",
-                 "--until", "credited_deals"])
+    code = main(
+        [
+            "--var",
+            str(tmp_path / "var"),
+            "run",
+            "--month",
+            "2026-10",
+            "--data",
+            str(data),
+            "--quiet",
+            "--until",
+            "credited_deals",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 1
     assert "check deals.quarantine_within_limit failed:" in out and "above the 5% limit" in out
@@ -98,7 +110,7 @@ def test_quarantined_rows_are_counted_per_input(data, tmp_path, capsys):
     ]
     with duckdb.connect(str(var / "warehouse.duckdb"), read_only=True) as con:
         accepted = con.execute("SELECT count(*) FROM attain.surveys").fetchone()[0]
-        rejected = con.execute("SELECT \"table\", source_row, reason FROM attain.quarantine").fetchall()
+        rejected = con.execute('SELECT "table", source_row, reason FROM attain.quarantine').fetchall()
     assert accepted + len(rejected) == 5  # rows in surveys.csv
     reason = "score 7 is outside the csat_1_5 scale (1 to 5); correct the score or the scale"
     assert rejected == [("surveys", 6, reason)]
@@ -110,8 +122,10 @@ def _attain(*args: str) -> list[str]:
 
 def _hold_lock(var: Path, months: str) -> subprocess.Popen:
     """A real process holding the var folder's run lock (as a run does) until it is killed."""
-    code = (f"import sys, time; from pathlib import Path; from pipelines.run_lock import run_lock\n"
-            f"with run_lock(Path({str(var)!r}), {months!r}):\n    print('held', flush=True); time.sleep(600)\n")
+    code = (
+        f"import sys, time; from pathlib import Path; from pipelines.run_lock import run_lock\n"
+        f"with run_lock(Path({str(var)!r}), {months!r}):\n    print('held', flush=True); time.sleep(600)\n"
+    )
     holder = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline() == "held\n"
     return holder
@@ -123,8 +137,13 @@ def test_a_second_run_on_the_same_var_stops_at_once_and_touches_nothing(data, tm
     holder = _hold_lock(var, "2026-10")
     try:
         started = json.loads(lock_path(var).read_text())["started"]
-        second = subprocess.run(_attain("--var", str(var), "run", "--month", month, "--data", str(data), "--quiet"),
-                                cwd=ROOT, capture_output=True, text=True, timeout=300)
+        second = subprocess.run(
+            _attain("--var", str(var), "run", "--month", month, "--data", str(data), "--quiet"),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     finally:
         holder.kill()
         holder.wait()
@@ -144,9 +163,13 @@ def test_wait_waits_for_the_other_run_then_runs(data, tmp_path):
     (data / "targets.csv").unlink()  # once it runs, this run stops at once on its input
     var = tmp_path / "var"
     holder = _hold_lock(var, "2026-10")
-    waiting = subprocess.Popen(_attain("--var", str(var), "run", "--month", "2026-10", "--data", str(data),
-                                       "--quiet", "--wait"), cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    waiting = subprocess.Popen(
+        _attain("--var", str(var), "run", "--month", "2026-10", "--data", str(data), "--quiet", "--wait"),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         lines = iter(waiting.stderr.readline, "")
         said = next((line for line in lines if line.startswith("waiting for")), "")
@@ -166,6 +189,7 @@ def test_instance_limits_month_end_runs_to_one_per_partition(tmp_path, monkeypat
     queue = instance.get_concurrency_config().run_queue_config
     assert queue.max_concurrent_runs == 1
     assert queue.tag_concurrency_limits == [
-        {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}]
+        {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+    ]
     assert (tmp_path / "dagster" / "dagster.yaml").read_text() == INSTANCE_YAML
     assert INSTANCE_YAML in (ROOT / "README.md").read_text(), "the README shows the dagster.yaml attain writes"

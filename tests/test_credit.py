@@ -6,10 +6,17 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-from hypothesis import Phase, given, settings as hsettings, strategies as st
+from hypothesis import Phase, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from attain.credit import (
-    clawback_events, credited_deals, memberships, reconcile_credit, roster_as_of, roster_by_month,
+    clawback_events,
+    credited_deals,
+    memberships,
+    reconcile_credit,
+    roster_as_of,
+    roster_by_month,
 )
 from tests.measures_builders import SETTINGS, deals, fx, reps, splits
 
@@ -32,7 +39,14 @@ def test_owner_gets_full_credit_on_close_month_and_open_lost_credit_nothing():
     got = _credit(d)
     assert list(got["deal_id"]) == ["first", "d1"]
     row = got.iloc[1]
-    assert (row.rep_id, row.role, row.share, row.credit_month, row.credit_minor, row.fx_rate) == ("r1", "owner", "100", M, 123456, "1")
+    assert (row.rep_id, row.role, row.share, row.credit_month, row.credit_minor, row.fx_rate) == (
+        "r1",
+        "owner",
+        "100",
+        M,
+        123456,
+        "1",
+    )
     assert set(got["month"]) == {M}
 
 
@@ -94,8 +108,10 @@ def test_plan_currency_follows_the_roster_row_in_force_in_the_credit_month():
 
 def test_roster_as_of_takes_latest_valid_from_and_falls_back_to_earliest():
     r = reps(
-        {"rep_id": "r1", "team": "A", "valid_from": ""}, {"rep_id": "r1", "team": "B", "valid_from": "2025-02"},
-        {"rep_id": "r1", "team": "C", "valid_from": "2025-05"}, {"rep_id": "r2", "team": "X", "valid_from": "2025-06"},
+        {"rep_id": "r1", "team": "A", "valid_from": ""},
+        {"rep_id": "r1", "team": "B", "valid_from": "2025-02"},
+        {"rep_id": "r1", "team": "C", "valid_from": "2025-05"},
+        {"rep_id": "r2", "team": "X", "valid_from": "2025-06"},
     )
     assert roster_as_of(r, "2025-01").set_index("rep_id")["team"].to_dict() == {"r1": "A", "r2": "X"}
     assert roster_as_of(r, "2025-04").set_index("rep_id")["team"].to_dict() == {"r1": "B", "r2": "X"}
@@ -104,7 +120,9 @@ def test_roster_as_of_takes_latest_valid_from_and_falls_back_to_earliest():
 
 def test_memberships_follow_the_whole_manager_chain():
     r = reps(
-        {"rep_id": "vp"}, {"rep_id": "m1", "manager_id": "vp"}, {"rep_id": "r1", "manager_id": "m1"},
+        {"rep_id": "vp"},
+        {"rep_id": "m1", "manager_id": "vp"},
+        {"rep_id": "r1", "manager_id": "m1"},
         {"rep_id": "r2", "manager_id": "vp"},
     )
     mem = memberships(roster_by_month(r, [M]))
@@ -120,22 +138,32 @@ def test_manager_cycle_is_reported():
 
 def test_clawback_events_recorded_in_cancellation_month_with_original_credit():
     d = deals(
-        {"deal_id": "d1", "owner_id": "r1", "amount_minor": 1001, "currency": "EUR", "close_date": "2023-11-20",
-         "cancelled_date": "2025-03-04", "cancel_reason": "refund"},
+        {
+            "deal_id": "d1",
+            "owner_id": "r1",
+            "amount_minor": 1001,
+            "currency": "EUR",
+            "close_date": "2023-11-20",
+            "cancelled_date": "2025-03-04",
+            "cancel_reason": "refund",
+        },
         {"deal_id": "d2", "amount_minor": 50, "close_date": "2025-02-01", "cancelled_date": "2025-04-01"},
     )
     s = splits(("d1", "r1", "50", "split"), ("d1", "r2", "50", "split"))
     got = clawback_events(d, s, reps({"rep_id": "r1"}, {"rep_id": "r2"}), fx(("2023-11", "EUR", "1.5")), M, SETTINGS)
     # 1001 x 50% x 1.5 = 750.75 -> 751 each, at the close month's rate
     assert got[["deal_id", "rep_id", "credit_minor", "reason"]].values.tolist() == [
-        ["d1", "r1", 751, "refund"], ["d1", "r2", 751, "refund"],
+        ["d1", "r1", 751, "refund"],
+        ["d1", "r2", 751, "refund"],
     ]
     assert (got["month"] == M).all() and (got["plan_currency"] == "USD").all()
 
 
 def test_reconcile_credit_is_zero_and_catches_a_dropped_row():
-    d = deals({"deal_id": "d1", "amount_minor": 100, "close_date": "2025-03-05"},
-              {"deal_id": "d2", "amount_minor": 10, "close_date": "2025-03-06", "owner_id": "r2"})
+    d = deals(
+        {"deal_id": "d1", "amount_minor": 100, "close_date": "2025-03-05"},
+        {"deal_id": "d2", "amount_minor": 10, "close_date": "2025-03-06", "owner_id": "r2"},
+    )
     s = splits(("d1", "r1", "33.33", "split"), ("d1", "r2", "33.33", "split"), ("d1", "r3", "33.34", "split"))
     r = reps({"rep_id": "r1"}, {"rep_id": "r2"}, {"rep_id": "r3"})
     credited = credited_deals(d, s, r, None, M, SETTINGS)
@@ -143,7 +171,7 @@ def test_reconcile_credit_is_zero_and_catches_a_dropped_row():
     # d1: 100 x 33.33% = 33.33 -> 33, 33 and 33.34 -> 33: 99 credited of 100; d2: 10
     assert rec[["expected_minor", "credited_minor", "difference_minor"]].values.tolist() == [[109, 109, 0]]
     # the lost cent is shown as the rounding residue, not absorbed
-    assert Decimal(rec.loc[0, "rounding_residue_minor"]) == Decimal("-1")
+    assert Decimal(rec.loc[0, "rounding_residue_minor"]) == Decimal(-1)
     broken = reconcile_credit(d, s, r, None, credited.iloc[1:], M, SETTINGS)
     assert broken.loc[0, "difference_minor"] != 0
 
@@ -152,7 +180,7 @@ def test_reconcile_credit_is_zero_and_catches_a_dropped_row():
 @given(
     amounts=st.lists(st.integers(min_value=0, max_value=10**12), min_size=1, max_size=5),
     weights=st.lists(st.integers(min_value=1, max_value=1000), min_size=1, max_size=5),
-    rate=st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("500"), places=4),
+    rate=st.decimals(min_value=Decimal("0.0001"), max_value=Decimal(500), places=4),
 )
 def test_splits_never_create_or_lose_credit_beyond_per_row_rounding(amounts, weights, rate):
     """Per deal, split credits differ from amount x fx by at most half a minor unit per row,
@@ -164,8 +192,12 @@ def test_splits_never_create_or_lose_credit_beyond_per_row_rounding(amounts, wei
         return
     shares = [str(Decimal(b) / 100) for b in basis]
     rep_ids = [f"r{i}" for i in range(n)]
-    d = deals(*[{"deal_id": f"d{j}", "owner_id": "r0", "amount_minor": a, "currency": "EUR", "close_date": "2025-03-05"}
-                for j, a in enumerate(amounts)])
+    d = deals(
+        *[
+            {"deal_id": f"d{j}", "owner_id": "r0", "amount_minor": a, "currency": "EUR", "close_date": "2025-03-05"}
+            for j, a in enumerate(amounts)
+        ]
+    )
     s = splits(*[(f"d{j}", rep_ids[i], shares[i], "split") for j in range(len(amounts)) for i in range(n)])
     r = reps(*[{"rep_id": rid} for rid in rep_ids])
     f = fx((M, "EUR", str(rate)))

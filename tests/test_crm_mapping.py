@@ -340,7 +340,7 @@ def test_closest_layout_message_never_calls_a_differently_spelt_column_missing(t
             "Its columns are: opportunity_owner, Account Name, Stage, Amount, Close Dt, Opportunity ID",
         ),
         (
-            'extends: salesforce-report\ncolumns:\n  close_date: Close Dt\n  account: {join: [Account Name, Branch]}\n',
+            "extends: salesforce-report\ncolumns:\n  close_date: Close Dt\n  account: {join: [Account Name, Branch]}\n",
             "columns: account: 'Branch' is not a column of deals.csv. Its columns are: opportunity_owner, "
             "Account Name, Stage, Amount, Close Dt, Opportunity ID",
         ),

@@ -60,8 +60,12 @@ def test_latin_american_and_zero_and_three_digit_currencies_keep_exact_minor_uni
     }
     q = result.quarantine[result.quarantine["table"] == "deals"]
     assert list(zip(q["source_row"], q["column"], q["reason"])) == [
-        (8, "amount", "amount 12.5 has more than 0 decimal places (JPY has 0); amounts are never rounded on input: "
-         "correct the value"),
+        (
+            8,
+            "amount",
+            "amount 12.5 has more than 0 decimal places (JPY has 0); amounts are never rounded on input: "
+            "correct the value",
+        ),
         (9, "currency", "currency 'PES' is not an active ISO 4217 currency code; did you mean PEN?"),
     ]
     source = result.sources["deals"]
@@ -86,7 +90,10 @@ def test_minor_units_come_from_iso_4217_and_format_for_every_digit_count():
     assert {"MXN", "PEN", "VES", "ZWG"} <= set(digits) and not {"XXX", "XAU", "CNH", "HRK"} & set(digits)
     assert len(digits) > 150
     assert [money.format_minor(1234567, c) for c in ("JPY", "USD", "KWD", "CLF")] == [
-        "1234567", "12345.67", "1234.567", "123.4567",
+        "1234567",
+        "12345.67",
+        "1234.567",
+        "123.4567",
     ]
     assert money.to_minor("1234.567", "KWD") == 1234567
     converted = money.convert(np.array([1234567]), "KWD", "JPY", "490.5")  # 1234.567 KWD at 490.5 JPY/KWD

@@ -31,8 +31,17 @@ def test_definitions_load_and_resolve():
     defs.validate_loadable(defs)
     job = defs.resolve_job_def("month_end")
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    for expected in ("deals", "quarantine", "credited_deals", "attainment", "incentive_ledger", "payouts",
-                     "finance_export", "review_packs", "deliveries"):
+    for expected in (
+        "deals",
+        "quarantine",
+        "credited_deals",
+        "attainment",
+        "incentive_ledger",
+        "payouts",
+        "finance_export",
+        "review_packs",
+        "deliveries",
+    ):
         assert expected in keys
     assert job.partitions_def is not None
 
@@ -45,7 +54,11 @@ def test_workspace_file_validates(tmp_path):
     dagster = Path(sys.executable).with_name("dagster")
     done = subprocess.run(
         [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=REPO, capture_output=True, text=True, timeout=120, env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "All code locations passed validation" in done.stderr + done.stdout
@@ -55,7 +68,7 @@ def test_schedule_requests_the_month_just_ended():
     from pipelines.definitions import defs
 
     schedule = defs.get_schedule_def("month_end_schedule")
-    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 11, 3, 6, 0, tzinfo=dt.timezone.utc))
+    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 11, 3, 6, 0, tzinfo=dt.UTC))
     requests = list(schedule.evaluate_tick(context).run_requests or [])
     assert [r.partition_key for r in requests] == ["2026-10"]
     assert schedule.cron_schedule == "0 6 3 * *"

@@ -41,20 +41,32 @@ ROSTER = pd.DataFrame(
     columns=["rep_id", "name", "email", "role", "manager_id", "team", "locale"],
 )
 HEADLINES = pd.DataFrame(
-    {"manager_id": ["M1", "M2"], "attainment": [0.925, 1.05], "currency": ["USD", "CNY"],
-     "payable_minor": pd.array([1234567, 888800], dtype="Int64")}
+    {
+        "manager_id": ["M1", "M2"],
+        "attainment": [0.925, 1.05],
+        "currency": ["USD", "CNY"],
+        "payable_minor": pd.array([1234567, 888800], dtype="Int64"),
+    }
 )
 TEAM = {"M1": {"M1", "R1", "R2"}, "M2": {"M2", "R3", "R4"}}
 
 
 def _write_pack(out_dir: Path, kind: str, person: str, salt: str = "") -> dict:
     rel = f"{MONTH}/{kind}/{person}.pdf"
-    data = f"%PDF-1.4\n% dummy {kind} pack of {person} {salt}\n".encode() + hashlib.sha256(
-        (person + salt).encode()).digest()
+    data = (
+        f"%PDF-1.4\n% dummy {kind} pack of {person} {salt}\n".encode()
+        + hashlib.sha256((person + salt).encode()).digest()
+    )
     (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
     (out_dir / rel).write_bytes(data)
-    return {"month": MONTH, "person_id": person, "kind": kind, "locale": "en", "path": rel,
-            "sha256": hashlib.sha256(data).hexdigest()}
+    return {
+        "month": MONTH,
+        "person_id": person,
+        "kind": kind,
+        "locale": "en",
+        "path": rel,
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
 
 
 @pytest.fixture
@@ -90,8 +102,17 @@ def log(tmp_path):
 
 
 def smtp(srv: SmtpTestServer, **kw) -> SmtpMailer:
-    settings = dict(host="127.0.0.1", port=srv.port, security="starttls", username=USER, password=PASSWORD,
-                    from_addr=FROM, reply_to=REPLY_TO, timeout=5, cafile=srv.cafile)
+    settings = dict(
+        host="127.0.0.1",
+        port=srv.port,
+        security="starttls",
+        username=USER,
+        password=PASSWORD,
+        from_addr=FROM,
+        reply_to=REPLY_TO,
+        timeout=5,
+        cafile=srv.cafile,
+    )
     return SmtpMailer(**(settings | kw))
 
 
@@ -136,8 +157,10 @@ def test_each_manager_gets_their_team_only_in_their_language(packs, out_dir):
 def test_failed_packs_are_named_to_their_own_manager_only_and_the_rest_still_go(packs, out_dir):
     """M1's own pack and R3's pack failed: M1 still gets R1 and R2, M2 gets M2 and R4, each told of their team's."""
     made = packs[~packs["person_id"].isin(["M1", "R3"])]
-    failed = [{"person_id": "M1", "kind": "manager", "locale": "en", "reason": "manager pack for M1 took too long"},
-              {"person_id": "R3", "kind": "rep", "locale": "zh_CN", "reason": "the rep pack for R3 failed: OSError"}]
+    failed = [
+        {"person_id": "M1", "kind": "manager", "locale": "en", "reason": "manager pack for M1 took too long"},
+        {"person_id": "R3", "kind": "rep", "locale": "zh_CN", "reason": "the rep pack for R3 failed: OSError"},
+    ]
     by_manager = {m.manager_id: m for m in plan(made, out_dir, failed_packs=failed)}
     assert {a.person_id for a in by_manager["M1"].attachments} == {"R1", "R2"}
     assert {a.person_id for a in by_manager["M2"].attachments} == {"M2", "R4"}
@@ -158,8 +181,7 @@ def test_html_body_escapes_names(packs, out_dir):
 
 def test_rep_copies_carry_only_the_reps_own_pack(packs, out_dir):
     copies = [m for m in plan(packs, out_dir, copy_to_reps=True) if m.kind == "rep_copy"]
-    assert {(m.to.person_id, m.manager_id) for m in copies} == {("R1", "M1"), ("R2", "M1"), ("R3", "M2"),
-                                                                ("R4", "M2")}
+    assert {(m.to.person_id, m.manager_id) for m in copies} == {("R1", "M1"), ("R2", "M1"), ("R3", "M2"), ("R4", "M2")}
     assert all([a.person_id for a in m.attachments] == [m.to.person_id] for m in copies)
     assert copies[2].subject == "您的 2026年3月 业绩评估报告"
 
@@ -178,14 +200,21 @@ def test_moved_rep_goes_with_the_roster_in_force(packs, out_dir):
     assert {a.person_id for a in by_manager["M2"].attachments} == {"M2", "R2", "R3", "R4"}
 
 
-@pytest.mark.parametrize("change, error", [
-    (lambda p, r: (pd.concat([p, p.iloc[[2]].assign(person_id="R9", path="R9.pdf")]), r),
-     "packs for R9, who are not in the roster"),
-    (lambda p, r: (p.assign(path=p["path"].where(p["person_id"] != "R2", p["path"].iloc[2])), r),
-     "listed for several people"),
-    (lambda p, r: (p, pd.concat([r, r.iloc[[2]]])), "several rows for rep_id R1"),
-    (lambda p, r: (pd.concat([p, p.iloc[[0]].assign(path="M1-zh.pdf")]), r), "several manager packs for M1"),
-])
+@pytest.mark.parametrize(
+    "change, error",
+    [
+        (
+            lambda p, r: (pd.concat([p, p.iloc[[2]].assign(person_id="R9", path="R9.pdf")]), r),
+            "packs for R9, who are not in the roster",
+        ),
+        (
+            lambda p, r: (p.assign(path=p["path"].where(p["person_id"] != "R2", p["path"].iloc[2])), r),
+            "listed for several people",
+        ),
+        (lambda p, r: (p, pd.concat([r, r.iloc[[2]]])), "several rows for rep_id R1"),
+        (lambda p, r: (pd.concat([p, p.iloc[[0]].assign(path="M1-zh.pdf")]), r), "several manager packs for M1"),
+    ],
+)
 def test_inconsistent_inputs_are_refused(packs, out_dir, change, error):
     bad_packs, bad_roster = change(packs, ROSTER)
     with pytest.raises(DeliveryPlanError, match=error):
@@ -193,13 +222,22 @@ def test_inconsistent_inputs_are_refused(packs, out_dir, change, error):
 
 
 def test_headlines_sum_payouts_per_team_and_currency():
-    attainment = pd.DataFrame({
-        "scope": ["manager", "manager", "rep", "manager"], "scope_id": ["M1", "M2", "R1", "M1"],
-        "metric": ["revenue", "revenue", "revenue", "won_deals"], "period": ["month"] * 4,
-        "attainment": [0.925, float("nan"), 1.5, 0.5]})
-    payouts = pd.DataFrame({
-        "rep_id": ["R1", "R2", "R3", "R4", "M1"], "currency": ["USD", "USD", "CNY", "USD", "USD"],
-        "payable_minor": [100050, 23405, 500000, 700, 999]})
+    attainment = pd.DataFrame(
+        {
+            "scope": ["manager", "manager", "rep", "manager"],
+            "scope_id": ["M1", "M2", "R1", "M1"],
+            "metric": ["revenue", "revenue", "revenue", "won_deals"],
+            "period": ["month"] * 4,
+            "attainment": [0.925, float("nan"), 1.5, 0.5],
+        }
+    )
+    payouts = pd.DataFrame(
+        {
+            "rep_id": ["R1", "R2", "R3", "R4", "M1"],
+            "currency": ["USD", "USD", "CNY", "USD", "USD"],
+            "payable_minor": [100050, 23405, 500000, 700, 999],
+        }
+    )
     got = headlines(attainment, payouts, ROSTER)
     assert got["manager_id"].tolist() == ["M1", "M2", "M2"]
     assert got["currency"].tolist() == ["USD", "CNY", "USD"]
@@ -236,7 +274,8 @@ def test_right_managers_receive_right_attachments_byte_for_byte(server, packs, o
     assert json.loads(m1["attachments"]) == [
         {"name": f"{MONTH}/manager/M1.pdf", "sha256": packs["sha256"].iloc[0]},
         {"name": f"{MONTH}/rep/R1.pdf", "sha256": packs["sha256"].iloc[2]},
-        {"name": f"{MONTH}/rep/R2.pdf", "sha256": packs["sha256"].iloc[3]}]
+        {"name": f"{MONTH}/rep/R2.pdf", "sha256": packs["sha256"].iloc[3]},
+    ]
     assert m1["message_id"] == received["alice@example.com"]["Message-ID"]
 
 
@@ -369,8 +408,7 @@ def test_killed_half_way_and_rerun_no_duplicates_nobody_missed(server, packs, ou
     assert len(server.received) == 3
     with duckdb.connect(db) as con:
         assert DeliveryLog(con).records(MONTH)["outcome"].tolist() == ["sent"] * 3 + ["sending"]
-        rerun = deliver(plan(packs, out_dir, copy_to_reps=True), smtp(server), DeliveryLog(con),
-                        sleep=never_sleep)
+        rerun = deliver(plan(packs, out_dir, copy_to_reps=True), smtp(server), DeliveryLog(con), sleep=never_sleep)
         rows = DeliveryLog(con).records(MONTH)
     assert (len(rerun.sent), len(rerun.skipped)) == (3, 3)
     recipients = sorted(r.rcpt_tos[0] for r in server.received)

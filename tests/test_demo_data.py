@@ -49,8 +49,12 @@ def _good_deals(t):
     """The deals minus the deliberately bad rows (see test_bad_rows_are_few_and_each_kind_present)."""
     deals = t["deals"]
     dup = deals["deal_id"].duplicated(keep=False)
-    bad = (dup | deals["amount"].str.startswith("-") | ~deals["owner_id"].isin(t["reps"]["rep_id"])
-           | ~deals["close_date"].map(lambda s: s == "" or _valid_date(s)))
+    bad = (
+        dup
+        | deals["amount"].str.startswith("-")
+        | ~deals["owner_id"].isin(t["reps"]["rep_id"])
+        | ~deals["close_date"].map(lambda s: s == "" or _valid_date(s))
+    )
     return deals[~bad]
 
 
@@ -65,8 +69,12 @@ def test_another_process_with_another_hash_seed_writes_the_same_bytes(demo_dir, 
     """Nothing may depend on set or dict order that changes between interpreter runs."""
     code = "import sys; from attain.demo_data import generate; generate(sys.argv[1])"
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, env=env,
-                   cwd=Path(demo_data.__file__).resolve().parents[1])
+    subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        check=True,
+        env=env,
+        cwd=Path(demo_data.__file__).resolve().parents[1],
+    )
     for name in TABLES:
         assert (tmp_path / f"{name}.csv").read_bytes() == (demo_dir / f"{name}.csv").read_bytes(), name
 
@@ -103,8 +111,12 @@ def test_china_teams_are_chinese_cny_and_the_others_english_usd(t):
     assert (reps.loc[china, "locale"] == "zh_CN").all() and (reps.loc[china, "currency"] == "CNY").all()
     assert reps.loc[china, "name"].str.match(r"^[\u4e00-\u9fff]{2,3}$").all()
     assert (reps.loc[~china, "locale"] == "en").all() and (reps.loc[~china, "currency"] == "USD").all()
-    expected_plan = {("rep", True): "ae_cny", ("rep", False): "ae_usd",
-                     ("manager", True): "mgr_cny", ("manager", False): "mgr_usd"}
+    expected_plan = {
+        ("rep", True): "ae_cny",
+        ("rep", False): "ae_usd",
+        ("manager", True): "mgr_cny",
+        ("manager", False): "mgr_usd",
+    }
     plans = [expected_plan[(role, c)] for role, c in zip(reps["role"], china)]
     assert reps["plan_id"].tolist() == plans
     deals = _good_deals(t)
@@ -178,8 +190,11 @@ def test_bad_rows_are_few_and_each_kind_present(t):
 
 def test_every_foreign_currency_has_a_rate_every_month(t):
     fx = t["fx_rates"]
-    months = [f"2024-{m:02d}" for m in (11, 12)] + [f"2025-{m:02d}" for m in range(1, 13)] + \
-             [f"2026-{m:02d}" for m in range(1, 11)]
+    months = (
+        [f"2024-{m:02d}" for m in (11, 12)]
+        + [f"2025-{m:02d}" for m in range(1, 13)]
+        + [f"2026-{m:02d}" for m in range(1, 11)]
+    )
     assert sorted(fx["month"].unique()) == months
     for currency in ("EUR", "GBP", "CNY", "JPY"):
         assert fx.loc[fx["currency"] == currency, "month"].tolist() == months, currency
@@ -204,8 +219,7 @@ def test_split_shares_sum_to_100_and_overlays_exist(t):
     assert set(splits["rep_id"]) <= set(t["reps"].loc[t["reps"]["role"] == "rep", "rep_id"])
     # the owner is one of the split rows of their deal
     owners = split.merge(deals[["deal_id", "owner_id"]], on="deal_id")
-    assert (owners.groupby("deal_id").apply(lambda g: (g["rep_id"] == g["owner_id"]).any(),
-                                            include_groups=False)).all()
+    assert (owners.groupby("deal_id").apply(lambda g: (g["rep_id"] == g["owner_id"]).any(), include_groups=False)).all()
 
 
 def test_cancellations_follow_close_and_one_falls_in_the_demo_month(t):
@@ -250,8 +264,11 @@ def test_targets_cover_every_employed_rep_month_with_adjustments_and_team_target
     assert (adjustments["effective_date"].str[:7] == adjustments["month"]).all()
     assert DEMO_MONTH in set(adjustments["month"])
     for _, adj in adjustments.iterrows():
-        before = initial[(initial["scope_id"] == adj["scope_id"]) & (initial["month"] == adj["month"])
-                         & (initial["metric"] == adj["metric"])]
+        before = initial[
+            (initial["scope_id"] == adj["scope_id"])
+            & (initial["month"] == adj["month"])
+            & (initial["metric"] == adj["metric"])
+        ]
         assert before["amount"].iloc[0] != adj["amount"]
 
     managers = reps.index[(reps["role"] == "manager") & (reps["manager_id"] != "")]
@@ -268,8 +285,11 @@ def test_one_team_target_agrees_with_its_members_and_one_does_not(t):
     in_force = revenue.sort_values("effective_date").drop_duplicates(["scope_id", "month"], keep="last")
     for team, agrees in (("London", True), ("Shanghai", False)):
         members = reps.loc[(reps["team"] == team) & (reps["role"] == "rep"), "rep_id"]
-        sums = in_force[in_force["scope_id"].isin(members)].groupby("month")["amount"].agg(
-            lambda s: sum(int(x) for x in s))
+        sums = (
+            in_force[in_force["scope_id"].isin(members)]
+            .groupby("month")["amount"]
+            .agg(lambda s: sum(int(x) for x in s))
+        )
         set_amount = team_rows[team_rows["scope_id"] == team].set_index("month")["amount"].astype(int)
         sums = sums.reindex(set_amount.index)  # team targets cover the run's months, not the next one
         assert ((set_amount == sums) if agrees else (set_amount != sums)).all(), team
@@ -297,9 +317,12 @@ def test_surveys_tied_to_deals_enough_for_most_too_few_for_one(t):
 
 
 def test_no_date_anywhere_after_the_demo_month(t):
-    for name, columns in (("deals", ["created_date", "close_date", "cancelled_date"]),
-                          ("reps", ["hire_date", "leave_date"]), ("targets", ["effective_date"]),
-                          ("surveys", ["response_date"])):
+    for name, columns in (
+        ("deals", ["created_date", "close_date", "cancelled_date"]),
+        ("reps", ["hire_date", "leave_date"]),
+        ("targets", ["effective_date"]),
+        ("surveys", ["response_date"]),
+    ):
         for column in columns:
             values = t[name][column]
             assert (values[values.map(_valid_date)] <= END).all(), (name, column)
@@ -330,8 +353,14 @@ def test_demo_folder_validates_with_only_the_bad_rows_quarantined(demo_dir, t):
     assert set(quarantine["table"]) == {"deals"}, quarantine[["table", "column", "reason"]].to_string()
     deals = t["deals"]
     rep_ids = set(t["reps"]["rep_id"])
-    expected_rows = set(deals.index[deals["amount"].str.startswith("-") | ~deals["owner_id"].isin(rep_ids)
-                                    | ~deals["close_date"].map(lambda s: s == "" or _valid_date(s))] + 2)
+    expected_rows = set(
+        deals.index[
+            deals["amount"].str.startswith("-")
+            | ~deals["owner_id"].isin(rep_ids)
+            | ~deals["close_date"].map(lambda s: s == "" or _valid_date(s))
+        ]
+        + 2
+    )
     repeated = deals[deals["deal_id"].duplicated(keep=False)]
     conflicting = repeated.groupby("deal_id").filter(lambda g: len(g.drop_duplicates()) > 1)
     expected_rows |= set(conflicting.index + 2)

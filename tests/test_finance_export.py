@@ -10,13 +10,11 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from attain.finance_export import (ExportError, format_statement, neutralise, read_back_totals,
-                                   write_payouts)
+from attain.finance_export import ExportError, format_statement, neutralise, read_back_totals, write_payouts
 from attain.ledger import LEDGER_COLUMNS
 from attain.money import MINOR_DIGITS
 from attain.payouts import payouts
-from tests.test_ledger import (STRADDLE, commission, credited, months_of_negative_balance, plan_book, roster,
-                               run)
+from tests.test_ledger import STRADDLE, commission, credited, months_of_negative_balance, plan_book, roster, run
 
 MONTH = "2025-03"
 
@@ -102,17 +100,40 @@ def test_frames_without_the_partition_column_export_as_the_month(tmp_path, month
 
 def ledger_of(rows) -> pd.DataFrame:
     """A month's ledger from (rep_id, currency, kind, amount_minor) rows, one line each."""
-    frame = pd.DataFrame([{"month": MONTH, "rep_id": r, "plan_id": f"p-{c}", "currency": c, "component": k,
-                           "kind": k, "deal_ids": "", "base_minor": 0, "band": "", "rate": "", "amount_minor": a,
-                           "explanation": "hand-made", "for_month": MONTH} for r, c, k, a in rows])
+    frame = pd.DataFrame(
+        [
+            {
+                "month": MONTH,
+                "rep_id": r,
+                "plan_id": f"p-{c}",
+                "currency": c,
+                "component": k,
+                "kind": k,
+                "deal_ids": "",
+                "base_minor": 0,
+                "band": "",
+                "rate": "",
+                "amount_minor": a,
+                "explanation": "hand-made",
+                "for_month": MONTH,
+            }
+            for r, c, k, a in rows
+        ]
+    )
     frame["line_no"] = frame.groupby("rep_id").cumcount() + 1
     return frame[LEDGER_COLUMNS]
 
 
 def test_xlsx_money_has_each_currencys_digits_exact_values_and_every_sheet_filters(tmp_path, monkeypatch):
     monkeypatch.setitem(MINOR_DIGITS, "KWD", 3)  # an ISO 4217 three-digit currency, whatever the list holds
-    ledger = ledger_of([("U", "USD", "commission", 830211), ("U", "USD", "clawback", -978),
-                        ("Y", "JPY", "commission", 1234567), ("K", "KWD", "commission", 1234567)])
+    ledger = ledger_of(
+        [
+            ("U", "USD", "commission", 830211),
+            ("U", "USD", "clawback", -978),
+            ("Y", "JPY", "commission", 1234567),
+            ("K", "KWD", "commission", 1234567),
+        ]
+    )
     reps = pd.concat([roster("U"), roster("Y", currency="JPY"), roster("K", currency="KWD")], ignore_index=True)
     pay = payouts(ledger, reps, MONTH)
     path = write_payouts(pay, ledger, tmp_path, MONTH, ("xlsx",))[0]
@@ -127,34 +148,46 @@ def test_xlsx_money_has_each_currencys_digits_exact_values_and_every_sheet_filte
     assert all(rows[p]["payable"].data_type == "n" for p in rows)  # numbers finance can sum
     ledger_sheet = book["Ledger"]
     header = [c.value for c in ledger_sheet[1]]
-    amounts = [(dict(zip(header, r))["currency"].value, dict(zip(header, r))["amount"]) for r in
-               ledger_sheet.iter_rows(min_row=2)]
+    amounts = [
+        (dict(zip(header, r))["currency"].value, dict(zip(header, r))["amount"])
+        for r in ledger_sheet.iter_rows(min_row=2)
+    ]
     assert [(c, a.value, a.number_format) for c, a in amounts] == [
-        ("KWD", 1234.567, "#,##0.000"), ("USD", 8302.11, "#,##0.00"), ("USD", -9.78, "#,##0.00"),
-        ("JPY", 1234567, "#,##0")]
+        ("KWD", 1234.567, "#,##0.000"),
+        ("USD", 8302.11, "#,##0.00"),
+        ("USD", -9.78, "#,##0.00"),
+        ("JPY", 1234567, "#,##0"),
+    ]
     # the XML holds the exact decimal text (a float on the way would write 8302.110000000001 and -9.779999999999999)
     with zipfile.ZipFile(path) as archive:
         xml = archive.read("xl/worksheets/sheet2.xml").decode()
     assert "<v>8302.11</v>" in xml and "<v>-9.78</v>" in xml and "<v>1234.567</v>" in xml
-    assert read_back_totals(path) == {"USD": Decimal("8292.33"), "JPY": Decimal("1234567"), "KWD": Decimal("1234.567")}
+    assert read_back_totals(path) == {"USD": Decimal("8292.33"), "JPY": Decimal(1234567), "KWD": Decimal("1234.567")}
 
 
 def test_xlsx_refuses_amounts_a_spreadsheet_number_cannot_hold_to_the_cent(tmp_path):
     ledger = ledger_of([("U", "USD", "commission", 10**15)])
     pay = payouts(ledger, roster("U"), MONTH)
-    with pytest.raises(ExportError, match=r"payouts_2025-03.xlsx: earnings of U is 10,000,000,000,000.00 USD, more "
-                                          r"than the 15 significant digits .* \(attain payouts --format csv\)"):
+    with pytest.raises(
+        ExportError,
+        match=r"payouts_2025-03.xlsx: earnings of U is 10,000,000,000,000.00 USD, more "
+        r"than the 15 significant digits .* \(attain payouts --format csv\)",
+    ):
         write_payouts(pay, ledger, tmp_path, MONTH)
     assert not list(tmp_path.rglob("*.csv"))  # refused before anything is written
     assert len(write_payouts(pay, ledger, tmp_path, MONTH, ("csv",))) == 2
 
 
 def test_a_carried_balance_shows_in_the_statement_and_the_export(tmp_path):
-    months = months_of_negative_balance(tmp_path, roster("A"), [
-        ("2025-03", [("D1", "50000")], []),
-        ("2025-04", [("D2", "2000")], [("D1", "2025-03-05", "2025-04-10", "50000")]),
-        ("2025-05", [("D3", "30000")], []),
-    ])
+    months = months_of_negative_balance(
+        tmp_path,
+        roster("A"),
+        [
+            ("2025-03", [("D1", "50000")], []),
+            ("2025-04", [("D2", "2000")], [("D1", "2025-03-05", "2025-04-10", "50000")]),
+            ("2025-05", [("D3", "30000")], []),
+        ],
+    )
     (apr, apr_pay), (may, may_pay) = months[1], months[2]
     text = format_statement(apr, apr_pay, "A", "2025-04")
     assert "3. balance [carry_forward]" in text and "so nothing is paid and 4,800.00 USD becomes a balance" in text
@@ -167,7 +200,11 @@ def test_a_carried_balance_shows_in_the_statement_and_the_export(tmp_path):
     files = write_payouts(may_pay, may, tmp_path / "out", "2025-05")
     row = pd.read_csv(files[0], dtype=str).iloc[0]
     assert (row["earnings"], row["carried"], row["payable"], row["carried_balance"]) == (
-        "3000.00", "-3000.00", "0.00", "1800.00")
+        "3000.00",
+        "-3000.00",
+        "0.00",
+        "1800.00",
+    )
     lines = pd.read_csv(files[1], dtype=str)
     assert lines[["kind", "for_month", "amount"]].values.tolist()[-1] == ["recovery", "2025-04", "-3000.00"]
     sheet = load_workbook(files[2])["Payouts"]

@@ -66,7 +66,7 @@ def test_an_amount_above_the_ceiling_is_quarantined_naming_the_ceiling_and_how_t
         tmp_path,
         [won("D1", "1000000000000000.00"), won("D2", "5000.00"), won("D3", "20000000", "R2", "JPY")],
     )
-    result = load(folder, Settings(amount_ceiling=Decimal("50000000")))
+    result = load(folder, Settings(amount_ceiling=Decimal(50000000)))
     assert reasons(result) == {
         (2, "amount"): "amount 1000000000000000.00 USD is above the plausible ceiling of 50000000.00 USD "
         "(the ceiling of the base currency); correct the amount, or if the deal is real raise the ceiling: "
@@ -84,7 +84,7 @@ def test_the_ceiling_is_converted_at_the_months_rate_and_overridden_per_currency
         fx=["2025-02,JPY,0.0070", "2025-03,JPY,0.0066", "2025-03,EUR,1.0817"],
     )
     # 10,000 USD at 0.0066 USD per yen: 1,515,151 JPY (rounded down to the yen).
-    result = load(folder, Settings(amount_ceiling=Decimal("10000"), amount_ceilings={"EUR": Decimal("50000")}))
+    result = load(folder, Settings(amount_ceiling=Decimal(10000), amount_ceilings={"EUR": Decimal(50000)}))
     assert reasons(result) == {
         (2, "amount"): "amount 2000000 JPY is above the plausible ceiling of 1515151 JPY (the ceiling of 10000 USD "
         "at the 2025-03 rate 0.0066); correct the amount, or if the deal is real raise the ceiling: "
@@ -101,7 +101,8 @@ def test_a_won_deal_far_above_the_reps_median_is_quarantined_once_the_median_mea
     usual = [won(f"D{i}", "1000.00") for i in range(1, 6)]  # five won deals of 1,000.00: median 1,000.00
     folder = write_folder(
         tmp_path,
-        usual + [won("D9", "1000000.01"), won("D10", "1000000.00"), won("E1", "5.00", "R2", "JPY")]
+        usual
+        + [won("D9", "1000000.01"), won("D10", "1000000.00"), won("E1", "5.00", "R2", "JPY")]
         + [won("E2", "900000", "R2", "JPY")],
     )
     result = load(folder)

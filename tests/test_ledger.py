@@ -35,10 +35,20 @@ def plan_book(tmp_path, components: str, header: str = "", currency: str = "USD"
 
 
 def roster(*rep_ids: str, team: str = "T1", hire: str = "2024-01-01", currency: str = "USD") -> pd.DataFrame:
-    return pd.DataFrame({"rep_id": list(rep_ids), "name": [f"Rep {r}" for r in rep_ids],
-                         "email": [f"{r.lower()}@example.com" for r in rep_ids], "role": "rep", "team": team,
-                         "plan_id": "p", "currency": currency, "hire_date": pd.Timestamp(hire),
-                         "leave_date": pd.NaT, "valid_from": ""})
+    return pd.DataFrame(
+        {
+            "rep_id": list(rep_ids),
+            "name": [f"Rep {r}" for r in rep_ids],
+            "email": [f"{r.lower()}@example.com" for r in rep_ids],
+            "role": "rep",
+            "team": team,
+            "plan_id": "p",
+            "currency": currency,
+            "hire_date": pd.Timestamp(hire),
+            "leave_date": pd.NaT,
+            "valid_from": "",
+        }
+    )
 
 
 def credited(rows, month: str = MONTH, currency: str = "USD") -> pd.DataFrame:
@@ -48,24 +58,65 @@ def credited(rows, month: str = MONTH, currency: str = "USD") -> pd.DataFrame:
         deal, rep, close, amount, *rest = row
         product = rest[0] if rest else "Widget"
         role = rest[1] if len(rest) > 1 else "owner"
-        records.append({"month": month, "credit_month": close[:7], "deal_id": deal, "rep_id": rep, "role": role,
-                        "share": "100", "close_date": pd.Timestamp(close), "product": product, "account": "Acme",
-                        "plan_currency": currency, "credit_minor": to_minor(str(amount), currency)})
-    columns = ["month", "credit_month", "deal_id", "rep_id", "role", "share", "close_date", "product", "account",
-               "plan_currency", "credit_minor"]
+        records.append(
+            {
+                "month": month,
+                "credit_month": close[:7],
+                "deal_id": deal,
+                "rep_id": rep,
+                "role": role,
+                "share": "100",
+                "close_date": pd.Timestamp(close),
+                "product": product,
+                "account": "Acme",
+                "plan_currency": currency,
+                "credit_minor": to_minor(str(amount), currency),
+            }
+        )
+    columns = [
+        "month",
+        "credit_month",
+        "deal_id",
+        "rep_id",
+        "role",
+        "share",
+        "close_date",
+        "product",
+        "account",
+        "plan_currency",
+        "credit_minor",
+    ]
     return pd.DataFrame(records, columns=columns).astype({"credit_minor": np.int64})
 
 
-def attainment(deals: pd.DataFrame, targets: dict[str, str], month: str = MONTH, currency: str = "USD",
-               extra: list[dict] | None = None) -> pd.DataFrame:
+def attainment(
+    deals: pd.DataFrame,
+    targets: dict[str, str],
+    month: str = MONTH,
+    currency: str = "USD",
+    extra: list[dict] | None = None,
+) -> pd.DataFrame:
     """Rep revenue attainment (month, qtd, ytd all equal to the month) from ``deals``, plus ``extra`` rows."""
     rows = []
     for rep, target in targets.items():
-        actual = int(deals.loc[(deals["rep_id"] == rep) & (deals["credit_month"] == month), "credit_minor"].sum()) \
-            if len(deals) else 0
+        actual = (
+            int(deals.loc[(deals["rep_id"] == rep) & (deals["credit_month"] == month), "credit_minor"].sum())
+            if len(deals)
+            else 0
+        )
         for period in ("month", "qtd", "ytd"):
-            rows.append({"month": month, "scope": "rep", "scope_id": rep, "metric": "revenue", "period": period,
-                         "currency": currency, "actual": actual, "target": to_minor(target, currency)})
+            rows.append(
+                {
+                    "month": month,
+                    "scope": "rep",
+                    "scope_id": rep,
+                    "metric": "revenue",
+                    "period": period,
+                    "currency": currency,
+                    "actual": actual,
+                    "target": to_minor(target, currency),
+                }
+            )
     for row in extra or []:
         rows.append({"month": month, "currency": currency, "period": "month", "metric": "revenue", **row})
     return pd.DataFrame(rows)
@@ -73,20 +124,42 @@ def attainment(deals: pd.DataFrame, targets: dict[str, str], month: str = MONTH,
 
 def satisfaction(values: dict[str, tuple[float, float]] | None = None, month: str = MONTH) -> pd.DataFrame:
     values = values or {}
-    return pd.DataFrame({"month": month, "rep_id": list(values), "responses": 10, "csat_responses": 10,
-                         "csat_pct": [v[0] for v in values.values()], "csat_mean": [v[1] for v in values.values()],
-                         "nps_responses": 10, "nps": 0.0, "enough": True, "window": "month"})
+    return pd.DataFrame(
+        {
+            "month": month,
+            "rep_id": list(values),
+            "responses": 10,
+            "csat_responses": 10,
+            "csat_pct": [v[0] for v in values.values()],
+            "csat_mean": [v[1] for v in values.values()],
+            "nps_responses": 10,
+            "nps": 0.0,
+            "enough": True,
+            "window": "month",
+        }
+    )
 
 
-NO_EVENTS = pd.DataFrame(columns=["month", "deal_id", "rep_id", "cancelled_date", "close_date", "credit_minor",
-                                  "plan_currency", "reason"])
+NO_EVENTS = pd.DataFrame(
+    columns=["month", "deal_id", "rep_id", "cancelled_date", "close_date", "credit_minor", "plan_currency", "reason"]
+)
 
 
-def run(book, reps, deals, targets, month=MONTH, sat=None, events=None, history=None, extra=None,
-        currency="USD") -> pd.DataFrame:
+def run(
+    book, reps, deals, targets, month=MONTH, sat=None, events=None, history=None, extra=None, currency="USD"
+) -> pd.DataFrame:
     att = attainment(deals, targets, month, currency, extra)
-    return compute_ledger(month, book, reps, deals, att, satisfaction(sat, month),
-                          NO_EVENTS if events is None else events, history, Settings())
+    return compute_ledger(
+        month,
+        book,
+        reps,
+        deals,
+        att,
+        satisfaction(sat, month),
+        NO_EVENTS if events is None else events,
+        history,
+        Settings(),
+    )
 
 
 def amounts(ledger: pd.DataFrame, rep: str = "A") -> list[int]:
@@ -113,8 +186,9 @@ def test_marginal_tiers_band_straddling_deals_appear_on_two_lines(tmp_path):
     assert ledger["deal_ids"].tolist() == ["D1;D3", "D3;D2", "D2"]
     assert ledger["band"].tolist() == ["0%-50%", "50%-100%", "100%+"]
     assert ledger["line_no"].tolist() == [1, 2, 3]
-    assert ledger["explanation"][1] == ("6% x 10,000.00 USD of credit between 50% and 100% of the "
-                                        "20,000.00 USD target of 2025-03 (deals D3, D2)")
+    assert ledger["explanation"][1] == (
+        "6% x 10,000.00 USD of credit between 50% and 100% of the 20,000.00 USD target of 2025-03 (deals D3, D2)"
+    )
 
 
 def test_marginal_order_is_close_date_then_deal_id_text(tmp_path):
@@ -211,8 +285,9 @@ def test_component_cap_and_plan_cap_show_what_is_cut(tmp_path):
     assert ledger["kind"].tolist() == ["commission"] * 3 + ["cap", "bonus", "cap"]
     assert amounts(ledger) == [400_00, 600_00, 400_00, -400_00, 500_00, -300_00]
     assert ledger.loc[5, "component"] == "plan_cap"
-    assert ledger.loc[3, "explanation"] == ("Cap: component commission pays at most 1,000.00 USD; "
-                                            "1,400.00 USD earned, 400.00 USD cut off")
+    assert ledger.loc[3, "explanation"] == (
+        "Cap: component commission pays at most 1,000.00 USD; 1,400.00 USD earned, 400.00 USD cut off"
+    )
 
 
 def test_milestone_bonus_each_or_highest(tmp_path):
@@ -257,8 +332,10 @@ def test_team_bonus_uses_the_teams_attainment(tmp_path):
     milestones: [{at: 100%, amount: 750}]
 """
     reps = pd.concat([roster("A", "B", team="North"), roster("C", team="South")])
-    team_rows = [{"scope": "team", "scope_id": "North", "actual": 100_00, "target": 100_00},
-                 {"scope": "team", "scope_id": "South", "actual": 99_99, "target": 100_00}]
+    team_rows = [
+        {"scope": "team", "scope_id": "North", "actual": 100_00, "target": 100_00},
+        {"scope": "team", "scope_id": "South", "actual": 99_99, "target": 100_00},
+    ]
     ledger = run(plan_book(tmp_path, comp), reps, credited([]), {}, extra=team_rows)
     assert amounts(ledger, "A") == amounts(ledger, "B") == [750_00]
     assert amounts(ledger, "C") == [0]
@@ -278,8 +355,14 @@ def test_spiff_per_deal_and_rate_with_product_and_date_filters(tmp_path):
     products: [GTX Pro]
     rate: 2%
 """
-    deals = credited([("D1", "A", "2025-03-01", "1000", "GTX Pro"), ("D2", "A", "2025-03-12", "2000", "GTX Pro"),
-                      ("D3", "A", "2025-03-15", "3000", "GTX Pro"), ("D4", "A", "2025-03-20", "4000", "Other")])
+    deals = credited(
+        [
+            ("D1", "A", "2025-03-01", "1000", "GTX Pro"),
+            ("D2", "A", "2025-03-12", "2000", "GTX Pro"),
+            ("D3", "A", "2025-03-15", "3000", "GTX Pro"),
+            ("D4", "A", "2025-03-20", "4000", "Other"),
+        ]
+    )
     ledger = run(plan_book(tmp_path, comps), roster("A"), deals, {})
     assert amounts(ledger) == [500_00, 120_00]  # D2, D3 x 250; 2% x 6,000
     assert ledger["deal_ids"].tolist() == ["D2;D3", "D1;D2;D3"]
@@ -331,9 +414,9 @@ def test_recoverable_draw_is_advanced_then_recovered_over_months(tmp_path):
         paid.append((amounts(ledger), int(pay["payable_minor"][0]), int(pay["draw_balance_minor"][0])))
         history = ledger if history is None else pd.concat([history, ledger], ignore_index=True)
     assert paid == [
-        ([1400_00, 1600_00], 3000_00, 1600_00),   # earned 1,400: 1,600 advanced
-        ([4000_00, -1000_00], 3000_00, 600_00),   # earned 4,000: 1,000 above the draw recovers
-        ([2000_00, -600_00], 1400_00, 0),          # draw ended: the remaining 600 is recovered
+        ([1400_00, 1600_00], 3000_00, 1600_00),  # earned 1,400: 1,600 advanced
+        ([4000_00, -1000_00], 3000_00, 600_00),  # earned 4,000: 1,000 above the draw recovers
+        ([2000_00, -600_00], 1400_00, 0),  # draw ended: the remaining 600 is recovered
     ]
 
 
@@ -341,8 +424,9 @@ def test_guarantee_tops_up_and_is_never_recovered(tmp_path):
     book = plan_book(tmp_path, DRAW_PLAN, header="draw: {kind: guarantee, amount: 2000}\n")
     reps = roster("A")
     jan = run(book, reps, credited([("D1", "A", "2025-01-10", "5000")], month="2025-01"), {}, month="2025-01")
-    feb = run(book, reps, credited([("D2", "A", "2025-02-10", "50000")], month="2025-02"), {}, month="2025-02",
-              history=jan)
+    feb = run(
+        book, reps, credited([("D2", "A", "2025-02-10", "50000")], month="2025-02"), {}, month="2025-02", history=jan
+    )
     assert amounts(jan) == [500_00, 1500_00] and jan["kind"].tolist() == ["commission", "guarantee"]
     assert amounts(feb) == [5000_00]
 
@@ -356,9 +440,21 @@ def test_draw_for_new_hires_only_in_their_first_months(tmp_path):
 
 def clawback_events(rows, month="2025-04"):
     """rows: (deal_id, rep_id, close_date, cancelled_date, credit)."""
-    return pd.DataFrame([{"month": month, "deal_id": d, "rep_id": r, "cancelled_date": pd.Timestamp(x),
-                          "close_date": pd.Timestamp(c), "credit_minor": to_minor(a, "USD"), "plan_currency": "USD",
-                          "reason": "refund"} for d, r, c, x, a in rows])
+    return pd.DataFrame(
+        [
+            {
+                "month": month,
+                "deal_id": d,
+                "rep_id": r,
+                "cancelled_date": pd.Timestamp(x),
+                "close_date": pd.Timestamp(c),
+                "credit_minor": to_minor(a, "USD"),
+                "plan_currency": "USD",
+                "reason": "refund",
+            }
+            for d, r, c, x, a in rows
+        ]
+    )
 
 
 def test_clawback_at_the_rate_originally_paid_including_a_straddled_deal(tmp_path):
@@ -366,9 +462,13 @@ def test_clawback_at_the_rate_originally_paid_including_a_straddled_deal(tmp_pat
     march = run(book, roster("A"), credited(STRADDLE), {"A": "20000"})
     april_deals = pd.concat([credited(STRADDLE), credited([("D9", "A", "2025-04-02", "1000")], month="2025-04")])
     april_deals["month"] = "2025-04"
-    events = clawback_events([("D1", "A", "2025-03-01", "2025-04-10", "8000"),
-                              ("D3", "A", "2025-03-02", "2025-04-20", "6000"),
-                              ("D2", "A", "2025-03-05", "2025-06-30", "10000")])
+    events = clawback_events(
+        [
+            ("D1", "A", "2025-03-01", "2025-04-10", "8000"),
+            ("D3", "A", "2025-03-02", "2025-04-20", "6000"),
+            ("D2", "A", "2025-03-05", "2025-06-30", "10000"),
+        ]
+    )
     april = run(book, roster("A"), april_deals, {"A": "20000"}, month="2025-04", events=events, history=march)
     claw = april[april["kind"] == "clawback"]
     # D1: 4% x 8,000; D3 straddled: 4% x 2,000 and 6% x 4,000; D2 cancelled after 117 days: outside
@@ -413,8 +513,9 @@ def _commission_total(tmp_path, method: str, cents: list[int], target: int = 20_
     deals["credit_minor"] = np.array(cents, dtype=np.int64)
     att = attainment(deals, {"A": str(target / 100)})
     book = plan_book(tmp_path, commission(method))
-    return int(compute_ledger(MONTH, book, roster("A"), deals, att, satisfaction(), NO_EVENTS, None)
-               ["amount_minor"].sum())
+    return int(
+        compute_ledger(MONTH, book, roster("A"), deals, att, satisfaction(), NO_EVENTS, None)["amount_minor"].sum()
+    )
 
 
 @settings(max_examples=12, deadline=None)
@@ -435,13 +536,16 @@ def test_retroactive_pays_at_least_marginal_when_rates_rise(tmp_path_factory, ce
 
 
 @settings(max_examples=10, deadline=None)
-@given(cents=st.lists(st.integers(min_value=0, max_value=3_000_000), min_size=0, max_size=10),
-       csat=st.floats(min_value=1, max_value=5))
+@given(
+    cents=st.lists(st.integers(min_value=0, max_value=3_000_000), min_size=0, max_size=10),
+    csat=st.floats(min_value=1, max_value=5),
+)
 def test_ledger_total_equals_payout_total(tmp_path_factory, cents, csat):
     tmp = tmp_path_factory.mktemp("p")
     penalty = "\n  - id: q\n    kind: penalty\n    when: {measure: csat_mean, below: 3.5}\n    multiplier: 0.85\n"
-    book = plan_book(tmp, commission(extra="\n    cap: 1500") + penalty,
-                     header="draw: {kind: recoverable, amount: 800}\ncap: 1400\n")
+    book = plan_book(
+        tmp, commission(extra="\n    cap: 1500") + penalty, header="draw: {kind: recoverable, amount: 800}\ncap: 1400\n"
+    )
     deals = credited([(f"D{i}", "AB"[i % 2], "2025-03-03", str(c / 100)) for i, c in enumerate(cents)])
     deals["credit_minor"] = np.array(cents, dtype=np.int64)
     ledger = run(book, roster("A", "B"), deals, {"A": "10000", "B": "10000"}, sat={"A": (50, csat), "B": (90, 4.5)})
@@ -490,23 +594,29 @@ def test_gate_on_an_actual_count_and_threshold_on_an_amount(tmp_path):
     gates:
       - {measure: actual, metric: new_accounts, at_least: 3, applies_to: accelerators}
 """
-    deals = credited([("A1", "A", "2025-03-01", "24000"), ("B1", "B", "2025-03-01", "24000"),
-                      ("C1", "C", "2025-03-01", "9999.99")])
-    logos = [{"scope": "rep", "scope_id": r, "metric": "new_accounts", "actual": n, "target": pd.NA}
-             for r, n in (("A", 3), ("B", 2), ("C", 5))]
+    deals = credited(
+        [("A1", "A", "2025-03-01", "24000"), ("B1", "B", "2025-03-01", "24000"), ("C1", "C", "2025-03-01", "9999.99")]
+    )
+    logos = [
+        {"scope": "rep", "scope_id": r, "metric": "new_accounts", "actual": n, "target": pd.NA}
+        for r, n in (("A", 3), ("B", 2), ("C", 5))
+    ]
     ledger = run(plan_book(tmp_path, comp), roster("A", "B", "C"), deals, {}, extra=logos)
     assert amounts(ledger, "A") == [2000_00, 600_00]  # 10% x 20,000 + 15% x 4,000
     assert amounts(ledger, "B") == [2000_00, 400_00]  # accelerator withheld: 10% x 4,000
     assert "withheld: month new_accounts 2 (needs >= 3)" in ledger.loc[ledger["rep_id"] == "B", "explanation"].iloc[1]
     assert amounts(ledger, "C") == [0]
-    assert "Credit 9,999.99 USD is below the 10,000.00 USD threshold" in ledger.loc[ledger["rep_id"] == "C",
-                                                                                    "explanation"].iloc[0]
+    assert (
+        "Credit 9,999.99 USD is below the 10,000.00 USD threshold"
+        in ledger.loc[ledger["rep_id"] == "C", "explanation"].iloc[0]
+    )
 
 
 def test_quarterly_commission_accumulates_the_quarter_in_close_date_order(tmp_path):
     book = plan_book(tmp_path, commission(extra="\n    period: quarter"))
-    deals = credited([("J1", "A", "2025-01-20", "12000"), ("F1", "A", "2025-02-10", "12000"),
-                      ("M1", "A", "2025-03-05", "12000")])
+    deals = credited(
+        [("J1", "A", "2025-01-20", "12000"), ("F1", "A", "2025-02-10", "12000"), ("M1", "A", "2025-03-05", "12000")]
+    )
     att = attainment(deals, {"A": "10000"})
     att.loc[att["period"] == "qtd", ["actual", "target"]] = [36_000_00, 30_000_00]
     ledger = compute_ledger(MONTH, book, roster("A"), deals, att, satisfaction(), NO_EVENTS, None)
@@ -529,8 +639,9 @@ def months_of_negative_balance(tmp_path, reps, months):
     history, out = None, []
     for month, deals, cancelled in months:
         rows = credited([(d, "A", f"{month}-05", c) for d, c in deals], month=month)
-        events = clawback_events([(d, "A", close, x, c) for d, close, x, c in cancelled], month=month) \
-            if cancelled else None
+        events = (
+            clawback_events([(d, "A", close, x, c) for d, close, x, c in cancelled], month=month) if cancelled else None
+        )
         ledger = run(book, reps, rows, {}, month=month, events=events, history=history)
         pay = payouts(ledger, reps, month, history)
         reconcile(pay, ledger)  # the finance export's check: payable = sum of the lines, to the cent
@@ -544,33 +655,51 @@ def payout_of(pay: pd.DataFrame, rep: str = "A") -> pd.Series:
 
 
 def test_a_clawback_larger_than_earnings_is_carried_forward_and_recovered_later(tmp_path):
-    (mar, mar_pay), (apr, apr_pay), (may, may_pay), (jun, jun_pay) = months_of_negative_balance(tmp_path, roster("A"), [
-        ("2025-03", [("D1", "50000")], []),                                        # 10%: 5,000.00 paid
-        ("2025-04", [("D2", "2000")], [("D1", "2025-03-05", "2025-04-10", "50000")]),  # 200 - 5,000 = -4,800
-        ("2025-05", [("D3", "30000")], []),                                        # 3,000 recovers part
-        ("2025-06", [("D4", "50000")], []),                                        # 5,000: 1,800 recovers the rest
-    ])
+    (mar, mar_pay), (apr, apr_pay), (may, may_pay), (jun, jun_pay) = months_of_negative_balance(
+        tmp_path,
+        roster("A"),
+        [
+            ("2025-03", [("D1", "50000")], []),  # 10%: 5,000.00 paid
+            ("2025-04", [("D2", "2000")], [("D1", "2025-03-05", "2025-04-10", "50000")]),  # 200 - 5,000 = -4,800
+            ("2025-05", [("D3", "30000")], []),  # 3,000 recovers part
+            ("2025-06", [("D4", "50000")], []),  # 5,000: 1,800 recovers the rest
+        ],
+    )
     mar_pay, apr_pay, may_pay, jun_pay = (payout_of(p) for p in (mar_pay, apr_pay, may_pay, jun_pay))
     assert mar_pay["payable_minor"] == 5000_00 and mar_pay["carried_balance_minor"] == 0
     assert apr[["kind", "amount_minor", "for_month"]].values.tolist() == [
-        ["commission", 200_00, "2025-04"], ["clawback", -5000_00, "2025-04"], ["carry_forward", 4800_00, "2025-04"]]
+        ["commission", 200_00, "2025-04"],
+        ["clawback", -5000_00, "2025-04"],
+        ["carry_forward", 4800_00, "2025-04"],
+    ]
     assert apr["explanation"].iloc[2] == (
         "Carried forward: this month's lines sum to -4,800.00 USD (more recovered than earned), so nothing is "
-        "paid and 4,800.00 USD becomes a balance recovered from later earnings; balance now 4,800.00 USD")
+        "paid and 4,800.00 USD becomes a balance recovered from later earnings; balance now 4,800.00 USD"
+    )
     assert apr["base_minor"].iloc[2] == -4800_00 and apr["component"].iloc[2] == "balance"
-    assert (apr_pay["earnings_minor"], apr_pay["carried_minor"], apr_pay["payable_minor"],
-            apr_pay["carried_balance_minor"]) == (-4800_00, 4800_00, 0, 4800_00)
+    assert (
+        apr_pay["earnings_minor"],
+        apr_pay["carried_minor"],
+        apr_pay["payable_minor"],
+        apr_pay["carried_balance_minor"],
+    ) == (-4800_00, 4800_00, 0, 4800_00)
     # May earns 3,000 < 4,800: all of it recovers, nothing is paid, 1,800 still owed
     assert may[["kind", "amount_minor", "for_month", "line_no"]].values.tolist() == [
-        ["commission", 3000_00, "2025-05", 1], ["recovery", -3000_00, "2025-04", 2]]
+        ["commission", 3000_00, "2025-05", 1],
+        ["recovery", -3000_00, "2025-04", 2],
+    ]
     assert may["explanation"].iloc[1] == (
         "Recovery of the balance carried forward from 2025-04: 3,000.00 USD of this month's 3,000.00 USD payable; "
-        "1,800.00 USD of it still to recover")
+        "1,800.00 USD of it still to recover"
+    )
     assert (may_pay["payable_minor"], may_pay["carried_balance_minor"]) == (0, 1800_00)
     # June earns 5,000: 1,800 recovers the rest, 3,200 is paid
     assert jun["amount_minor"].tolist() == [5000_00, -1800_00]
     assert (jun_pay["carried_minor"], jun_pay["payable_minor"], jun_pay["carried_balance_minor"]) == (
-        -1800_00, 3200_00, 0)
+        -1800_00,
+        3200_00,
+        0,
+    )
     # over the four months the rep is paid exactly what was earned net of the clawback
     paid = sum(int(p["payable_minor"]) for p in (mar_pay, apr_pay, may_pay, jun_pay))
     assert paid == 5000_00 + 200_00 - 5000_00 + 3000_00 + 5000_00
@@ -579,14 +708,19 @@ def test_a_clawback_larger_than_earnings_is_carried_forward_and_recovered_later(
 def test_a_leaver_with_a_carried_balance_is_reported_not_forgiven(tmp_path):
     reps = roster("A")
     reps["leave_date"] = pd.Timestamp("2025-04-20")
-    _, (apr, apr_pay) = months_of_negative_balance(tmp_path, reps, [
-        ("2025-03", [("D1", "10000")], []),
-        ("2025-04", [], [("D1", "2025-03-05", "2025-04-10", "10000")]),
-    ])
+    _, (apr, apr_pay) = months_of_negative_balance(
+        tmp_path,
+        reps,
+        [
+            ("2025-03", [("D1", "10000")], []),
+            ("2025-04", [], [("D1", "2025-03-05", "2025-04-10", "10000")]),
+        ],
+    )
     apr_pay = payout_of(apr_pay)
     assert apr["kind"].tolist() == ["commission", "clawback", "carry_forward", "recovery"]
     assert apr["amount_minor"].tolist() == [0, -1000_00, 1000_00, 0]
     assert apr["explanation"].iloc[3] == (
         "Not recovered: the rep leaves on 2025-04-20 with 1,000.00 USD of carried balance outstanding; it is "
-        "reported here for finance to settle, not forgiven")
+        "reported here for finance to settle, not forgiven"
+    )
     assert (apr_pay["payable_minor"], apr_pay["carried_balance_minor"]) == (0, 1000_00)

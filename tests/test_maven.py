@@ -11,8 +11,9 @@ import pytest
 from attain.maven import MAVEN_DIR, MAVEN_MONTH, PRODUCT_ALIASES, load_maven, person_id
 from attain.readers import InputFileError
 
-pytestmark = pytest.mark.skipif(not (MAVEN_DIR / "sales_pipeline.csv").is_file(),
-                                reason="the Maven sample is not at ../shared/datasets/maven-crm")
+pytestmark = pytest.mark.skipif(
+    not (MAVEN_DIR / "sales_pipeline.csv").is_file(), reason="the Maven sample is not at ../shared/datasets/maven-crm"
+)
 
 
 def _raw(name):
@@ -31,8 +32,10 @@ def out(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def t(out):
-    return {name: pd.read_csv(out / f"{name}.csv", dtype=str, keep_default_na=False)
-            for name in ("deals", "reps", "targets")}
+    return {
+        name: pd.read_csv(out / f"{name}.csv", dtype=str, keep_default_na=False)
+        for name in ("deals", "reps", "targets")
+    }
 
 
 def test_every_deal_kept_with_the_files_stage_counts(t):
@@ -41,7 +44,9 @@ def test_every_deal_kept_with_the_files_stage_counts(t):
     deals = t["deals"]
     assert len(deals) == len(raw) == 8800
     assert deals["stage"].value_counts().to_dict() == {
-        "won": stages["Won"], "lost": stages["Lost"], "open": stages["Engaging"] + stages["Prospecting"],
+        "won": stages["Won"],
+        "lost": stages["Lost"],
+        "open": stages["Engaging"] + stages["Prospecting"],
     }
     assert deals["deal_id"].tolist() == [row["opportunity_id"] for row in raw]
     assert set(deals["currency"]) == {"USD"}
@@ -59,9 +64,16 @@ def test_gtxpro_is_aliased_and_every_product_is_in_the_catalogue(t):
 def test_amounts_dates_and_blanks_carried_over(t):
     deals = t["deals"].set_index("deal_id")
     assert deals.loc["Z063OYW0"].to_dict() == {
-        "owner_id": "darcel-schlecht", "account": "Isdom", "product": "GTX Pro", "amount": "4514",
-        "currency": "USD", "stage": "won", "created_date": "2016-10-25", "close_date": "2017-03-11",
-        "cancelled_date": "", "cancel_reason": "",
+        "owner_id": "darcel-schlecht",
+        "account": "Isdom",
+        "product": "GTX Pro",
+        "amount": "4514",
+        "currency": "USD",
+        "stage": "won",
+        "created_date": "2016-10-25",
+        "close_date": "2017-03-11",
+        "cancelled_date": "",
+        "cancel_reason": "",
     }
     open_deals = deals[deals["stage"] == "open"]
     assert (open_deals["amount"] == "").all() and (open_deals["close_date"] == "").all()
@@ -78,8 +90,13 @@ def test_roster_35_agents_under_6_managers(t):
     assert set(agents["manager_id"]) == set(managers["rep_id"])
     assert (managers["manager_id"] == "").all()
     brinkmann = agents[agents["team"] == "Team Brinkmann"]
-    assert sorted(brinkmann["name"]) == ["Anna Snelling", "Cecily Lampkin", "Lajuana Vencill",
-                                         "Moses Frase", "Versie Hillebrand"]
+    assert sorted(brinkmann["name"]) == [
+        "Anna Snelling",
+        "Cecily Lampkin",
+        "Lajuana Vencill",
+        "Moses Frase",
+        "Versie Hillebrand",
+    ]
     assert set(brinkmann["manager_id"]) == {"dustin-brinkmann"} and set(brinkmann["region"]) == {"Central"}
     assert set(reps["region"]) == {"Central", "East", "West"}
     assert set(agents["plan_id"]) == {"ae_usd"} and set(managers["plan_id"]) == {"mgr_usd"}

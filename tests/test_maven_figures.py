@@ -39,12 +39,27 @@ def maven():
     pipeline, teams = _read("sales_pipeline.csv"), _read("sales_teams.csv")
     managers = {t["manager"]: t["regional_office"] for t in teams}
     roster = [
-        {"rep_id": t["sales_agent"], "role": "rep", "manager_id": t["manager"], "team": t["manager"], "region": t["regional_office"]}
+        {
+            "rep_id": t["sales_agent"],
+            "role": "rep",
+            "manager_id": t["manager"],
+            "team": t["manager"],
+            "region": t["regional_office"],
+        }
         for t in teams
-    ] + [{"rep_id": m, "role": "manager", "manager_id": "", "team": m, "region": office} for m, office in managers.items()]
+    ] + [
+        {"rep_id": m, "role": "manager", "manager_id": "", "team": m, "region": office}
+        for m, office in managers.items()
+    ]
     reps = pd.DataFrame(roster).assign(
-        name=lambda f: f["rep_id"], email="", hire_date=pd.Timestamp("2016-01-01"), leave_date=pd.NaT, plan_id="",
-        locale="en", currency="USD", valid_from="",
+        name=lambda f: f["rep_id"],
+        email="",
+        hire_date=pd.Timestamp("2016-01-01"),
+        leave_date=pd.NaT,
+        plan_id="",
+        locale="en",
+        currency="USD",
+        valid_from="",
     )
     return pipeline, teams, reps
 
@@ -57,13 +72,21 @@ def _snapshot(pipeline: list[dict], month: str) -> pd.DataFrame:
         if p["engage_date"] and p["engage_date"] > end:
             continue
         closed = p["deal_stage"] in ("Won", "Lost") and p["close_date"] <= end
-        rows.append({
-            "deal_id": p["opportunity_id"], "owner_id": p["sales_agent"], "account": p["account"], "product": p["product"],
-            "amount_minor": int(p["close_value"] or 0) * 100 if closed else 0, "currency": "USD",
-            "stage": p["deal_stage"].lower() if closed else "open",
-            "created_date": p["engage_date"] or None, "close_date": p["close_date"] if closed else None,
-            "cancelled_date": None, "cancel_reason": "",
-        })
+        rows.append(
+            {
+                "deal_id": p["opportunity_id"],
+                "owner_id": p["sales_agent"],
+                "account": p["account"],
+                "product": p["product"],
+                "amount_minor": int(p["close_value"] or 0) * 100 if closed else 0,
+                "currency": "USD",
+                "stage": p["deal_stage"].lower() if closed else "open",
+                "created_date": p["engage_date"] or None,
+                "close_date": p["close_date"] if closed else None,
+                "cancelled_date": None,
+                "cancel_reason": "",
+            }
+        )
     frame = pd.DataFrame(rows)
     for col in ("created_date", "close_date", "cancelled_date"):
         frame[col] = pd.to_datetime(frame[col])
@@ -72,7 +95,9 @@ def _snapshot(pipeline: list[dict], month: str) -> pd.DataFrame:
 
 def _expected(pipeline: list[dict], teams: list[dict], month: str) -> dict:
     """Independent figures per (scope, id): won revenue in cents, won, lost, cycle days."""
-    place = {t["sales_agent"]: {"rep": t["sales_agent"], "team": t["manager"], "region": t["regional_office"]} for t in teams}
+    place = {
+        t["sales_agent"]: {"rep": t["sales_agent"], "team": t["manager"], "region": t["regional_office"]} for t in teams
+    }
     out: dict = defaultdict(lambda: {"revenue": 0, "won": 0, "lost": 0, "cycles": []})
     for p in pipeline:
         if p["deal_stage"] not in ("Won", "Lost") or not p["close_date"].startswith(month):

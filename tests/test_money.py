@@ -5,7 +5,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from attain import money
 
@@ -14,7 +15,7 @@ def test_to_minor_and_back_per_currency():
     assert money.to_minor("22700.50", "USD") == 2270050
     assert money.to_minor("1234", "JPY") == 1234
     assert money.from_minor(2270050, "USD") == Decimal("22700.50")
-    assert money.from_minor(1234, "JPY") == Decimal("1234")
+    assert money.from_minor(1234, "JPY") == Decimal(1234)
     assert money.format_minor(5, "CNY") == "0.05"
 
 
@@ -55,8 +56,8 @@ def test_apply_ratios_groups_equal_factors():
 
 
 @given(
-    st.lists(st.integers(min_value=-10**12, max_value=10**12), min_size=1, max_size=50),
-    st.decimals(min_value=Decimal("0"), max_value=Decimal("1000"), places=6),
+    st.lists(st.integers(min_value=-(10**12), max_value=10**12), min_size=1, max_size=50),
+    st.decimals(min_value=Decimal(0), max_value=Decimal(1000), places=6),
 )
 def test_apply_ratio_matches_decimal_half_up(amounts, factor):
     expected = [money.round_half_up(Decimal(a) * factor) for a in amounts]

@@ -208,8 +208,12 @@ def test_mail_server_down_lists_each_recipient_with_the_answer_and_exits_3(first
     with duckdb.connect(str(copy / "warehouse.duckdb")) as con:
         con.execute("DROP TABLE delivery_log")
     port = free_port()  # nobody listens: connection refused
-    for key, value in {"MAILER": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
-                       "SMTP_SECURITY": "none"}.items():
+    for key, value in {
+        "MAILER": "smtp",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(port),
+        "SMTP_SECURITY": "none",
+    }.items():
         monkeypatch.setenv(f"ATTAIN_{key}", value)
     code = main(["--var", str(copy), "run", "--month", DEMO_MONTH, "--only", "deliveries", "--quiet"])
     out = capsys.readouterr().out.splitlines()
@@ -222,7 +226,8 @@ def test_mail_server_down_lists_each_recipient_with_the_answer_and_exits_3(first
     refused = f"127.0.0.1:{port} unreachable: ConnectionRefusedError [Errno 111] Connection refused"
     assert failed == [
         f"  delivery FAILED to {m.rep_id} <{m.email}>: gave up after "
-        + ("5 attempts" if i == 0 else "1 attempt (the previous message ran out of retries)") + f": {refused}"
+        + ("5 attempts" if i == 0 else "1 attempt (the previous message ran out of retries)")
+        + f": {refused}"
         for i, m in enumerate(managers.itertuples())
     ]
 
@@ -256,7 +261,9 @@ def test_a_pack_that_fails_fails_alone_and_the_rest_are_delivered(first_run, tmp
     assert code == EXIT_PARTIAL
     assert out[0] == f"month-end {DEMO_MONTH}: done with problems"
     [failed] = [line for line in out if line.startswith("  pack FAILED: ")]
-    assert failed.startswith(f"  pack FAILED: {reason}: ") and failed.endswith(f" -> '{copy / 'output' / victim['path']}'")
+    assert failed.startswith(f"  pack FAILED: {reason}: ") and failed.endswith(
+        f" -> '{copy / 'output' / victim['path']}'"
+    )
     assert not list((copy / "output").rglob(".*.pdf.*")), "no temporary file left behind"
     packs = _table(copy, "review_packs")
     assert len(packs) == len(before) - 1 and victim["person_id"] not in set(packs["person_id"])
@@ -272,7 +279,9 @@ def test_a_pack_that_fails_fails_alone_and_the_rest_are_delivered(first_run, tmp
         body = mails[manager.email].get_body(("plain",)).get_content()
         attached = sorted(part.get_filename() for part in mails[manager.email].iter_attachments())
         members = roster.loc[roster["manager_id"] == manager.rep_id, "rep_id"]
-        team = packs[((packs["kind"] == "rep") & packs["person_id"].isin(members))
-                     | ((packs["kind"] == "manager") & (packs["person_id"] == manager.rep_id))]
+        team = packs[
+            ((packs["kind"] == "rep") & packs["person_id"].isin(members))
+            | ((packs["kind"] == "manager") & (packs["person_id"] == manager.rep_id))
+        ]
         assert attached == sorted(Path(p).name for p in team["path"])
         assert (reason in body) == (manager.rep_id == manager_id), "only the rep's own manager reads about it"

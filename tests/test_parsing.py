@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from attain.parsing import ConventionError, parse_dates, parse_flag, parse_money, settle_date_order, scan_dates
+from attain.parsing import ConventionError, parse_dates, parse_flag, parse_money, scan_dates, settle_date_order
 
 
 def money(values, **kwargs):
@@ -39,8 +39,14 @@ def test_amounts_with_a_decimal_point(text, amount, currency):
 
 @pytest.mark.parametrize(
     ("text", "amount"),
-    [("1.234,50", "1234.50"), ("1 234,50", "1234.50"), ("1\u00a0234,50 €", "1234.50"), ("22.700", "22700"),
-     ("(50,00)", "-50.00"), ("999", "999")],
+    [
+        ("1.234,50", "1234.50"),
+        ("1 234,50", "1234.50"),
+        ("1\u00a0234,50 €", "1234.50"),
+        ("22.700", "22700"),
+        ("(50,00)", "-50.00"),
+        ("999", "999"),
+    ],
 )
 def test_amounts_with_a_decimal_comma_when_declared(text, amount):
     amounts, _, problems, convention = money([text], decimal_comma=True)
@@ -91,9 +97,24 @@ def test_shared_symbols_follow_the_default_currency():
 
 @pytest.mark.parametrize(
     "text",
-    ["15 Apr, 2021 00:02:00", "2021/04/15", "2021/4/15", "15/04/2021", "44301", "2021-04-15T10:00:00Z",
-     "2021-04-15T10:00:00.000+0000", "2021年4月15日", "2021年4月15日 10:00", "Apr 15, 2021", "April 15th, 2021",
-     "15-Apr-2021", "20210415", "2021-04-15 13:20", "15.04.2021", "2021-04-15"],
+    [
+        "15 Apr, 2021 00:02:00",
+        "2021/04/15",
+        "2021/4/15",
+        "15/04/2021",
+        "44301",
+        "2021-04-15T10:00:00Z",
+        "2021-04-15T10:00:00.000+0000",
+        "2021年4月15日",
+        "2021年4月15日 10:00",
+        "Apr 15, 2021",
+        "April 15th, 2021",
+        "15-Apr-2021",
+        "20210415",
+        "2021-04-15 13:20",
+        "15.04.2021",
+        "2021-04-15",
+    ],
 )
 def test_date_formats(text):
     iso, problems = parse_dates(pd.Series([text, "30/12/2021"]), column="Close Date")

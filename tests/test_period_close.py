@@ -6,14 +6,32 @@ import duckdb
 import pandas as pd
 import pytest
 
+from attain.finance_export import reconcile
 from attain.ledger import with_adjustments
 from attain.payouts import payouts
-from attain.period_close import (PeriodCloseError, adjustment_lines, close_month, frozen_ledger,
-                                 input_fingerprint, is_closed, period_log, record_fingerprint, reopen_month,
-                                 stored_fingerprint)
-from attain.finance_export import reconcile
-from tests.test_ledger import (CLAWBACK_PLAN_HEADER, DRAW_PLAN, STRADDLE, clawback_events, commission, credited,
-                               plan_book, roster, run)
+from attain.period_close import (
+    PeriodCloseError,
+    adjustment_lines,
+    close_month,
+    frozen_ledger,
+    input_fingerprint,
+    is_closed,
+    period_log,
+    record_fingerprint,
+    reopen_month,
+    stored_fingerprint,
+)
+from tests.test_ledger import (
+    CLAWBACK_PLAN_HEADER,
+    DRAW_PLAN,
+    STRADDLE,
+    clawback_events,
+    commission,
+    credited,
+    plan_book,
+    roster,
+    run,
+)
 
 TARGETS = {"A": "20000", "B": "20000"}
 
@@ -58,14 +76,17 @@ def test_close_freezes_the_ledger_and_late_data_becomes_an_adjustment(tmp_path, 
     pd.testing.assert_frame_equal(frozen, ledger)  # the closed month is untouched
     adjustments = adjustment_lines(frozen, recomputed, recomputed.iloc[0:0], "2025-03", "2025-04")
     assert adjustments[["rep_id", "component", "kind", "amount_minor", "for_month", "month"]].values.tolist() == [
-        ["A", "commission", "adjustment", 100_00, "2025-03", "2025-04"]]
+        ["A", "commission", "adjustment", 100_00, "2025-03", "2025-04"]
+    ]
     assert adjustments["explanation"][0] == (
         "Adjustment for 2025-03 (commission): recomputed with later data 1,500.00 USD, "
-        "1,400.00 USD paid when 2025-03 was closed: +100.00 USD")
+        "1,400.00 USD paid when 2025-03 was closed: +100.00 USD"
+    )
 
     # April's statement carries it after April's own lines; the payout counts it as an adjustment
-    april = run(book, roster("A", "B"), credited([("E1", "A", "2025-04-02", "1000")], month="2025-04"),
-                TARGETS, month="2025-04")
+    april = run(
+        book, roster("A", "B"), credited([("E1", "A", "2025-04-02", "1000")], month="2025-04"), TARGETS, month="2025-04"
+    )
     april = with_adjustments(april, adjustments)
     a_lines = april[april["rep_id"] == "A"]
     assert a_lines["kind"].tolist() == ["commission", "adjustment"] and a_lines["line_no"].tolist() == [1, 2]
@@ -90,7 +111,9 @@ def test_a_closed_month_cannot_be_closed_twice_and_reopen_needs_a_reason(con, ma
     assert not is_closed(con, "2025-03") and frozen_ledger(con, "2025-03").empty
     log = period_log(con)
     assert log[["month", "action", "performed_by"]].values.tolist() == [
-        ["2025-03", "close", "finance"], ["2025-03", "reopen", "cfo"]]
+        ["2025-03", "close", "finance"],
+        ["2025-03", "reopen", "cfo"],
+    ]
     assert log["reason"].tolist() == ["March payroll", "payroll file rejected by the bank"]
     assert "dropped 4 frozen lines" in log["detail"][1]
     with pytest.raises(PeriodCloseError, match="2025-04 is not closed"):
@@ -147,14 +170,26 @@ def test_a_carried_balance_of_a_closed_month_is_recovered_once_from_its_adjustme
 
     # May earns 3,000; with the +1,000 adjustment 4,000 recovers the balance April carried: 800 still owed
     history = pd.concat([march, frozen_ledger(con, "2025-04")], ignore_index=True)
-    may = run(book, reps, credited([("D3", "A", "2025-05-05", "30000")], month="2025-05"), {}, month="2025-05",
-              history=history)
+    may = run(
+        book,
+        reps,
+        credited([("D3", "A", "2025-05-05", "30000")], month="2025-05"),
+        {},
+        month="2025-05",
+        history=history,
+    )
     assert may["amount_minor"].tolist() == [3000_00, -3000_00]  # before the adjustment: 3,000 recovered
     may = with_adjustments(may, adjustments, history, reps)
     assert may[["kind", "amount_minor", "for_month", "line_no"]].values.tolist() == [
-        ["commission", 3000_00, "2025-05", 1], ["adjustment", 1000_00, "2025-04", 2],
-        ["recovery", -4000_00, "2025-04", 3]]
+        ["commission", 3000_00, "2025-05", 1],
+        ["adjustment", 1000_00, "2025-04", 2],
+        ["recovery", -4000_00, "2025-04", 3],
+    ]
     pay = payouts(may, reps, "2025-05", history).set_index("rep_id").loc["A"]
     assert (pay["adjustments_minor"], pay["carried_minor"], pay["payable_minor"], pay["carried_balance_minor"]) == (
-        1000_00, -4000_00, 0, 800_00)
+        1000_00,
+        -4000_00,
+        0,
+        800_00,
+    )
     reconcile(payouts(may, reps, "2025-05", history), may)

@@ -27,8 +27,20 @@ def _row(table, scope, scope_id, currency="USD"):
 def test_a_lost_deal_lowers_the_win_rate_and_other_figures_are_hand_computed():
     r = reps({"rep_id": "a"}, {"rep_id": "b"})
     d = deals(
-        {"deal_id": "w1", "owner_id": "a", "amount_minor": 1000, "created_date": "2025-02-01", "close_date": "2025-03-03"},
-        {"deal_id": "w2", "owner_id": "a", "amount_minor": 2001, "created_date": "2025-03-01", "close_date": "2025-03-11"},
+        {
+            "deal_id": "w1",
+            "owner_id": "a",
+            "amount_minor": 1000,
+            "created_date": "2025-02-01",
+            "close_date": "2025-03-03",
+        },
+        {
+            "deal_id": "w2",
+            "owner_id": "a",
+            "amount_minor": 2001,
+            "created_date": "2025-03-01",
+            "close_date": "2025-03-11",
+        },
         {"deal_id": "w3", "owner_id": "a", "amount_minor": 10, "close_date": "2025-03-12"},  # no created date: no cycle
         {"deal_id": "l1", "owner_id": "a", "stage": "lost", "close_date": "2025-03-20"},
         {"deal_id": "old", "owner_id": "a", "stage": "lost", "close_date": "2025-02-20"},  # not closed in M
@@ -45,14 +57,21 @@ def test_a_lost_deal_lowers_the_win_rate_and_other_figures_are_hand_computed():
     assert (b.open_count, b.open_pipeline_minor, b.next_month_target_minor) == (2, 6500, 10000)
     assert b.coverage == 0.65 and math.isnan(b.win_rate) and pd.isna(b.avg_won_minor)
     company = _row(table, "company", "company")
-    assert (company.won_count, company.lost_count, company.open_pipeline_minor, company.next_month_target_minor) == (3, 1, 6500, 10000)
+    assert (company.won_count, company.lost_count, company.open_pipeline_minor, company.next_month_target_minor) == (
+        3,
+        1,
+        6500,
+        10000,
+    )
     assert company.median_cycle_days == 20.0
 
 
 def test_roll_ups_recompute_ratios_from_summed_counts():
     r = reps({"rep_id": "a", "team": "A"}, {"rep_id": "b", "team": "B"})
-    d = deals({"deal_id": "w", "owner_id": "a", "amount_minor": 100, "close_date": "2025-03-03"},
-              {"deal_id": "l", "owner_id": "b", "stage": "lost", "close_date": "2025-03-03"})
+    d = deals(
+        {"deal_id": "w", "owner_id": "a", "amount_minor": 100, "close_date": "2025-03-03"},
+        {"deal_id": "l", "owner_id": "b", "stage": "lost", "close_date": "2025-03-03"},
+    )
     table = _health(d, r)
     assert _row(table, "team", "A").win_rate == 1.0 and _row(table, "team", "B").win_rate == 0.0
     assert _row(table, "region", "R1").win_rate == 0.5

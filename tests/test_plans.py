@@ -58,45 +58,83 @@ def test_effective_dated_versions(tmp_path):
         book.for_rep("q", "2025-03")
 
 
-@pytest.mark.parametrize("text, message", [
-    (MINIMAL.replace("rate: 4%", "rate: four"),
-     "p.yaml: components[0].tiers[0].rate: 'four' is not a number; write a decimal such as 0.06 or \"6%\""),
-    (MINIMAL.replace("    tiers:", "    tier:"),
-     "p.yaml: components[0].tier: unknown key; did you mean 'tiers'?"),
-    (MINIMAL.replace("kind: commission", "kind: comission"),
-     "p.yaml: components[0].kind: 'comission' is not allowed; write one of: commission, bonus"),
-    (MINIMAL.replace("{from: 0%, rate: 4%}", "{from: 10%, rate: 4%}"),
-     "p.yaml: components[0].tiers[0].from: the first band must start from 0"),
-    (MINIMAL.replace("0.5, rate", "0, rate"),
-     "p.yaml: components[0].tiers[1].from: bands must be listed in increasing order"),
-    (MINIMAL.replace("currency: USD", "currency: XYZ"), "p.yaml: currency: currency 'XYZ' is not an active ISO 4217 currency code"),
-    (MINIMAL.replace("currency: USD", "currency: JPY\ncap: 10.5"),
-     "p.yaml: cap: 10.5 JPY has more than 0 decimal places"),
-    (MINIMAL.replace("plan_id: p\n", ""), "p.yaml: plan_id: required key is missing"),
-    (MINIMAL + "  - id: s\n    kind: spiff\n    products: [X]\n",
-     "p.yaml: components[1]: write exactly one of per_deal"),
-    (MINIMAL + "  - id: pen\n    kind: penalty\n    when: {measure: csat, below: 3.5}\n    multiplier: 0.9\n",
-     "p.yaml: components[1].when.measure: 'csat' is not allowed; write one of: attainment, actual, csat_pct"),
-    (MINIMAL + "  - id: pen\n    kind: penalty\n    when: {measure: csat_mean, below: 3.5}\n    multiplier: 1.1\n",
-     "p.yaml: components[1].multiplier: 1.1 is outside 0-1"),
-    (MINIMAL + "  - id: pen\n    kind: penalty\n    when: {measure: csat_mean, below: 3.5}\n    amount: 5\n"
-               "    applies_to: [bonus]\n",
-     "p.yaml: components[1].applies_to: 'bonus' is not a component listed before this penalty"),
-    (MINIMAL + "  - id: commission\n    kind: bonus\n    milestones: [{at: 1, amount: 5}]\n",
-     "p.yaml: components[1].id: id 'commission' is used twice"),
-    (MINIMAL + "clawback: {window_days: 90, window_months: 3}\n",
-     "p.yaml: clawback: write exactly one of window_days or window_months"),
-    (MINIMAL + "draw: {kind: advance, amount: 100}\n",
-     "p.yaml: draw.kind: 'advance' is not allowed; write one of: recoverable, guarantee"),
-    (MINIMAL.replace("kind: commission", "kind: commission\n    gates:\n      - {measure: nps, at_least: 10, "
-                                         "applies_to: everything}"),
-     "p.yaml: components[0].gates[0].applies_to: 'everything' is not allowed"),
-    ("plan_id: p\n  currency: [", "p.yaml: line 2: not valid YAML"),
-    (MINIMAL.replace("rate: 4%", "rate: 4"),
-     "p.yaml: components[0].tiers[0].rate: 4 would mean 400%; write \"4%\" or 0.04"),
-    (MINIMAL + "  - id: b\n    kind: bonus\n    milestones: [{at: 100, amount: 5}]\n",
-     "p.yaml: components[1].milestones[0].at: 100 would mean 10000% of target; write it as a percentage (\"100%\")"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            MINIMAL.replace("rate: 4%", "rate: four"),
+            "p.yaml: components[0].tiers[0].rate: 'four' is not a number; write a decimal such as 0.06 or \"6%\"",
+        ),
+        (MINIMAL.replace("    tiers:", "    tier:"), "p.yaml: components[0].tier: unknown key; did you mean 'tiers'?"),
+        (
+            MINIMAL.replace("kind: commission", "kind: comission"),
+            "p.yaml: components[0].kind: 'comission' is not allowed; write one of: commission, bonus",
+        ),
+        (
+            MINIMAL.replace("{from: 0%, rate: 4%}", "{from: 10%, rate: 4%}"),
+            "p.yaml: components[0].tiers[0].from: the first band must start from 0",
+        ),
+        (
+            MINIMAL.replace("0.5, rate", "0, rate"),
+            "p.yaml: components[0].tiers[1].from: bands must be listed in increasing order",
+        ),
+        (
+            MINIMAL.replace("currency: USD", "currency: XYZ"),
+            "p.yaml: currency: currency 'XYZ' is not an active ISO 4217 currency code",
+        ),
+        (
+            MINIMAL.replace("currency: USD", "currency: JPY\ncap: 10.5"),
+            "p.yaml: cap: 10.5 JPY has more than 0 decimal places",
+        ),
+        (MINIMAL.replace("plan_id: p\n", ""), "p.yaml: plan_id: required key is missing"),
+        (
+            MINIMAL + "  - id: s\n    kind: spiff\n    products: [X]\n",
+            "p.yaml: components[1]: write exactly one of per_deal",
+        ),
+        (
+            MINIMAL + "  - id: pen\n    kind: penalty\n    when: {measure: csat, below: 3.5}\n    multiplier: 0.9\n",
+            "p.yaml: components[1].when.measure: 'csat' is not allowed; write one of: attainment, actual, csat_pct",
+        ),
+        (
+            MINIMAL
+            + "  - id: pen\n    kind: penalty\n    when: {measure: csat_mean, below: 3.5}\n    multiplier: 1.1\n",
+            "p.yaml: components[1].multiplier: 1.1 is outside 0-1",
+        ),
+        (
+            MINIMAL + "  - id: pen\n    kind: penalty\n    when: {measure: csat_mean, below: 3.5}\n    amount: 5\n"
+            "    applies_to: [bonus]\n",
+            "p.yaml: components[1].applies_to: 'bonus' is not a component listed before this penalty",
+        ),
+        (
+            MINIMAL + "  - id: commission\n    kind: bonus\n    milestones: [{at: 1, amount: 5}]\n",
+            "p.yaml: components[1].id: id 'commission' is used twice",
+        ),
+        (
+            MINIMAL + "clawback: {window_days: 90, window_months: 3}\n",
+            "p.yaml: clawback: write exactly one of window_days or window_months",
+        ),
+        (
+            MINIMAL + "draw: {kind: advance, amount: 100}\n",
+            "p.yaml: draw.kind: 'advance' is not allowed; write one of: recoverable, guarantee",
+        ),
+        (
+            MINIMAL.replace(
+                "kind: commission",
+                "kind: commission\n    gates:\n      - {measure: nps, at_least: 10, applies_to: everything}",
+            ),
+            "p.yaml: components[0].gates[0].applies_to: 'everything' is not allowed",
+        ),
+        ("plan_id: p\n  currency: [", "p.yaml: line 2: not valid YAML"),
+        (
+            MINIMAL.replace("rate: 4%", "rate: 4"),
+            'p.yaml: components[0].tiers[0].rate: 4 would mean 400%; write "4%" or 0.04',
+        ),
+        (
+            MINIMAL + "  - id: b\n    kind: bonus\n    milestones: [{at: 100, amount: 5}]\n",
+            'p.yaml: components[1].milestones[0].at: 100 would mean 10000% of target; write it as a percentage ("100%")',
+        ),
+    ],
+)
 def test_errors_name_the_file_the_key_path_and_the_fix(tmp_path, text, message):
     with pytest.raises(PlanError) as caught:
         load_plans(write(tmp_path, text))

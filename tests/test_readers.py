@@ -228,10 +228,10 @@ def test_arrow_and_pandas_csv_paths_read_the_same_cells(tmp_path):
     from attain.readers import _arrow_csv, _pandas_csv
 
     text = (
-        'deal_id,account,amount,note\n'
+        "deal_id,account,amount,note\n"
         'D1,"Acme, Inc.",1200.50,"two\nlines"\n'
-        '\n'
-        'D2,  Padded  ,7,\n'
+        "\n"
+        "D2,  Padded  ,7,\n"
         'D3,"Quote ""x""",0,last\n'
     )
     path = tmp_path / "deals.csv"

@@ -16,7 +16,6 @@ from email import policy
 from pathlib import Path
 
 import duckdb
-
 import pandas as pd
 import pytest
 from pypdf import PdfReader
@@ -25,8 +24,17 @@ from attain import i18n
 from attain.credit import roster_as_of
 from attain.delivery import DeliveryLog, OutboxMailer, deliver, headlines, plan_messages
 from attain.render import (
-    TEMPLATES_DIR, WORD_CHUNK, ZERO_WIDTH_SPACE, FetchRefused, PackFailure, PackJob, Renderer, TemplatesOnlyFetcher,
-    css_string, fit_text, render_packs,
+    TEMPLATES_DIR,
+    WORD_CHUNK,
+    ZERO_WIDTH_SPACE,
+    FetchRefused,
+    PackFailure,
+    PackJob,
+    Renderer,
+    TemplatesOnlyFetcher,
+    css_string,
+    fit_text,
+    render_packs,
 )
 from attain.review import pack_list, rep_review
 from attain.settings import Settings
@@ -54,7 +62,11 @@ def test_review_packs_table_points_at_the_files(packs):
     out, table = packs
     assert list(table.columns) == ["month", "person_id", "kind", "locale", "path", "sha256"]
     assert list(table[["person_id", "kind", "locale"]].itertuples(index=False, name=None)) == [
-        ("R1", "rep", "en"), ("R2", "rep", "zh_CN"), ("R3", "rep", "en"), ("M1", "manager", "zh_CN")]
+        ("R1", "rep", "en"),
+        ("R2", "rep", "zh_CN"),
+        ("R3", "rep", "en"),
+        ("M1", "manager", "zh_CN"),
+    ]
     assert table.loc[0, "path"] == "2026-10/packs/rep-R1.en.pdf"
     for row in table.itertuples():
         assert hashlib.sha256((out / row.path).read_bytes()).hexdigest() == row.sha256
@@ -64,9 +76,11 @@ def test_review_packs_table_points_at_the_files(packs):
 def test_rep_pack_prints_the_ledger_and_attainment(packs):
     text = _text(_pdf(packs, "R1"))
     # Ledger: commission 56,000 + 25 x 10,000 / 20 = 68,500; bonus 50,000; clawback -12,345.
-    for amount, explanation in [("$685.00", "5% of credited revenue"),
-                                ("$500.00", "Bonus for reaching 100% of the monthly target"),
-                                ("-$123.45", "Clawback: deal D-0999 cancelled on 2026-10-12")]:
+    for amount, explanation in [
+        ("$685.00", "5% of credited revenue"),
+        ("$500.00", "Bonus for reaching 100% of the monthly target"),
+        ("-$123.45", "Clawback: deal D-0999 cancelled on 2026-10-12"),
+    ]:
         assert re.search(re.escape(amount), text) and explanation in text
     assert re.search(r"Total payable\s*\$1,061\.55", text)  # 68,500 + 50,000 - 12,345
     # Attainment: 1,370,000 / 1,000,000 this month; 8,750,000 / 10,000,000 year to date.
@@ -101,11 +115,23 @@ def test_injection_prints_literally_and_nothing_is_fetched(packs):
 def test_chinese_pack_has_real_chinese_text(packs):
     reader = _pdf(packs, "R2")
     text = _text(reader)
-    for phrase in ("李娜", "月度评估，2026年10月", "上海贸易有限公司", "薪酬明细", "佣金", "2026年10月9日", "US$252.00",
-                   "第 1 页，共 2 页"):
+    for phrase in (
+        "李娜",
+        "月度评估，2026年10月",
+        "上海贸易有限公司",
+        "薪酬明细",
+        "佣金",
+        "2026年10月9日",
+        "US$252.00",
+        "第 1 页，共 2 页",
+    ):
         assert phrase in text
-    fonts = {str(f["/BaseFont"]) for page in reader.pages for f in page["/Resources"]["/Font"].values()
-             if "/BaseFont" in f.get_object()}
+    fonts = {
+        str(f["/BaseFont"])
+        for page in reader.pages
+        for f in page["/Resources"]["/Font"].values()
+        if "/BaseFont" in f.get_object()
+    }
     assert any("WenQuanYi" in f for f in fonts), fonts
 
 
@@ -114,7 +140,7 @@ def test_manager_pack_ranks_and_holds_each_member(packs):
     text = _text(reader)
     assert "团队评估：陈梅" in text and "3 名团队成员" in text
     assert "本月有 2 行输入数据被隔离" in text
-    ranking = text[text.index("排名"):text.index("团队应付合计")]
+    ranking = text[text.index("排名") : text.index("团队应付合计")]
     assert ranking.index("Alice Martin") < ranking.index("李娜") < ranking.index("Bob Stone")
     assert re.search(r"团队应付合计\s*US\$1,313\.55", text)  # 106,155 + 25,200
     n = len(reader.pages)
@@ -137,11 +163,17 @@ def test_process_pool_gives_the_same_bytes(packs, tmp_path):
     assert (pooled.set_index("person_id").loc[["R2", "R3"], "sha256"] == same).all()
 
 
-@pytest.mark.parametrize("url", [
-    "file:///etc/passwd", "http://127.0.0.1:9/x.css", "https://example.com/logo.png",
-    "data:text/css,body{color:red}", (TEMPLATES_DIR / ".." / "attain" / "money.py").as_uri(),
-    "file://otherhost" + (TEMPLATES_DIR / "pack.css").as_posix(),
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "http://127.0.0.1:9/x.css",
+        "https://example.com/logo.png",
+        "data:text/css,body{color:red}",
+        (TEMPLATES_DIR / ".." / "attain" / "money.py").as_uri(),
+        "file://otherhost" + (TEMPLATES_DIR / "pack.css").as_posix(),
+    ],
+)
 def test_fetcher_refuses_everything_outside_the_templates(url):
     fetcher = TemplatesOnlyFetcher(TEMPLATES_DIR)
     with pytest.raises(FetchRefused):
@@ -153,8 +185,10 @@ def test_fetcher_serves_template_files_and_weasyprint_loads_nothing_else():
     fetcher = TemplatesOnlyFetcher(TEMPLATES_DIR)
     assert fetcher.fetch((TEMPLATES_DIR / "pack.css").as_uri()).read().startswith(b"/*")
     renderer = Renderer()
-    hostile = ('<html><head><link rel="stylesheet" href="http://127.0.0.1:9/x.css"></head><body>'
-               '<img src="file:///etc/passwd"><p>x</p></body></html>')
+    hostile = (
+        '<html><head><link rel="stylesheet" href="http://127.0.0.1:9/x.css"></head><body>'
+        '<img src="file:///etc/passwd"><p>x</p></body></html>'
+    )
     assert renderer.pdf(hostile).startswith(b"%PDF")
     assert set(renderer.fetcher.refused) == {"http://127.0.0.1:9/x.css", "file:///etc/passwd"}
 
@@ -230,27 +264,38 @@ def test_a_stuck_pack_fails_alone_and_the_manager_gets_the_other_packs(tmp_path)
     tables = make_tables()
     settings = Settings(pack_time_limit=15)  # far above a normal pack, even on a busy machine
     start = time.perf_counter()
-    rendered = render_packs(MONTH, tables, settings, tmp_path / "out", FINGERPRINT, processes=2,
-                            make_job=SlowOrBrokenJob)
+    rendered = render_packs(
+        MONTH, tables, settings, tmp_path / "out", FINGERPRINT, processes=2, make_job=SlowOrBrokenJob
+    )
     assert time.perf_counter() - start < 60, "the stuck worker was killed, not waited for"
     assert list(rendered.table["person_id"]) == ["R1", "M1"]
     assert rendered.failed == [
-        PackFailure("R2", "rep", "zh_CN", "rep pack for R2 (李娜) took more than 15 s and was stopped; "
-                                          "raise `--pack-time-limit 38` or `pack_time_limit: 38` in attain.yaml"),
+        PackFailure(
+            "R2",
+            "rep",
+            "zh_CN",
+            "rep pack for R2 (李娜) took more than 15 s and was stopped; "
+            "raise `--pack-time-limit 38` or `pack_time_limit: 38` in attain.yaml",
+        ),
         PackFailure("R3", "rep", "en", "the rep pack for R3 failed: ValueError: font table damaged"),
     ]
     assert len(pack_list(MONTH, tables.reps)) == len(rendered.table) + len(rendered.failed) == 4
 
     roster = roster_as_of(tables.reps, MONTH)
     heads = headlines(tables.attainment, tables.payouts, roster)
-    messages = plan_messages(MONTH, rendered.table, roster, heads, tmp_path / "out",
-                             failed_packs=[dataclasses.asdict(f) for f in rendered.failed])
+    messages = plan_messages(
+        MONTH,
+        rendered.table,
+        roster,
+        heads,
+        tmp_path / "out",
+        failed_packs=[dataclasses.asdict(f) for f in rendered.failed],
+    )
     report = deliver(messages, OutboxMailer(tmp_path / "outbox"), DeliveryLog(duckdb.connect()))
     assert len(report.sent) == 1 and not report.failed
     [eml] = (tmp_path / "outbox" / MONTH).glob("*.eml")
     mail = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
-    assert sorted(part.get_filename() for part in mail.iter_attachments()) == [
-        "manager-M1.zh_CN.pdf", "rep-R1.en.pdf"]
+    assert sorted(part.get_filename() for part in mail.iter_attachments()) == ["manager-M1.zh_CN.pdf", "rep-R1.en.pdf"]
     body = mail.get_body(("plain",)).get_content()
     assert "未附上：本次运行未能生成以下评估报告：" in body
     assert "- rep pack for R2 (李娜) took more than 15 s and was stopped" in body
@@ -274,8 +319,9 @@ def test_progress_counts_each_pack_as_it_is_written(tmp_path):
     def progress(done: int, total: int) -> None:
         seen.append((done, total, sorted(p.name for p in (tmp_path / MONTH / "packs").glob("*.pdf"))))
 
-    render_packs(MONTH, make_tables(), SETTINGS, tmp_path, FINGERPRINT, processes=2, progress=progress,
-                 make_job=SlowManagerJob)
+    render_packs(
+        MONTH, make_tables(), SETTINGS, tmp_path, FINGERPRINT, processes=2, progress=progress, make_job=SlowManagerJob
+    )
     assert [(done, total) for done, total, _ in seen] == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert seen[0][2] == ["rep-R1.en.pdf"], "the first rep pack is counted while the manager pack renders"
     assert seen[-1][2] == ["manager-M1.zh_CN.pdf", "rep-R1.en.pdf", "rep-R2.zh_CN.pdf", "rep-R3.en.pdf"]
@@ -285,17 +331,38 @@ def test_a_carried_balance_is_named_in_the_statement_of_both_languages():
     tables = make_tables()
     ledger = tables.incentive_ledger
     r2 = ledger["rep_id"] == "R2"
-    carried = ledger[r2].assign(line_no=[1, 2], kind=["commission", "clawback"], amount_minor=[28_000, -40_000],
-                                explanation=["4% of $7,000.00", "Clawback: deal D-1990 cancelled"])
-    lines = [carried.iloc[0].to_dict(), carried.iloc[1].to_dict(),
-             {**carried.iloc[1].to_dict(), "line_no": 3, "component": "balance", "kind": "carry_forward",
-              "amount_minor": 12_000, "explanation": "Carried forward: this month's lines sum to -120.00 USD"},
-             {**carried.iloc[1].to_dict(), "line_no": 4, "component": "balance", "kind": "recovery",
-              "amount_minor": 0, "for_month": "2026-08", "explanation": "Not recovered: the rep leaves"}]
+    carried = ledger[r2].assign(
+        line_no=[1, 2],
+        kind=["commission", "clawback"],
+        amount_minor=[28_000, -40_000],
+        explanation=["4% of $7,000.00", "Clawback: deal D-1990 cancelled"],
+    )
+    lines = [
+        carried.iloc[0].to_dict(),
+        carried.iloc[1].to_dict(),
+        {
+            **carried.iloc[1].to_dict(),
+            "line_no": 3,
+            "component": "balance",
+            "kind": "carry_forward",
+            "amount_minor": 12_000,
+            "explanation": "Carried forward: this month's lines sum to -120.00 USD",
+        },
+        {
+            **carried.iloc[1].to_dict(),
+            "line_no": 4,
+            "component": "balance",
+            "kind": "recovery",
+            "amount_minor": 0,
+            "for_month": "2026-08",
+            "explanation": "Not recovered: the rep leaves",
+        },
+    ]
     payouts = tables.payouts.copy()
     payouts[["carried_minor", "carried_balance_minor"]] = 0
-    payouts.loc[payouts["rep_id"] == "R2", ["earnings_minor", "carried_minor", "payable_minor",
-                                            "carried_balance_minor"]] = [-12_000, 12_000, 0, 12_000]
+    payouts.loc[
+        payouts["rep_id"] == "R2", ["earnings_minor", "carried_minor", "payable_minor", "carried_balance_minor"]
+    ] = [-12_000, 12_000, 0, 12_000]
     tables = make_tables()
     tables.incentive_ledger = pd.concat([ledger[~r2], pd.DataFrame(lines)], ignore_index=True)
     tables.payouts = payouts
@@ -304,7 +371,9 @@ def test_a_carried_balance_is_named_in_the_statement_of_both_languages():
     english = renderer.html(review, "en", FINGERPRINT)
     assert "Carried forward<br>" in english and "Balance recovery<br>" in english and "for August 2026" in english
     assert "Carried forward or recovered this month: $120.00; carried balance still to recover: $120.00." in english
-    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(renderer.pdf(
-        renderer.html(review, "zh_CN", FINGERPRINT)))).pages)
+    text = "".join(
+        page.extract_text()
+        for page in PdfReader(io.BytesIO(renderer.pdf(renderer.html(review, "zh_CN", FINGERPRINT)))).pages
+    )
     assert "结转" in text and "结转余额回收" in text
     assert "本月结转或回收：US$120.00；待回收结转余额：US$120.00。" in re.sub(r"\s+", "", text)

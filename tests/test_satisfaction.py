@@ -46,8 +46,11 @@ def test_below_minimum_responses_is_not_a_number():
 
 
 def test_account_only_response_goes_to_owner_of_latest_won_deal_before_it():
-    s = surveys(("x", "", "Acme", "2025-02-01", 5, "csat_1_5"), ("y", "", "Acme", "2025-03-10", 5, "csat_1_5"),
-                ("z", "", "Nobody", "2025-03-10", 5, "csat_1_5"))
+    s = surveys(
+        ("x", "", "Acme", "2025-02-01", 5, "csat_1_5"),
+        ("y", "", "Acme", "2025-03-10", 5, "csat_1_5"),
+        ("z", "", "Nobody", "2025-03-10", 5, "csat_1_5"),
+    )
     got = attribute_surveys(s, D).set_index("response_id")["rep_id"].to_dict()
     assert got == {"x": "a", "y": "b", "z": ""}
 
@@ -62,8 +65,11 @@ def test_declared_scale_is_converted_and_undeclared_refused():
 
 
 def test_trailing_window_and_trend():
-    s = surveys(("old", "d1", "", "2024-04-01", 5, "csat_1_5"), ("older", "d1", "", "2024-03-31", 1, "csat_1_5"),
-                ("now", "d1", "", "2025-03-01", 4, "csat_1_5"))
+    s = surveys(
+        ("old", "d1", "", "2024-04-01", 5, "csat_1_5"),
+        ("older", "d1", "", "2024-03-31", 1, "csat_1_5"),
+        ("now", "d1", "", "2025-03-01", 4, "csat_1_5"),
+    )
     one = Settings(min_responses=1)
     table = satisfaction(s, D, R, M, one)
     assert _rep(table, "a", "trailing_12").responses == 2 and _rep(table, "a").responses == 1
@@ -75,7 +81,9 @@ def test_trailing_window_and_trend():
 def test_abc_segments_by_revenue_share_with_the_crossing_account_in_a():
     r = reps({"rep_id": "r1"})
     amounts = {"P": 5000, "Q": 2500, "R": 1000, "S": 800, "T": 500, "U": 200, "Z": 0}
-    d = deals(*[{"deal_id": k, "account": k, "amount_minor": v, "close_date": "2025-03-02"} for k, v in amounts.items()])
+    d = deals(
+        *[{"deal_id": k, "account": k, "amount_minor": v, "close_date": "2025-03-02"} for k, v in amounts.items()]
+    )
     seg = account_segments(credited_deals(d, None, r, None, M, SETTINGS), M, SETTINGS).set_index("account")
     # cumulative before: P 0%, Q 50%, R 75% (crosses 80%: A), S 85% (B), T 93% (B), U 98% (C)
     assert seg["segment"].to_dict() == {"P": "A", "Q": "A", "R": "A", "S": "B", "T": "B", "U": "C", "Z": "C"}

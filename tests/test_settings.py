@@ -209,8 +209,9 @@ def test_flag_beats_environment_beats_attain_yaml_beats_default(tmp_path, monkey
 
 
 def test_merge_keeps_the_later_layer_item_by_item():
-    merged = merge_options({"product_aliases": {"GTXPro": "GTX Pro", "A": "B"}, "min_responses": 2},
-                           {"product_aliases": {"A": "C"}})
+    merged = merge_options(
+        {"product_aliases": {"GTXPro": "GTX Pro", "A": "B"}, "min_responses": 2}, {"product_aliases": {"A": "C"}}
+    )
     assert merged == {"product_aliases": {"GTXPro": "GTX Pro", "A": "C"}, "min_responses": 2}
 
 
@@ -336,15 +337,22 @@ def test_the_run_config_declares_a_scale_for_the_ingest(data, tmp_path):
     attain = {"data_dir": str(data), "survey_scales": {"nps_1_10": [1, 10]}}
     for run_config, rejected in (({}, 2), ({"resources": {"attain": {"config": attain}}}, 0)):
         result = dg.materialize(
-            [validated_inputs], partition_key="2026-10", resources=resources, run_config=run_config,
+            [validated_inputs],
+            partition_key="2026-10",
+            resources=resources,
+            run_config=run_config,
             instance=dg.DagsterInstance.ephemeral(),
         )
         quarantine = result.output_for_node("validated_inputs", "quarantine")
         assert (quarantine["table"] == "surveys").sum() == rejected
     attain["quarantine_max_share"] = "two"
     result = dg.materialize(
-        [validated_inputs], partition_key="2026-10", resources=resources, raise_on_error=False,
-        run_config={"resources": {"attain": {"config": attain}}}, instance=dg.DagsterInstance.ephemeral(),
+        [validated_inputs],
+        partition_key="2026-10",
+        resources=resources,
+        raise_on_error=False,
+        run_config={"resources": {"attain": {"config": attain}}},
+        instance=dg.DagsterInstance.ephemeral(),
     )
     [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert failure.step_failure_data.user_failure_data.description == (

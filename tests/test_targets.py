@@ -13,7 +13,9 @@ M = "2025-03"
 
 def _rep_target(tif, rep_id, month=M, metric="revenue"):
     rows = tif.in_force
-    row = rows[rows["scope"].eq("rep") & rows["scope_id"].eq(rep_id) & rows["month"].eq(month) & rows["metric"].eq(metric)]
+    row = rows[
+        rows["scope"].eq("rep") & rows["scope_id"].eq(rep_id) & rows["month"].eq(month) & rows["metric"].eq(metric)
+    ]
     assert len(row) == 1
     return row.iloc[0]
 
@@ -22,7 +24,9 @@ def test_mid_month_hire_prorated_by_days_to_the_cent():
     # hired 16 March: employed 16 of 31 days; 3,100.00 x 16/31 = 1,600.00
     # 1,000.01 x 16/31 = 516.1341... -> 516.13
     r = reps({"rep_id": "r1", "hire_date": "2025-03-16"}, {"rep_id": "r2", "hire_date": "2025-03-16"})
-    t = targets(("rep", "r1", M, "revenue", "3100.00", "2025-01-01"), ("rep", "r2", M, "revenue", "1000.01", "2025-01-01"))
+    t = targets(
+        ("rep", "r1", M, "revenue", "3100.00", "2025-01-01"), ("rep", "r2", M, "revenue", "1000.01", "2025-01-01")
+    )
     tif = targets_in_force(t, r, [M], SETTINGS)
     one = _rep_target(tif, "r1")
     assert (one.target, one.full_target, one.employed_days, one.days_in_month) == (160000, 310000, 16, 31)
@@ -63,17 +67,26 @@ def test_adjustment_in_force_at_month_end_is_measured_and_history_kept():
 def test_team_target_set_explicitly_disagreeing_with_members_warns():
     r = reps({"rep_id": "a", "team": "T"}, {"rep_id": "b", "team": "T"}, {"rep_id": "c", "team": "U"})
     t = targets(
-        ("rep", "a", M, "revenue", "1000", "2025-01-01"), ("rep", "b", M, "revenue", "2000.50", "2025-01-01"),
-        ("rep", "c", M, "revenue", "700", "2025-01-01"), ("team", "T", M, "revenue", "3500", "2025-01-01"),
+        ("rep", "a", M, "revenue", "1000", "2025-01-01"),
+        ("rep", "b", M, "revenue", "2000.50", "2025-01-01"),
+        ("rep", "c", M, "revenue", "700", "2025-01-01"),
+        ("team", "T", M, "revenue", "3500", "2025-01-01"),
     )
     tif = targets_in_force(t, r, [M], SETTINGS)
     teams = tif.in_force[tif.in_force["scope"].eq("team")].set_index("scope_id")
     assert teams.loc["T", "target"] == 350000 and teams.loc["T", "source"] == "set"
     assert teams.loc["U", "target"] == 70000 and teams.loc["U", "source"] == "members_sum"
-    assert tif.warnings.to_dict("records") == [{
-        "team": "T", "month": M, "metric": "revenue", "currency": "USD",
-        "set_amount": 350000, "members_sum": 300050, "difference": 49950,
-    }]
+    assert tif.warnings.to_dict("records") == [
+        {
+            "team": "T",
+            "month": M,
+            "metric": "revenue",
+            "currency": "USD",
+            "set_amount": 350000,
+            "members_sum": 300050,
+            "difference": 49950,
+        }
+    ]
 
 
 def test_team_target_agreeing_with_members_gives_no_warning():
