@@ -304,7 +304,8 @@ def adjustment_lines(
 
 def closed_run(month: str, closed: Collection[str]) -> list[str]:
     """The closed months immediately before ``month`` (most recent first), whose adjustments it carries."""
-    run, previous = [], add_months(month, -1)
+    run: list[str] = []
+    previous = add_months(month, -1)
     while len(run) < ADJUSTMENT_HORIZON and previous in closed:
         run.append(previous)
         previous = add_months(previous, -1)
