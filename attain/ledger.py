@@ -39,10 +39,10 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from attain.credit import active_in_month, roster_as_of
 from attain.money import apply_ratio, apply_ratios, from_minor
 from attain.periods import parse_month
 from attain.plans import Band, Component, Condition, Plan, PlanBook
+from attain.roster import active_in_month, roster_as_of
 from attain.settings import Settings
 
 LEDGER_COLUMNS = [

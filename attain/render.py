@@ -50,7 +50,8 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from attain import charts, i18n
 from attain.periods import month_end
-from attain.review import BANDS, ReviewTables, manager_review, pack_list, rep_review, roster_for_month
+from attain.review import BANDS, ReviewTables, manager_review, pack_list, rep_review
+from attain.roster import roster_for_month
 from attain.settings import Settings, how_to_set
 
 #: The repository's templates folder (the renderer's default ``templates_dir``).
