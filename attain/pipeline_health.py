@@ -27,7 +27,7 @@ import pandas as pd
 
 from attain import money, periods
 from attain.attainment import scope_targets
-from attain.credit import to_plan_currency
+from attain.fx import to_plan_currency
 from attain.periods import month_keys
 from attain.roster import SCOPES, active_in_month, memberships, roster_by_month
 from attain.settings import Settings

@@ -44,6 +44,7 @@ import pyarrow.compute as pc
 
 from attain.crm_profiles import OWNER_ALIASES, AdaptedDeals, UnknownExportError, adapt
 from attain.crm_profiles import QUARANTINE_COLUMNS as CRM_QUARANTINE_COLUMNS
+from attain.fx import latest_rate
 from attain.money import MINOR_DIGITS, format_minor, unknown_currency_reason
 from attain.periods import add_months, month_end, month_start, parse_month
 from attain.readers import INPUT_SUFFIXES, InputFileError, RawTable, delimiter_name, find_input, read_table
@@ -1536,12 +1537,11 @@ def _amount_ceiling(
     elif currency == base:
         major, how = Decimal(settings.amount_ceiling), "the ceiling of the base currency"
     else:
-        rates = fx_rates[fx_rates["currency"] == currency] if fx_rates is not None else pd.DataFrame()
-        if len(rates):
-            before = rates[rates["month"] <= month]
-            chosen = (before if len(before) else rates).sort_values("month").iloc[-1]
-            major = Decimal(settings.amount_ceiling) / Decimal(chosen["rate"])
-            how = f"the ceiling of {settings.amount_ceiling} {base} at the {chosen['month']} rate {chosen['rate']}"
+        chosen = latest_rate(fx_rates, currency, month)
+        if chosen is not None:
+            rate_month, rate = chosen
+            major = Decimal(settings.amount_ceiling) / Decimal(rate)
+            how = f"the ceiling of {settings.amount_ceiling} {base} at the {rate_month} rate {rate}"
         else:
             major = Decimal(settings.amount_ceiling)
             how = f"the ceiling of the base currency read as {currency}, which has no FX rate"
