@@ -20,8 +20,8 @@ import pandas as pd
 from openpyxl import Workbook
 
 from attain.files import write_atomic
-from attain.ledger import money_text, of_month
-from attain.money import from_minor, minor_digits
+from attain.ledger import of_month
+from attain.money import from_minor, minor_digits, money_text
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

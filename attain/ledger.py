@@ -39,7 +39,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from attain.money import apply_ratio, apply_ratios, from_minor
+from attain.money import apply_ratio, apply_ratios, format_minor, money_text
 from attain.periods import parse_month
 from attain.plans import Band, Component, Condition, Plan, PlanBook
 from attain.roster import active_in_month, roster_as_of
@@ -74,11 +74,6 @@ _ATTAINMENT_SCOPE = {"rep": "rep", "team": "team", "managed": "manager", "own": 
 
 
 # ---------------------------------------------------------------------------- formatting
-
-
-def money_text(minor: int, currency: str) -> str:
-    """``12400.00 USD`` as ``"12,400.00 USD"`` for explanations and statements."""
-    return f"{from_minor(int(minor), currency):,} {currency}"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -305,8 +300,8 @@ def _band_labels(comp: Component, currency: str) -> list[str]:
         if comp.basis == "attainment":
             low, high = percent_text(band.lower), percent_text(upper) if upper is not None else None
         else:
-            low = f"{from_minor(int(band.lower), currency):,}"
-            high = f"{from_minor(int(upper), currency):,}" if upper is not None else None
+            low = format_minor(band.lower, currency, grouped=True)
+            high = format_minor(upper, currency, grouped=True) if upper is not None else None
         labels.append(f"{low}-{high}" if high else f"{low}+")
     return labels
 
