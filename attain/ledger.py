@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from attain.money import apply_ratio, apply_ratios, format_minor, money_text
-from attain.periods import parse_month
+from attain.periods import month_end, parse_month
 from attain.plans import Band, Component, Condition, Plan, PlanBook
 from attain.roster import active_in_month, roster_as_of
 from attain.settings import Settings
@@ -997,7 +997,7 @@ def settle_balances(
     totals = lines.groupby("rep_id", sort=True)["amount_minor"].sum()
     owing = set(owed.index.get_level_values("rep_id")) if len(owed) else set()
     first = lines.drop_duplicates("rep_id").set_index("rep_id")
-    end = pd.Timestamp(f"{month}-01") + pd.offsets.MonthEnd(0)
+    end = pd.Timestamp(month_end(month))
     leave = (
         pd.to_datetime(roster.set_index("rep_id")["leave_date"]) if "leave_date" in roster else pd.Series(dtype=object)
     )

@@ -46,7 +46,7 @@ from attain.crm_profiles import OWNER_ALIASES, AdaptedDeals, UnknownExportError,
 from attain.crm_profiles import QUARANTINE_COLUMNS as CRM_QUARANTINE_COLUMNS
 from attain.fx import latest_rate
 from attain.money import MINOR_DIGITS, format_minor, unknown_currency_reason
-from attain.periods import add_months, month_end, month_start, parse_month
+from attain.periods import add_months, month_end, month_of, month_start, parse_month
 from attain.readers import INPUT_SUFFIXES, InputFileError, RawTable, delimiter_name, find_input, read_table
 from attain.readiness import month_readiness
 from attain.roster import roster_by_month, team_currency
@@ -449,7 +449,7 @@ def validate_path(
     encodings = {**settings.encodings, **(encodings or {})}
     if today is None:
         today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
-    month = month or add_months(f"{today.year:04d}-{today.month:02d}", -1)
+    month = month or add_months(month_of(today), -1)
     crm = _CrmOptions(profile, _path(mapping_file), date_order, decimal_comma, _path(owner_aliases))
     if path.is_dir():
         result = _ingest(path, month, settings, today=today, encodings=encodings, crm=crm)
