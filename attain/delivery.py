@@ -25,7 +25,6 @@ import os
 import re
 import smtplib
 import ssl
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
@@ -40,6 +39,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
+from attain.files import write_atomic
 from attain.i18n import format_money, format_month, format_percent, translator
 
 #: The environment variable holding the SMTP password (never written in a config file).
@@ -431,17 +431,7 @@ class OutboxMailer(Mailer):
 
     def _transmit(self, email: EmailMessage, msg: Outgoing) -> str:
         target = self.path_for(msg)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".eml")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(email.as_bytes())
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(target, email.as_bytes())
         return f"written to {target}"
 
 
