@@ -5,7 +5,7 @@ folder, and e-mail is written to an outbox folder. Each is a setting, so a deplo
 PostgreSQL, object storage or a real SMTP server without touching an asset.
 
 Every environment variable Attain takes (README "Configuration") is read by ``read_environment`` below and
-nowhere else (tests/test_definitions.py guards it): the CLI, the partitions, the schedule, the failure alert
+nowhere else (tests/test_environment.py guards it): the CLI, the partitions, the schedule, the failure alert
 and the resources take their values from the ``Environment`` it returns, and the domain (``attain/``) receives
 them as arguments. The SMTP password is never read into a field: the mailer resource holds
 ``EnvVar("ATTAIN_SMTP_PASSWORD")``, which Dagster resolves when the run starts (its config and logs show the
@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -322,7 +323,7 @@ def mailer_from_env(var: Path, resend: bool = False, env: Environment | None = N
     The SMTP server's fields are filled in either way, so the failure alert reads the same server from it.
     """
     env = env or read_environment()
-    server = {
+    server: dict[str, Any] = {
         "host": env.smtp_host,
         "port": int(env.smtp_port),
         "security": env.smtp_security,
