@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 from attain import ledger, stages
-from attain.ledger import BALANCE_KINDS, LEDGER_COLUMNS, money_text
+from attain.ledger import BALANCE_KINDS, LEDGER_COLUMNS
+from attain.money import money_text
 from attain.periods import add_months, parse_month, trailing
 from attain.plans import PlanBook
 from attain.settings import Settings
