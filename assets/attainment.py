@@ -1,7 +1,7 @@
 """Measuring: credit, targets in force, attainment and pipeline health for the month.
 
-Thin wrappers: the rules live in attain.credit, attain.targets, attain.attainment and
-attain.pipeline_health; these assets add the month, store the tables and show the figures.
+Thin wrappers: the stages are attain.stages (which period close also composes to recompute a closed
+month) and attain.pipeline_health; these assets add the month, store the tables and show the figures.
 """
 
 import pandas as pd
@@ -9,9 +9,8 @@ from dagster import AssetExecutionContext, Output, asset, multi_asset
 
 from assets.common import money_totals, run_month, stamped, table_metadata, table_out, unstamped
 from attain import attainment as attainment_rules
-from attain import credit
 from attain import pipeline_health as health_rules
-from attain import targets as target_rules
+from attain import stages
 from pipelines.partitions import MONTH_PARTITION, monthly
 from pipelines.resources import AttainConfig
 
@@ -38,8 +37,7 @@ def credit_stage(
     """Credit each won deal to its owner, splits and overlays, converted at the month's FX rate."""
     month, settings = run_month(context), attain.settings()
     deals, splits, reps, fx = (unstamped(f) for f in (deals, credit_splits, reps, fx_rates))
-    credited = credit.credited_deals(deals, splits, reps, fx, month, settings)
-    events = credit.clawback_events(deals, splits, reps, fx, month, settings)
+    credited, events = stages.credit_of_month(deals, splits, reps, fx, month, settings)
     this_month = credited[credited["credit_month"] == month]
     yield Output(
         stamped(credited, month),
@@ -73,9 +71,7 @@ def credit_stage(
 def target_stage(context: AssetExecutionContext, attain: AttainConfig, targets: pd.DataFrame, reps: pd.DataFrame):
     """Resolve adjustments, proration and team targets for the 12 months ending with the run month."""
     month, settings = run_month(context), attain.settings()
-    resolved = target_rules.targets_in_force(
-        unstamped(targets), unstamped(reps), target_rules.months_needed(month), settings
-    )
+    resolved = stages.targets_of_month(unstamped(targets), unstamped(reps), month, settings)
     in_force, warnings = resolved.in_force, resolved.warnings
     yield Output(stamped(in_force, month, "as_of"), output_name="targets_in_force", metadata=table_metadata(in_force))
     for w in warnings.itertuples():
@@ -112,7 +108,7 @@ def attainment_stage(
     month, settings = run_month(context), attain.settings()
     credited = credited_deals.drop(columns=["month"])
     in_force, snapshot, roster = unstamped(targets_in_force), unstamped(deals), unstamped(reps)
-    table = attainment_rules.attainment(credited, snapshot, in_force, roster, month, settings)
+    table = stages.attainment_of_month(credited, snapshot, in_force, roster, month, settings)
     trend = attainment_rules.attainment_trend(credited, snapshot, in_force, roster, month, settings)
     company = table[(table["scope"] == "company") & (table["period"] == "month")]
     yield Output(

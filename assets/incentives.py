@@ -1,41 +1,60 @@
 """Rewarding: the incentive ledger (one row per statement line) and the payouts finance pays.
 
 A closed month is never recomputed: its frozen ledger is returned as it was. Differences that later data
-makes to closed months are paid or recovered as adjustment lines in the first open month after them.
+makes to closed months are paid or recovered as adjustment lines in the first open month after them
+(``attain.period_close.ledger_for_run``). Both assets depend on the ledger's earlier partitions
+(``earlier_ledgers``) for the balances and clawbacks a month carries on.
 """
 
+import warnings
+
 import pandas as pd
-from dagster import AssetExecutionContext, MetadataValue, Output, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetIn,
+    BetaWarning,
+    MetadataValue,
+    Output,
+    TimeWindowPartitionMapping,
+    asset,
+)
 
 from assets.common import money_totals, run_month, stamped, table_metadata, unstamped
-from attain import ledger as ledger_rules
-from attain import month_end, period_close
 from attain import payouts as payout_rules
-from attain.periods import add_months, trailing
+from attain import period_close
 from attain.plans import load_plans
+from attain.stages import Measures
 from attain.validation import Inputs
 from pipelines.partitions import MONTH_PARTITION, monthly
 from pipelines.resources import AttainConfig, Warehouse
 
 #: Earlier months whose ledger lines the month needs (draw balances, clawbacks at the rate paid).
 HISTORY_MONTHS = 24
-#: Months before the run month whose missing ledger is reported (clawback windows and draws reach back).
-HISTORY_CHECK = 3
 
 
-def ledger_history(warehouse: Warehouse, month: str) -> pd.DataFrame:
-    """Ledger lines of the ``HISTORY_MONTHS`` months before ``month``: the ledger and payouts read the same."""
-    return warehouse.read("incentive_ledger", "month >= ? AND month < ?", [add_months(month, -HISTORY_MONTHS), month])
+def earlier_ledgers(*, including_this_month: bool = False) -> AssetIn:
+    """The ``incentive_ledger`` lines of the ``HISTORY_MONTHS`` months before the run month, as an input.
+
+    A declared dependency, so the lineage shows it. Months never run load as no rows (the ledger then
+    reports them in ``months_without_ledger``), and months before the first partition do not exist: a run
+    of one month never needs earlier months materialised first.
+    """
+    with warnings.catch_warnings():  # the parameter is "beta" in Dagster 1.13; nothing a user can act on
+        warnings.simplefilter("ignore", BetaWarning)
+        mapping = TimeWindowPartitionMapping(
+            start_offset=-HISTORY_MONTHS,
+            end_offset=0 if including_this_month else -1,
+            allow_nonexistent_upstream_partitions=True,
+        )
+    return AssetIn("incentive_ledger", partition_mapping=mapping)
 
 
-def months_without_ledger(month: str, history: pd.DataFrame, credited_deals: pd.DataFrame) -> list[str]:
-    """Of the ``HISTORY_CHECK`` months before ``month`` that had credited deals, those with no stored ledger."""
-    credited = set(credited_deals["credit_month"])
-    have = set(history["month"]) if not history.empty else set()
-    return [m for m in trailing(add_months(month, -1), HISTORY_CHECK) if m in credited and m not in have]
-
-
-@asset(metadata=MONTH_PARTITION, partitions_def=monthly, group_name="reward")
+@asset(
+    metadata=MONTH_PARTITION,
+    partitions_def=monthly,
+    group_name="reward",
+    ins={"history": earlier_ledgers()},
+)
 def incentive_ledger(
     context: AssetExecutionContext,
     attain: AttainConfig,
@@ -50,56 +69,42 @@ def incentive_ledger(
     clawback_events: pd.DataFrame,
     attainment: pd.DataFrame,
     satisfaction: pd.DataFrame,
+    history: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
-    """Every statement line of every rep for the month, each rounded half-up once."""
+    """Every statement line of every rep for the month, each rounded half-up once.
+
+    ``attain.period_close.ledger_for_run`` decides what is stored; this asset reads the closed-period
+    records through the ``warehouse`` resource and records the fingerprint of the inputs it used.
+    """
     month, settings = run_month(context), attain.settings()
-    missing: list[str] = []
+    inputs = Inputs(*(unstamped(f) for f in (deals, credit_splits, reps, targets, fx_rates, surveys)))
+    measures = Measures(
+        *(f.drop(columns=["month"]) for f in (credited_deals, clawback_events, attainment, satisfaction))
+    )
     with warehouse.connect() as con:
-        period_close.ensure_tables(con)
-        if period_close.is_closed(con, month):
-            context.log.info(f"{month} is closed: its frozen ledger is kept unchanged")
-            ledger, state = period_close.frozen_ledger(con, month), "closed"
-        else:
-            history = ledger_history(warehouse, month)
-            missing = months_without_ledger(month, history, credited_deals)
-            if missing:
-                context.log.warning(
-                    f"no ledger for {', '.join(missing)}: draw balances and clawbacks of {month} assume nothing "
-                    f"was paid then; run them first (attain run --month {missing[0]} --to {missing[-1]} "
-                    "--until payouts)"
-                )
-            closed = month_end.closed_run(month, lambda m: period_close.is_closed(con, m))
-            frozen = {m: period_close.frozen_ledger(con, m) for m in closed}
-            if frozen:
-                kept = history[~history["month"].isin(frozen)] if not history.empty else history
-                history = pd.concat([kept, *frozen.values()], ignore_index=True)
-            plans = load_plans(attain.plans_path)
-            inputs = Inputs(*(unstamped(f) for f in (deals, credit_splits, reps, targets, fx_rates, surveys)))
-            ledger = ledger_rules.compute_ledger(
-                month,
-                plans,
-                inputs.reps,
-                credited_deals.drop(columns=["month"]),
-                attainment.drop(columns=["month"]),
-                satisfaction.drop(columns=["month"]),
-                clawback_events.drop(columns=["month"]),
-                history if not history.empty else None,
-                settings,
-            )
-            adjustments = month_end.closed_month_adjustments(inputs, plans, month, settings, frozen, history)
-            if not adjustments.empty:
-                ledger = ledger_rules.with_adjustments(ledger, adjustments, history, inputs.reps)
+        closed = period_close.closed_months(con)
+        frozen = {m: period_close.frozen_ledger(con, m) for m in period_close.frozen_needed(month, closed)}
+        run = period_close.ledger_for_run(
+            month, inputs, measures, lambda: load_plans(attain.plans_path), settings, frozen, history, closed
+        )
+        if run.fingerprint is not None:
             # Recorded only once the ledger exists, so the fingerprint always describes the stored ledger.
-            # The settings are part of it: the fiscal calendar or minimum responses change what is paid.
-            texts = {**plans.texts, "settings": repr(settings)}
-            period_close.record_fingerprint(con, month, period_close.input_fingerprint(vars(inputs), texts))
-            state = "open"
+            period_close.record_fingerprint(con, month, run.fingerprint)
         fingerprint = period_close.stored_fingerprint(con, month)
+    missing, ledger = run.months_without_ledger, run.ledger
+    if run.state == "closed":
+        context.log.info(f"{month} is closed: its frozen ledger is kept unchanged")
+    if missing:
+        context.log.warning(
+            f"no ledger for {', '.join(missing)}: draw balances and clawbacks of {month} assume nothing "
+            f"was paid then; run them first (attain run --month {missing[0]} --to {missing[-1]} "
+            "--until payouts)"
+        )
     return Output(
         stamped(ledger, month),
         metadata=table_metadata(
             ledger,
-            period=state,
+            period=run.state,
             months_without_ledger=MetadataValue.json(missing),
             input_fingerprint=fingerprint,
             total_by_currency=money_totals(ledger, "amount_minor"),
@@ -108,14 +113,21 @@ def incentive_ledger(
     )
 
 
-@asset(metadata=MONTH_PARTITION, partitions_def=monthly, group_name="reward")
-def payouts(
-    context: AssetExecutionContext, warehouse: Warehouse, incentive_ledger: pd.DataFrame, reps: pd.DataFrame
-) -> Output[pd.DataFrame]:
-    """Per rep: earnings, draws, adjustments and what is payable; each the sum of its ledger lines."""
+@asset(
+    metadata=MONTH_PARTITION,
+    partitions_def=monthly,
+    group_name="reward",
+    ins={"incentive_ledger": earlier_ledgers(including_this_month=True)},
+)
+def payouts(context: AssetExecutionContext, incentive_ledger: pd.DataFrame, reps: pd.DataFrame) -> Output[pd.DataFrame]:
+    """Per rep: earnings, draws, adjustments and what is payable; each the sum of its ledger lines.
+
+    ``incentive_ledger`` holds the month's lines and those of the ``HISTORY_MONTHS`` before it, whose
+    balances (recoverable draws, carried negative months) the month carries on.
+    """
     month = run_month(context)
-    history = ledger_history(warehouse, month)
-    table = payout_rules.payouts(incentive_ledger, unstamped(reps), month, history if not history.empty else None)
+    earlier = incentive_ledger[incentive_ledger["month"] < month] if not incentive_ledger.empty else incentive_ledger
+    table = payout_rules.payouts(incentive_ledger, unstamped(reps), month, earlier if not earlier.empty else None)
     return Output(
         stamped(table, month),
         metadata=table_metadata(table, payable_by_currency=money_totals(table, "payable_minor")),

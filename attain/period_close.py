@@ -13,21 +13,39 @@ month from late or corrected data, ``adjustment_lines`` turns the difference
 (recomputed - frozen - adjustments already made) into ``adjustment`` lines of the
 next open month, labelled with the month they belong to (``for_month``).
 Reopening is explicit, needs a reason and is logged.
+
+``ledger_for_run`` decides, from plain inputs, what one run of a month stores: the frozen ledger of a
+closed month, or the month's ledger with the adjustments owed to the closed months just before it and the
+fingerprint to record. The earlier months' stored ``incentive_ledger`` lines reach it as the asset's declared
+dependency on its own earlier partitions; the frozen ledgers are a different thing, the ``closed_ledger``
+records of what was paid, written in one transaction with the close and its log entry and rewritten by no
+run (a stored partition is a run's output: re-materialising a month or rebuilding the table replaces it).
+The two agree right after a close; where a closed month's differ, what was paid wins.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from attain import ledger, stages
 from attain.ledger import BALANCE_KINDS, LEDGER_COLUMNS
 from attain.money import money_text
-from attain.periods import parse_month
+from attain.periods import add_months, parse_month, trailing
+from attain.plans import PlanBook
+from attain.settings import Settings
+from attain.validation import Inputs
+
+#: How far back a closed month is still re-checked for late data.
+ADJUSTMENT_HORIZON = 12
+#: Months before the run month whose missing ledger is reported (clawback windows and draws reach back).
+HISTORY_CHECK = 3
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS closed_periods (month VARCHAR PRIMARY KEY, fingerprint VARCHAR NOT NULL, "
@@ -124,6 +142,12 @@ def is_closed(con, month: str) -> bool:
     """Whether ``month`` is closed."""
     ensure_tables(con)
     return con.execute("SELECT count(*) FROM closed_periods WHERE month = ?", [month]).fetchone()[0] > 0
+
+
+def closed_months(con) -> set[str]:
+    """Every closed month."""
+    ensure_tables(con)
+    return {row[0] for row in con.execute("SELECT month FROM closed_periods").fetchall()}
 
 
 def close_month(con, month: str, ledger: pd.DataFrame, fingerprint: str, by: str, note: str = "") -> None:
@@ -277,3 +301,104 @@ def adjustment_lines(
     )
     out["line_no"] = out.groupby("rep_id").cumcount().astype(np.int64) + 1
     return out[LEDGER_COLUMNS].astype({"base_minor": np.int64, "amount_minor": np.int64})
+
+
+def closed_run(month: str, closed: Collection[str]) -> list[str]:
+    """The closed months immediately before ``month`` (most recent first), whose adjustments it carries."""
+    run: list[str] = []
+    previous = add_months(month, -1)
+    while len(run) < ADJUSTMENT_HORIZON and previous in closed:
+        run.append(previous)
+        previous = add_months(previous, -1)
+    return run
+
+
+def frozen_needed(month: str, closed: Collection[str]) -> list[str]:
+    """The closed months whose frozen ledger a run of ``month`` reads: itself if closed, else its closed run."""
+    return [month] if month in closed else closed_run(month, closed)
+
+
+def months_without_ledger(month: str, history: pd.DataFrame, credited_deals: pd.DataFrame) -> list[str]:
+    """Of the ``HISTORY_CHECK`` months before ``month`` that had credited deals, those with no stored ledger."""
+    credited = set(credited_deals["credit_month"])
+    have = set(history["month"]) if not history.empty else set()
+    return [m for m in trailing(add_months(month, -1), HISTORY_CHECK) if m in credited and m not in have]
+
+
+def closed_month_adjustments(
+    inputs: Inputs,
+    plans: PlanBook,
+    month: str,
+    settings: Settings,
+    frozen: dict[str, pd.DataFrame],
+    history: pd.DataFrame,
+) -> pd.DataFrame:
+    """Adjustment lines in ``month`` for each closed month in ``frozen`` that the snapshot now sees differently.
+
+    ``frozen`` maps each closed month of :func:`closed_run` to its frozen ledger; each is recomputed from
+    ``inputs`` by :func:`attain.stages.recompute_ledger`, the chain the assets run. Adjustments already paid
+    for a closed month (in the frozen ledgers of the closed months after it) are deducted, so a difference
+    is settled exactly once.
+    """
+    parts = []
+    already = pd.concat(frozen.values(), ignore_index=True) if frozen else pd.DataFrame()
+    for closed in sorted(frozen):
+        earlier = history[history["month"] < closed] if not history.empty else history
+        recomputed = stages.recompute_ledger(inputs, plans, closed, settings, earlier)
+        recomputed = recomputed.assign(month=closed)
+        later = already[already["month"] > closed] if not already.empty else already
+        parts.append(adjustment_lines(frozen[closed], recomputed, later, closed, month))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+@dataclass(frozen=True)
+class LedgerRun:
+    """What one run of a month stores and reports."""
+
+    #: The month's ledger lines (the frozen ones when the month is closed).
+    ledger: pd.DataFrame
+    #: "closed" (frozen ledger kept) or "open" (computed now).
+    state: str
+    #: The fingerprint of the inputs to record for the month; None when closed (its fingerprint is frozen).
+    fingerprint: str | None
+    #: Recent months with credited deals but no stored ledger (draws and clawbacks assume nothing was paid).
+    months_without_ledger: list[str]
+
+
+def ledger_for_run(
+    month: str,
+    inputs: Inputs,
+    measures: stages.Measures,
+    plan_book: Callable[[], PlanBook],
+    settings: Settings,
+    frozen: dict[str, pd.DataFrame],
+    history: pd.DataFrame,
+    closed: Collection[str],
+) -> LedgerRun:
+    """Decide and compute what a run of ``month`` stores.
+
+    - ``closed``: the closed months; ``frozen``: the frozen ledger of each month :func:`frozen_needed` names.
+    - ``history``: the stored ledger lines of earlier months (draw and carried balances, the lines
+      clawbacks reverse); the closed months' frozen lines take the place of their stored ones.
+    - ``plan_book``: loads the plans, only when the month is open (a closed month needs none).
+
+    A closed month returns its frozen ledger unchanged. An open month is computed from ``measures``, with
+    adjustment lines for the closed months just before it, and a fingerprint of ``inputs``, the plans and
+    the settings (the fiscal calendar or minimum responses change what is paid).
+    """
+    if month in closed:
+        return LedgerRun(frozen[month], "closed", None, [])
+    missing = months_without_ledger(month, history, measures.credited_deals)
+    earlier = {m: frozen[m] for m in closed_run(month, closed)}
+    if earlier:
+        kept = history[~history["month"].isin(earlier)] if not history.empty else history
+        history = pd.concat([kept, *earlier.values()], ignore_index=True)
+    plans = plan_book()
+    lines = stages.ledger_of_month(
+        month, plans, inputs.reps, measures, history if not history.empty else None, settings
+    )
+    adjustments = closed_month_adjustments(inputs, plans, month, settings, earlier, history)
+    if not adjustments.empty:
+        lines = ledger.with_adjustments(lines, adjustments, history, inputs.reps)
+    texts = {**plans.texts, "settings": repr(settings)}
+    return LedgerRun(lines, "open", input_fingerprint(vars(inputs), texts), missing)

@@ -169,6 +169,18 @@ class _MonthTableHandler(DuckDBPandasTypeHandler):
                 connection.execute(f"INSERT INTO {target} BY NAME SELECT * FROM frame")
         context.add_output_metadata({"dagster/partition_row_count": len(obj)})
 
+    def load_input(self, context, table_slice, connection) -> pd.DataFrame:
+        """The slice's rows; no rows when the table does not exist yet.
+
+        A month's ledger reads the ledger's earlier months (a self-dependency): in a fresh warehouse, the
+        first month run finds no ``incentive_ledger`` table, which means nothing was paid before.
+        """
+        exists = connection.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [table_slice.schema, table_slice.table],
+        ).fetchone()[0]
+        return super().load_input(context, table_slice, connection) if exists else pd.DataFrame()
+
 
 class WarehouseIOManager(DuckDBPandasIOManager):
     """The DuckDB IO manager for Attain's monthly tables (see ``_MonthTableHandler``)."""
