@@ -13,6 +13,8 @@ name and renamed, so a reader never sees half a file.
 
 from __future__ import annotations
 
+import datetime as dt
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -130,6 +132,8 @@ def _write_xlsx(path: Path, sheets: dict[str, pd.DataFrame], money_headers: set[
     """
     book = Workbook()
     book.remove(book.active)
+    book.properties.creator = "Attain"
+    book.properties.created = book.properties.modified = _FIXED_STAMP  # a re-run writes the same bytes
     for title, frame in sheets.items():
         sheet = book.create_sheet(title)
         sheet.append(list(frame.columns))
@@ -149,6 +153,20 @@ def _write_xlsx(path: Path, sheets: dict[str, pd.DataFrame], money_headers: set[
         sheet.freeze_panes = "A2"
         sheet.auto_filter.ref = sheet.dimensions
     book.save(path)
+    _fix_zip_times(path)
+
+
+#: The time stamped in a workbook's properties and zip entries: fixed, so the same figures give the same file.
+_FIXED_STAMP = dt.datetime(2000, 1, 1)
+
+
+def _fix_zip_times(path: Path) -> None:
+    """Rewrite the workbook's zip with every entry dated ``_FIXED_STAMP`` (openpyxl stamps the time of saving)."""
+    with zipfile.ZipFile(path) as source:
+        entries = [(info.filename, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in entries:
+            target.writestr(zipfile.ZipInfo(name, date_time=_FIXED_STAMP.timetuple()[:6]), data, zipfile.ZIP_DEFLATED)
 
 
 def _check_xlsx_range(payouts: pd.DataFrame, ledger: pd.DataFrame, month: str) -> None:

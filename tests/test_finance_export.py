@@ -210,3 +210,11 @@ def test_a_carried_balance_shows_in_the_statement_and_the_export(tmp_path):
     sheet = load_workbook(files[2])["Payouts"]
     header = [c.value for c in sheet[1]]
     assert dict(zip(header, (c.value for c in sheet[2])))["carried_balance"] == 1800
+
+
+def test_a_rerun_writes_byte_identical_exports(tmp_path, month, monkeypatch):
+    ledger, pay, _ = month
+    first = [f.read_bytes() for f in write_payouts(pay, ledger, tmp_path / "a", MONTH)]
+    monkeypatch.setattr("time.time", lambda: 2_000_000_000.0)  # saved "later": openpyxl and zip stamp the time
+    second = [f.read_bytes() for f in write_payouts(pay, ledger, tmp_path / "b", MONTH)]
+    assert first == second
