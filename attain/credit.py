@@ -186,7 +186,9 @@ def _fx_lookup(fx_rates: pd.DataFrame | None) -> dict[tuple[str, str], Fraction]
     """``(month, currency) -> rate`` (base-currency units per 1 unit)."""
     if fx_rates is None or fx_rates.empty:
         return {}
-    keys = zip(fx_rates["month"].astype(str), fx_rates["currency"].astype(str), fx_rates["rate"].astype(str))
+    keys = zip(
+        fx_rates["month"].astype(str), fx_rates["currency"].astype(str), fx_rates["rate"].astype(str), strict=True
+    )
     return {(m, c): money.ratio(r) for m, c, r in keys}
 
 
@@ -225,9 +227,9 @@ def to_plan_currency(
     """
     share = pd.Series("100", index=amount_minor.index) if share is None else share.astype(str)
     columns = [month, deal_currency, plan_currency, share]
-    codes, labels = zip(*(pd.factorize(c.to_numpy()) for c in columns))
+    codes, labels = zip(*(pd.factorize(c.to_numpy()) for c in columns), strict=True)
     combined = np.zeros(len(amount_minor), dtype=np.int64)
-    for code, label in zip(codes, labels):
+    for code, label in zip(codes, labels, strict=True):
         combined = combined * len(label) + code
     groups, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
     order = np.argsort(inverse, kind="stable")
@@ -237,7 +239,7 @@ def to_plan_currency(
     fx_text = np.empty(len(amounts), dtype=object)
     rates = _fx_lookup(fx_rates)
     for g, at in enumerate(first):
-        m, f, t, s = (label[code[at]] for code, label in zip(codes, labels))
+        m, f, t, s = (label[code[at]] for code, label in zip(codes, labels, strict=True))
         rows = order[bounds[g] : bounds[g + 1]]
         fx = _cross_rate(rates, m, f, t, settings.base_currency)
         # the share folds into the rate so that each row is still rounded exactly once
@@ -428,16 +430,21 @@ def reconcile_credit(
     won = won[month_keys(won["close_date"]).isin(window)]
     splits = _empty_splits() if credit_splits is None or credit_splits.empty else credit_splits
     by_deal: dict[str, list[tuple[str, str, str]]] = {}
-    for d, r, s, role in zip(splits["deal_id"], splits["rep_id"], splits["share"], splits["role"]):
+    for d, r, s, role in zip(splits["deal_id"], splits["rep_id"], splits["share"], splits["role"], strict=True):
         by_deal.setdefault(str(d), []).append((str(r), str(s), str(role).strip().lower()))
     roster = roster_by_month(reps, sorted(window))
-    currency_of = dict(zip(zip(roster["month"], roster["rep_id"]), roster["currency"]))
+    currency_of = dict(zip(zip(roster["month"], roster["rep_id"], strict=True), roster["currency"], strict=True))
 
     factors: dict[tuple[str, str, str, str], tuple[int, int]] = {}
     expected: dict[tuple[str, str], list[int]] = {}
     amounts_by_factor: dict[tuple[str, str, str, str], int] = {}
     for deal_id, owner, amount, ccy, cm in zip(
-        won["deal_id"], won["owner_id"], won["amount_minor"].tolist(), won["currency"], month_keys(won["close_date"])
+        won["deal_id"],
+        won["owner_id"],
+        won["amount_minor"].tolist(),
+        won["currency"],
+        month_keys(won["close_date"]),
+        strict=True,
     ):
         extra = by_deal.get(str(deal_id), [])
         split = [(r, s) for r, s, role in extra if role == "split"] or [(str(owner), "100")]

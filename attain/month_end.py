@@ -36,7 +36,8 @@ def month_ledger(
 
 def closed_run(month: str, is_closed: Callable[[str], bool]) -> list[str]:
     """The closed months immediately before ``month`` (most recent first), whose adjustments it carries."""
-    run, previous = [], add_months(month, -1)
+    run: list[str] = []
+    previous = add_months(month, -1)
     while len(run) < ADJUSTMENT_HORIZON and is_closed(previous):
         run.append(previous)
         previous = add_months(previous, -1)

@@ -212,7 +212,7 @@ def test_translator_reads_po_and_falls_back_to_english():
     assert i18n.translator("zh_CN").gettext("Pay statement") == "薪酬明细"
     assert i18n.translator("en").gettext("Pay statement") == "Pay statement"
     assert i18n.translator("zh_CN").gettext("a label nobody translated") == "a label nobody translated"
-    with pytest.raises(i18n.LocaleError, match="fr.*messages.po"):
+    with pytest.raises(i18n.LocaleError, match=r"fr.*messages\.po"):
         i18n.translator("fr")
 
 

@@ -193,8 +193,17 @@ def test_flag_beats_environment_beats_attain_yaml_beats_default(tmp_path, monkey
     monkeypatch.setenv("ATTAIN_TIMEZONE", "Europe/Paris")
     monkeypatch.setenv("ATTAIN_FISCAL_YEAR_START", "7")
     args = build_parser().parse_args(
-        ["run", "--month", "2026-10", "--fiscal-year-start", "10", "--min-responses", "8"]
-        + ["--encoding", "deals=latin-1"]
+        [
+            "run",
+            "--month",
+            "2026-10",
+            "--fiscal-year-start",
+            "10",
+            "--min-responses",
+            "8",
+            "--encoding",
+            "deals=latin-1",
+        ]
     )
     resource = default_resources(var=tmp_path / "var", data_dir=data, **config_fields(_flag_options(args)))["attain"]
     settings = resource.settings()
