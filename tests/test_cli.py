@@ -131,6 +131,7 @@ def _hold_lock(var: Path, months: str) -> subprocess.Popen:
     return holder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("month", ["2026-10", "2026-09"])  # the same month, and another month (same DuckDB file)
 def test_a_second_run_on_the_same_var_stops_at_once_and_touches_nothing(data, tmp_path, month):
     var = tmp_path / "var"
@@ -159,6 +160,7 @@ def test_a_second_run_on_the_same_var_stops_at_once_and_touches_nothing(data, tm
         assert json.loads(lock_path(var).read_text())["pid"] == os.getpid()
 
 
+@pytest.mark.slow
 def test_wait_waits_for_the_other_run_then_runs(data, tmp_path):
     (data / "targets.csv").unlink()  # once it runs, this run stops at once on its input
     var = tmp_path / "var"

@@ -260,6 +260,7 @@ class SlowOrBrokenJob(PackJob):
         return super().__call__(person_id, kind, locale)
 
 
+@pytest.mark.slow
 def test_a_stuck_pack_fails_alone_and_the_manager_gets_the_other_packs(tmp_path):
     tables = make_tables()
     settings = Settings(pack_time_limit=15)  # far above a normal pack, even on a busy machine
