@@ -47,6 +47,7 @@ def test_validate_missing_column_is_one_clear_message(data, capsys):
     assert err.startswith("error: deals.csv") and "owner_id" in err and "Traceback" not in err
 
 
+@pytest.mark.slow  # runs the month through Dagster until it stops
 def test_run_stops_on_a_file_error_with_the_message_not_a_traceback(data, tmp_path, capsys):
     (data / "targets.csv").unlink()
     code = main(["--var", str(tmp_path / "var"), "run", "--month", "2026-10", "--data", str(data), "--quiet"])
@@ -64,6 +65,7 @@ def test_ambiguous_dates_need_a_declared_order(capsys):
     assert "No problems found." in capsys.readouterr().out
 
 
+@pytest.mark.slow  # runs the month through Dagster until it stops
 def test_a_failed_check_is_explained_in_the_summary(data, tmp_path, capsys):
     """More than 5% of deal rows rejected: the run stops at the check and says why."""
     lines = (data / "deals.csv").read_text().splitlines()
@@ -96,6 +98,7 @@ def test_usage_error_exits_2(capsys):
     assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # runs the month through Dagster until it stops
 def test_quarantined_rows_are_counted_per_input(data, tmp_path, capsys):
     """A survey row out of scale is a survey row in the summary, not a deal row."""
     with (data / "surveys.csv").open("a", encoding="utf-8") as surveys:
