@@ -37,15 +37,20 @@ def attain(tmp_path_factory) -> AttainConfig:
 
 
 @pytest.fixture(scope="module")
-def inputs(attain) -> dict[str, pd.DataFrame]:
+def ingested(attain) -> dict[str, Output]:
+    """The ingest asset's outputs for the month."""
+    return _outputs(validated_inputs, attain=attain)
+
+
+@pytest.fixture(scope="module")
+def inputs(ingested) -> dict[str, pd.DataFrame]:
     """The validated inputs as the ingest asset writes them for the month (stamped with ``as_of``)."""
-    outs = _outputs(validated_inputs, attain=attain)
+    return {name: out.value for name, out in ingested.items()}
+
+
+def test_the_ingest_stamps_each_input_with_its_month_and_says_where_it_came_from(ingested):
+    outs = ingested
     assert set(outs) == {*INPUT_TABLES, "quarantine"}
-    return {name: out.value for name, out in outs.items()}
-
-
-def test_the_ingest_stamps_each_input_with_its_month_and_says_where_it_came_from(attain):
-    outs = _outputs(validated_inputs, attain=attain)
     deals = outs["deals"]
     assert deals.value.columns[0] == "as_of" and set(deals.value["as_of"]) == {MONTH}
     assert deals.metadata["dagster/row_count"].value == 9 == len(deals.value)
