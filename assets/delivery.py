@@ -6,7 +6,7 @@ from dagster import AssetExecutionContext, Failure, MetadataValue, Output, asset
 from assets.common import run_month, stamped, table_metadata, unstamped
 from assets.review_packs import failed_packs
 from attain import delivery
-from attain.credit import roster_as_of
+from attain.roster import roster_as_of
 from pipelines.partitions import MONTH_PARTITION, monthly
 from pipelines.resources import AttainConfig, MailerResource, Warehouse
 

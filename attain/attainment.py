@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 from attain import periods
-from attain.credit import SCOPES, active_in_month, memberships, month_keys, roster_by_month
+from attain.periods import month_keys
+from attain.roster import SCOPES, active_in_month, memberships, roster_by_month
 from attain.settings import Settings
 from attain.targets import METRICS
 

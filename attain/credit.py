@@ -12,9 +12,7 @@ currency (the roster row in force in the credit month) at that month's rate
 of rows, so a split deal's rows may differ from the deal's converted amount by at most
 half a minor unit per row (the rounding residue; :func:`reconcile_credit` shows it).
 
-The roster helpers (:func:`roster_as_of`, :func:`roster_by_month`,
-:func:`memberships`) live here too: every roll-up uses the hierarchy as it stood in
-the month being measured.
+Which roster row is in force in the credit month is :mod:`attain.roster`'s rule.
 """
 
 from __future__ import annotations
@@ -26,6 +24,9 @@ import numpy as np
 import pandas as pd
 
 from attain import money, periods
+from attain.fx import cross_rate, rate_table, to_plan_currency
+from attain.periods import month_keys
+from attain.roster import roster_by_month
 from attain.settings import Settings
 
 CREDITED_COLUMNS = [
@@ -54,198 +55,6 @@ CLAWBACK_COLUMNS = [
     "plan_currency",
     "reason",
 ]
-#: Scopes a rep's figures roll up to, in report order.
-SCOPES = ("rep", "team", "manager", "region", "company")
-#: ``scope_id`` of the single company-wide scope.
-COMPANY = "company"
-
-
-# --------------------------------------------------------------------------- roster
-
-
-def month_keys(dates: pd.Series) -> pd.Series:
-    """``"YYYY-MM"`` of each date (``""`` for NaT), vectorised without per-row strftime."""
-    dates = pd.to_datetime(dates)
-    index = (dates.dt.year * 12 + dates.dt.month - 1).fillna(-1).astype(np.int64).to_numpy()
-    codes, uniques = pd.factorize(index)
-    labels = np.array([f"{u // 12:04d}-{u % 12 + 1:02d}" if u >= 0 else "" for u in uniques] + [""], dtype=object)
-    return pd.Series(labels[codes], index=dates.index, dtype=object)
-
-
-def _valid_from(reps: pd.DataFrame) -> pd.Series:
-    if "valid_from" not in reps:
-        return pd.Series("", index=reps.index, dtype=object)
-    return reps["valid_from"].fillna("").astype(str).str.strip()
-
-
-def roster_by_month(reps: pd.DataFrame, months: list[str]) -> pd.DataFrame:
-    """The roster row in force for each rep in each of ``months`` (adds a ``month`` column).
-
-    The row in force is the one with the latest ``valid_from <= month`` (blank =
-    always valid). For a month before a rep's first ``valid_from`` the earliest row is
-    used, so a deal closed before the roster started being versioned still finds its rep.
-    """
-    roster = reps.assign(valid_from=_valid_from(reps)).sort_values(["rep_id", "valid_from"], kind="stable")
-    rep_ids = roster["rep_id"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, rep_ids[1:] != rep_ids[:-1]]) if len(roster) else np.array([], dtype=np.int64)
-    valid_from = roster["valid_from"].to_numpy(dtype=object)
-    position = np.arange(len(roster))
-    chosen = []
-    for month in months:
-        eligible = np.where((valid_from == "") | (valid_from <= month), position, -1)
-        latest = np.maximum.reduceat(eligible, starts) if len(starts) else eligible
-        chosen.append(np.where(latest >= 0, latest, starts))
-    picked = np.concatenate(chosen) if chosen else np.array([], dtype=np.int64)
-    out = roster.iloc[picked].reset_index(drop=True)
-    out.insert(0, "month", np.repeat(np.asarray(list(months), dtype=object), len(starts)))
-    return out
-
-
-def roster_as_of(reps: pd.DataFrame, month: str) -> pd.DataFrame:
-    """The roster row in force per rep for ``month`` (see :func:`roster_by_month`)."""
-    return roster_by_month(reps, [month]).drop(columns="month")
-
-
-def active_in_month(roster: pd.DataFrame, month: str | pd.Series) -> pd.Series:
-    """Whether each roster row was employed on at least one day of its month."""
-    start, end = month_bounds(month, roster.index)
-    leave = pd.to_datetime(roster["leave_date"]) if "leave_date" in roster else pd.Series(pd.NaT, index=roster.index)
-    return pd.to_datetime(roster["hire_date"]).le(end) & (leave.isna() | leave.ge(start))
-
-
-def month_bounds(month: str | pd.Series, index: pd.Index) -> tuple[pd.Series, pd.Series]:
-    """First and last day of each month as datetime64 Series aligned to ``index``."""
-    months = pd.Series(month, index=index) if isinstance(month, str) else month
-    start = pd.to_datetime(months + "-01", format="%Y-%m-%d")
-    end = start + pd.offsets.MonthEnd(0)
-    return start, end
-
-
-def memberships(roster_months: pd.DataFrame) -> pd.DataFrame:
-    """Every scope each rep belongs to in each month: ``month, rep_id, scope, scope_id, row``.
-
-    ``row`` is the position of the rep's row in ``roster_months`` (for integer joins).
-    ``roster_months`` is :func:`roster_by_month` output. Scopes: the rep itself, its
-    team, its region, the company, and every manager above it (the whole subtree of a
-    manager: a person with at least one report; the manager's own figures count in
-    their subtree). Managers are followed through ``manager_id`` within the same month.
-    """
-    base = roster_months[["month", "rep_id"]].assign(row=np.arange(len(roster_months)))
-    parts = [
-        base.assign(scope="rep", scope_id=roster_months["rep_id"]),
-        base.assign(scope="team", scope_id=roster_months["team"].fillna("").astype(str)),
-        base.assign(scope="region", scope_id=roster_months["region"].fillna("").astype(str)),
-        base.assign(scope="company", scope_id=COMPANY),
-        _manager_subtrees(roster_months),
-    ]
-    return pd.concat(parts, ignore_index=True)[["month", "rep_id", "scope", "scope_id", "row"]]
-
-
-def _manager_subtrees(roster_months: pd.DataFrame) -> pd.DataFrame:
-    """``month, rep_id, row, scope="manager", scope_id`` for every manager at or above each rep."""
-    links = roster_months[["month", "rep_id", "manager_id"]].copy()
-    links["manager_id"] = links["manager_id"].fillna("").astype(str)
-    managers = links.loc[links["manager_id"] != "", ["month", "manager_id"]].drop_duplicates()
-    managers = managers.rename(columns={"manager_id": "ancestor"})
-    parent = links.rename(columns={"rep_id": "ancestor", "manager_id": "next"})
-    level = links[["month", "rep_id"]].assign(ancestor=links["rep_id"], row=np.arange(len(links)))
-    found = [level]
-    for _ in range(len(links["rep_id"].unique()) + 1):
-        level = level.merge(parent, on=["month", "ancestor"])
-        level = level.loc[level["next"] != "", ["month", "rep_id", "row", "next"]].rename(columns={"next": "ancestor"})
-        if level.empty:
-            break
-        found.append(level)
-    else:
-        cycle = level.head(3).to_dict("records")
-        raise ValueError(
-            f"reps: manager_id forms a cycle (for example {cycle}); fix manager_id so the chain ends at the top"
-        )
-    chains = pd.concat(found, ignore_index=True).merge(managers, on=["month", "ancestor"])
-    return chains.rename(columns={"ancestor": "scope_id"}).assign(scope="manager")
-
-
-# --------------------------------------------------------------------------- FX
-
-
-def _fraction_text(value: Fraction) -> str:
-    """An exact ratio as text: a decimal literal when it terminates, else ``"p/q"``."""
-    den = value.denominator
-    for prime in (2, 5):
-        while den % prime == 0:
-            den //= prime
-    if den != 1:
-        return f"{value.numerator}/{value.denominator}"
-    digits = 0
-    while (value * 10**digits).denominator != 1:
-        digits += 1
-    return str(Decimal(value.numerator * 10**digits // value.denominator).scaleb(-digits))
-
-
-def _fx_lookup(fx_rates: pd.DataFrame | None) -> dict[tuple[str, str], Fraction]:
-    """``(month, currency) -> rate`` (base-currency units per 1 unit)."""
-    if fx_rates is None or fx_rates.empty:
-        return {}
-    keys = zip(
-        fx_rates["month"].astype(str), fx_rates["currency"].astype(str), fx_rates["rate"].astype(str), strict=True
-    )
-    return {(m, c): money.ratio(r) for m, c, r in keys}
-
-
-def _cross_rate(rates: dict, month: str, from_ccy: str, to_ccy: str, base: str) -> Fraction:
-    """``rate[from] / rate[to]`` for ``month``; a missing rate is an error naming the fix."""
-    if from_ccy == to_ccy:
-        return Fraction(1)
-
-    def rate(ccy: str) -> Fraction:
-        if ccy == base:
-            return Fraction(1)
-        try:
-            return rates[(month, ccy)]
-        except KeyError:
-            raise ValueError(
-                f"fx_rates: no rate for {ccy} in {month} (needed to convert {from_ccy} to {to_ccy}); "
-                f"add a row month={month}, currency={ccy}, rate=<{base} per 1 {ccy}>"
-            ) from None
-
-    return rate(from_ccy) / rate(to_ccy)
-
-
-def to_plan_currency(
-    amount_minor: pd.Series,
-    deal_currency: pd.Series,
-    plan_currency: pd.Series,
-    month: pd.Series,
-    fx_rates: pd.DataFrame | None,
-    settings: Settings,
-    share: pd.Series | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Convert ``amount_minor x share/100`` to the plan currency, rounded half-up once per row.
-
-    Returns ``(converted_minor, fx_rate_text)``. Work is grouped by distinct
-    (month, deal currency, plan currency, share), so it is vectorised per exact factor.
-    """
-    share = pd.Series("100", index=amount_minor.index) if share is None else share.astype(str)
-    columns = [month, deal_currency, plan_currency, share]
-    codes, labels = zip(*(pd.factorize(c.to_numpy()) for c in columns), strict=True)
-    combined = np.zeros(len(amount_minor), dtype=np.int64)
-    for code, label in zip(codes, labels, strict=True):
-        combined = combined * len(label) + code
-    groups, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.searchsorted(inverse[order], np.arange(len(groups) + 1))
-    amounts = amount_minor.to_numpy(dtype=np.int64)
-    out = np.zeros(len(amounts), dtype=np.int64)
-    fx_text = np.empty(len(amounts), dtype=object)
-    rates = _fx_lookup(fx_rates)
-    for g, at in enumerate(first):
-        m, f, t, s = (label[code[at]] for code, label in zip(codes, labels, strict=True))
-        rows = order[bounds[g] : bounds[g + 1]]
-        fx = _cross_rate(rates, m, f, t, settings.base_currency)
-        # the share folds into the rate so that each row is still rounded exactly once
-        out[rows] = money.convert(amounts[rows], f, t, fx * money.ratio(s) / 100)
-        fx_text[rows] = _fraction_text(fx)
-    return out, fx_text
 
 
 # --------------------------------------------------------------------------- credit rows
@@ -425,7 +234,7 @@ def reconcile_credit(
     unit per row) is reported as exact text, so it is visible rather than absorbed.
     """
     window = set(periods.trailing(month, 12))
-    rates = _fx_lookup(fx_rates)
+    rates = rate_table(fx_rates)
     won = _won(deals)
     won = won[month_keys(won["close_date"]).isin(window)]
     splits = _empty_splits() if credit_splits is None or credit_splits.empty else credit_splits
@@ -453,7 +262,7 @@ def reconcile_credit(
             key = (cm, ccy, plan, share)
             if key not in factors:
                 shift = Fraction(10) ** (money.minor_digits(plan) - money.minor_digits(ccy))
-                factor = money.ratio(share) / 100 * _cross_rate(rates, cm, ccy, plan, settings.base_currency) * shift
+                factor = money.ratio(share) / 100 * cross_rate(rates, cm, ccy, plan, settings.base_currency) * shift
                 factors[key] = (factor.numerator, factor.denominator)
             p, q = factors[key]
             rounded = (2 * amount * p + q) // (2 * q) if amount >= 0 else -((-2 * amount * p + q) // (2 * q))

@@ -7,9 +7,9 @@ Three steps, each a plain function or class with no Dagster import:
    locale with the team's headline figures; optionally each rep gets their own pack. The plan is checked
    (``check_recipients``) so no message can carry a pack of a rep outside the recipient's team.
 2. A mailer sends one composed message: ``OutboxMailer`` writes ``.eml`` files (the embedded default, no
-   mail server needed), ``SmtpMailer`` talks to a real server (STARTTLS, SSL or plain; the password comes
-   from the environment variable ``ATTAIN_SMTP_PASSWORD``). Mailers classify failures as temporary (4xx,
-   connection refused, timeout: retried) or permanent (5xx, bad address: reported).
+   mail server needed), ``SmtpMailer`` talks to a real server (STARTTLS, SSL or plain; the password is passed
+   in, by the Dagster resource from the environment variable ``ATTAIN_SMTP_PASSWORD``). Mailers classify
+   failures as temporary (4xx, connection refused, timeout: retried) or permanent (5xx, bad address: reported).
 3. ``deliver`` sends the plan through a mailer and the ``DeliveryLog`` (a warehouse table written in
    transactions) so that a re-run never sends a delivered message again, a run killed half-way resumes
    where it stopped, and packs that changed after delivery are reported rather than silently re-sent.
@@ -21,11 +21,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import smtplib
 import ssl
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
@@ -40,9 +38,11 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
+from attain.files import write_atomic
 from attain.i18n import format_money, format_month, format_percent, translator
 
-#: The environment variable holding the SMTP password (never written in a config file).
+#: The environment variable holding the SMTP password (never written in a config file), named in messages; the
+#: Dagster resource reads it (``pipelines.resources``), this module never does.
 PASSWORD_ENV = "ATTAIN_SMTP_PASSWORD"
 
 #: Subject and body templates: ``<kind>_subject.txt``, ``<kind>_body.txt``, ``<kind>_body.html``.
@@ -434,17 +434,7 @@ class OutboxMailer(Mailer):
 
     def _transmit(self, email: EmailMessage, msg: Outgoing) -> str:
         target = self.path_for(msg)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".eml")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(email.as_bytes())
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(target, email.as_bytes())
         return f"written to {target}"
 
 
@@ -453,7 +443,8 @@ class SmtpMailer(Mailer):
 
     ``security``: ``"starttls"`` (upgrade a plain connection, usually port 587), ``"ssl"`` (TLS from the
     start, usually 465) or ``"none"`` (local relays only). Certificates are verified (``cafile`` adds a
-    private CA). ``password`` defaults to the environment variable ``ATTAIN_SMTP_PASSWORD``.
+    private CA). ``password`` is given by the caller (the Dagster resource resolves ``ATTAIN_SMTP_PASSWORD``);
+    a ``username`` without one is a permanent failure that names the variable.
     """
 
     def __init__(
@@ -473,7 +464,7 @@ class SmtpMailer(Mailer):
         super().__init__(from_addr, reply_to)
         self.host, self.port, self.security, self.timeout = host, int(port), security, timeout
         self.username = username
-        self.password = os.environ.get(PASSWORD_ENV) if password is None else password
+        self.password = password
         self.cafile = cafile
 
     def _connect(self) -> smtplib.SMTP:

@@ -14,9 +14,6 @@ name and renamed, so a reader never sees half a file.
 from __future__ import annotations
 
 import functools
-import os
-import tempfile
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import TypeGuard
@@ -24,8 +21,9 @@ from typing import TypeGuard
 import pandas as pd
 from openpyxl import Workbook
 
-from attain.ledger import money_text, of_month
-from attain.money import from_minor, minor_digits
+from attain.files import write_atomic
+from attain.ledger import of_month
+from attain.money import from_minor, minor_digits, money_text
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -117,17 +115,6 @@ def totals(payouts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def number_format(currency: str) -> str:
     """The XLSX number format of an amount in ``currency``, with its minor digits (JPY ``#,##0``, KWD ``#,##0.000``)."""
     digits = minor_digits(currency)
@@ -205,13 +192,13 @@ def write_payouts(
     if "csv" in formats:
         for name, frame in ((f"payouts_{month}.csv", pay), (f"ledger_{month}.csv", lines)):
             path = out / name
-            _atomic_write(path, functools.partial(frame.map(neutralise).to_csv, index=False, encoding="utf-8"))
+            write_atomic(path, functools.partial(frame.map(neutralise).to_csv, index=False, encoding="utf-8"))
             written.append(path)
     if "xlsx" in formats:
         path = out / f"payouts_{month}.xlsx"
         money = {h for c, h in PAYOUT_EXPORT + LEDGER_EXPORT if c.endswith("_minor")}
         sheets = {"Payouts": pay, "Ledger": lines, "Totals": totals(payouts)}
-        _atomic_write(path, lambda p: _write_xlsx(p, sheets, money))
+        write_atomic(path, lambda p: _write_xlsx(p, sheets, money))
         written.append(path)
     return written
 

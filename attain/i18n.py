@@ -80,7 +80,11 @@ def _babel_locale(locale: str) -> Locale:
 
 
 def format_money(minor: int, currency: str, locale: str) -> str:
-    """``123450, "USD"`` -> ``$1,234.50`` (en) / ``US$1,234.50`` (zh_CN), exact."""
+    """``123450, "USD"`` -> ``$1,234.50`` (en) / ``US$1,234.50`` (zh_CN), exact.
+
+    Locale-specific on purpose (symbol, separators, placement follow the reader's language), so
+    it is not :func:`attain.money.format_minor`, the locale-neutral text of logs and exports.
+    """
     return babel.numbers.format_currency(from_minor(int(minor), currency), currency, locale=_babel_locale(locale))
 
 

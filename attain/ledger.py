@@ -39,10 +39,10 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from attain.credit import active_in_month, roster_as_of
-from attain.money import apply_ratio, apply_ratios, from_minor
-from attain.periods import parse_month
+from attain.money import apply_ratio, apply_ratios, format_minor, money_text
+from attain.periods import month_end, parse_month
 from attain.plans import Band, Component, Condition, Plan, PlanBook
+from attain.roster import active_in_month, roster_as_of
 from attain.settings import Settings
 
 LEDGER_COLUMNS = [
@@ -74,11 +74,6 @@ _ATTAINMENT_SCOPE = {"rep": "rep", "team": "team", "managed": "manager", "own": 
 
 
 # ---------------------------------------------------------------------------- formatting
-
-
-def money_text(minor: int, currency: str) -> str:
-    """``12400.00 USD`` as ``"12,400.00 USD"`` for explanations and statements."""
-    return f"{from_minor(int(minor), currency):,} {currency}"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -308,8 +303,8 @@ def _band_labels(comp: Component, currency: str) -> list[str]:
         if comp.basis == "attainment":
             low, high = percent_text(band.lower), percent_text(upper) if upper is not None else None
         else:
-            low = f"{from_minor(int(band.lower), currency):,}"
-            high = f"{from_minor(int(upper), currency):,}" if upper is not None else None
+            low = format_minor(int(band.lower), currency, grouped=True)
+            high = format_minor(int(upper), currency, grouped=True) if upper is not None else None
         labels.append(f"{low}-{high}" if high else f"{low}+")
     return labels
 
@@ -1011,7 +1006,7 @@ def settle_balances(
     totals = lines.groupby("rep_id", sort=True)["amount_minor"].sum()
     owing = set(owed.index.get_level_values("rep_id")) if len(owed) else set()
     first = lines.drop_duplicates("rep_id").set_index("rep_id")
-    end = pd.Timestamp(f"{month}-01") + pd.offsets.MonthEnd(0)
+    end = pd.Timestamp(month_end(month))
     leave = (
         pd.to_datetime(roster.set_index("rep_id")["leave_date"]) if "leave_date" in roster else pd.Series(dtype=object)
     )

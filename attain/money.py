@@ -217,6 +217,17 @@ def convert(minor: np.ndarray, from_ccy: str, to_ccy: str, rate: Decimal | str |
     return apply_ratio(minor, ratio(rate) * Fraction(10) ** shift)
 
 
-def format_minor(minor: int, currency: str) -> str:
-    """Plain, locale-neutral text for logs and exports: ``'1234.50'``."""
-    return str(from_minor(minor, currency))
+def format_minor(minor: int, currency: str, *, grouped: bool = False) -> str:
+    """The one locale-neutral text of an amount in minor units, with the currency's minor digits.
+
+    ``'1234.50'`` for logs, exports and input files; ``grouped=True`` gives ``'1,234.50'`` for
+    text people read (ledger explanations, statements). Packs and e-mails use
+    :func:`attain.i18n.format_money` instead: it follows the reader's locale (symbol, separators).
+    """
+    amount = from_minor(int(minor), currency)
+    return f"{amount:,}" if grouped else str(amount)
+
+
+def money_text(minor: int, currency: str) -> str:
+    """``12400.00 USD`` as ``"12,400.00 USD"`` for explanations and statements."""
+    return f"{format_minor(minor, currency, grouped=True)} {currency}"

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from attain.credit import roster_as_of
 from attain.ledger import BALANCE_KINDS, DRAW_KINDS, carried_balances, draw_balances, of_month
+from attain.roster import roster_as_of
 
 PAYOUT_COLUMNS = [
     "month",

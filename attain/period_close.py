@@ -25,7 +25,8 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
-from attain.ledger import BALANCE_KINDS, LEDGER_COLUMNS, money_text
+from attain.ledger import BALANCE_KINDS, LEDGER_COLUMNS
+from attain.money import money_text
 from attain.periods import parse_month
 
 _SCHEMA = (

@@ -12,6 +12,9 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
 _MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -111,3 +114,20 @@ class FiscalCalendar:
 def trailing(month: str, n: int = 12) -> list[str]:
     """The ``n`` months ending with ``month``, oldest first (for trends)."""
     return month_span(add_months(month, -(n - 1)), month)
+
+
+def month_keys(dates: pd.Series) -> pd.Series:
+    """``"YYYY-MM"`` of each date (``""`` for NaT), vectorised without per-row strftime."""
+    dates = pd.to_datetime(dates)
+    index = (dates.dt.year * 12 + dates.dt.month - 1).fillna(-1).astype(np.int64).to_numpy()
+    codes, uniques = pd.factorize(index)
+    labels = np.array([f"{u // 12:04d}-{u % 12 + 1:02d}" if u >= 0 else "" for u in uniques] + [""], dtype=object)
+    return pd.Series(labels[codes], index=dates.index, dtype=object)
+
+
+def month_bounds(month: str | pd.Series, index: pd.Index) -> tuple[pd.Series, pd.Series]:
+    """First and last day of each month as datetime64 Series aligned to ``index``."""
+    months = pd.Series(month, index=index) if isinstance(month, str) else month
+    start = pd.to_datetime(months + "-01", format="%Y-%m-%d")
+    end = start + pd.offsets.MonthEnd(0)
+    return start, end

@@ -27,7 +27,9 @@ import pandas as pd
 
 from attain import money, periods
 from attain.attainment import scope_targets
-from attain.credit import SCOPES, active_in_month, memberships, month_keys, roster_by_month, to_plan_currency
+from attain.fx import to_plan_currency
+from attain.periods import month_keys
+from attain.roster import SCOPES, active_in_month, memberships, roster_by_month
 from attain.settings import Settings
 
 PIPELINE_COLUMNS = [

@@ -23,9 +23,9 @@ from pathlib import Path
 import pandas as pd
 
 from attain import targets as target_rules
-from attain.credit import active_in_month, roster_as_of
 from attain.periods import month_end, month_start
 from attain.plans import PlanBook, PlanError, load_plans
+from attain.roster import active_in_month, roster_as_of
 from attain.settings import Settings, how_to_set
 
 

@@ -27,9 +27,7 @@ import math
 import mimetypes
 import multiprocessing
 import multiprocessing.connection
-import os
 import re
-import tempfile
 import threading
 import time
 from collections import deque
@@ -50,8 +48,10 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from attain import charts, i18n
+from attain.files import write_atomic
 from attain.periods import month_end
-from attain.review import BANDS, ReviewTables, manager_review, pack_list, rep_review, roster_for_month
+from attain.review import BANDS, ReviewTables, manager_review, pack_list, rep_review
+from attain.roster import roster_for_month
 from attain.settings import Settings, how_to_set
 
 #: The repository's templates folder (the renderer's default ``templates_dir``).
@@ -345,19 +345,6 @@ def pack_path(month: str, kind: str, person_id: str, locale: str) -> str:
     (characters other than letters, digits, ``.``, ``_`` and ``-`` in the id become ``_``)."""
     safe_id = re.sub(r"[^\w.-]", "_", str(person_id), flags=re.ASCII)
     return f"{month}/packs/{kind}-{safe_id}.{locale}.pdf"
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename, so a
-    reader never sees half a file (and a failed write leaves no temporary file behind)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
-        tmp.write(data)
-    try:
-        os.replace(tmp.name, path)
-    except BaseException:
-        os.unlink(tmp.name)
-        raise
 
 
 class PackJob:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from attain.money import round_half_up, to_minor
 from attain.periods import add_months, month_end, month_start, trailing
+from attain.roster import roster_for_month
 from attain.settings import Settings
 
 #: Metrics in the order the pack lists them (data-model: targets.metric).
@@ -101,19 +102,6 @@ def _frame_records(frame: pd.DataFrame | None) -> list[dict]:
         return []
     plain = frame.astype(object).where(frame.notna(), None)
     return plain.to_dict("records")
-
-
-def roster_for_month(reps: pd.DataFrame, month: str) -> pd.DataFrame:
-    """The roster as it stood in ``month``: for each rep the latest row with ``valid_from <= month``
-    (blank = always), keeping only people employed during the month."""
-    valid_from = reps["valid_from"].fillna("").astype(str) if "valid_from" in reps else pd.Series("", index=reps.index)
-    current = reps[valid_from <= month].assign(_vf=valid_from).sort_values(["rep_id", "_vf"])
-    current = current.drop_duplicates("rep_id", keep="last").drop(columns="_vf")
-    hire = pd.to_datetime(current["hire_date"])
-    hired = hire.isna() | (hire <= pd.Timestamp(month_end(month)))
-    leave = pd.to_datetime(current.get("leave_date"))
-    stayed = leave.isna() | (leave >= pd.Timestamp(month_start(month)))
-    return current[hired & stayed].set_index("rep_id", drop=False)
 
 
 def _person(roster: pd.DataFrame, person_id: str) -> dict:

@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from attain import periods
-from attain.credit import active_in_month, month_keys, roster_by_month
+from attain.periods import month_keys
+from attain.roster import active_in_month, roster_by_month
 from attain.settings import Settings, how_to_set
 
 SATISFACTION_COLUMNS = [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import difflib
-import os
 import re
 import shlex
 from collections.abc import Callable
@@ -24,7 +23,8 @@ class Settings:
     """What a sales-operations analyst configures once per company.
 
     Every field can be set three ways (see README "Settings"): a CLI flag, the ``attain.yaml`` settings file in
-    the data folder, and the Dagster run config of the ``attain`` resource.
+    the data folder, and the Dagster run config of the ``attain`` resource; ``fiscal_year_start`` and ``timezone``
+    also by the environment, which ``pipelines.resources.read_environment`` reads (this module never does).
 
     - ``fiscal_year_start``: first month of the fiscal year (1 = January, 4 = April).
     - ``timezone``: IANA zone in which "the month ended" is judged.
@@ -318,16 +318,6 @@ def load_settings_file(path: Path | str) -> dict[str, Any]:
     if "mapping" in options and not Path(options["mapping"]).is_absolute():
         options["mapping"] = str(path.parent / options["mapping"])
     return options
-
-
-#: Settings read from the environment, which wins over attain.yaml (a CLI flag wins over both).
-ENV_SETTINGS = {"fiscal_year_start": "ATTAIN_FISCAL_YEAR_START", "timezone": "ATTAIN_TIMEZONE"}
-
-
-def env_options() -> dict[str, Any]:
-    """The settings the environment sets (ATTAIN_FISCAL_YEAR_START, ATTAIN_TIMEZONE), typed and checked."""
-    given = {name: os.environ[var] for name, var in ENV_SETTINGS.items() if os.environ.get(var)}
-    return parse_options(given, "the environment (" + ", ".join(ENV_SETTINGS.values()) + ")")
 
 
 def merge_options(*layers: dict[str, Any]) -> dict[str, Any]:

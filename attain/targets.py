@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from attain import money, periods
-from attain.credit import active_in_month, month_bounds, roster_as_of, roster_by_month
+from attain.periods import month_bounds
+from attain.roster import active_in_month, roster_as_of, roster_by_month, team_currency
 from attain.settings import Settings
 
 METRICS = ("revenue", "won_deals", "new_accounts")
@@ -120,13 +121,6 @@ def _pick_in_force(targets: pd.DataFrame, months: list[str]) -> pd.DataFrame:
     return rows
 
 
-def _team_currency(roster: pd.DataFrame) -> pd.DataFrame:
-    """``month, team, currency``: the most common plan currency of each team's members."""
-    counts = roster.groupby(["month", "team", "currency"]).size().rename("n").reset_index()
-    counts = counts.sort_values(["month", "team", "n", "currency"], ascending=[True, True, False, True])
-    return counts.drop_duplicates(["month", "team"])[["month", "team", "currency"]]
-
-
 def _prorate(rep_rows: pd.DataFrame, roster: pd.DataFrame, proration: dict[str, str] | None) -> pd.DataFrame:
     """Scale rep targets by employment in their month (see the module docstring)."""
     emp = roster[["month", "rep_id", "hire_date", "leave_date"]].rename(columns={"rep_id": "scope_id"})
@@ -171,7 +165,7 @@ def targets_in_force(
     months = list(months)
     roster = roster_by_month(reps, months)
     roster["team"] = roster["team"].fillna("").astype(str)
-    team_ccy = _team_currency(roster)
+    team_ccy = team_currency(roster)
     history = _pick_in_force(targets, months)
 
     rep_ccy = roster[["month", "rep_id", "currency"]].rename(columns={"rep_id": "scope_id"})

@@ -44,10 +44,12 @@ import pyarrow.compute as pc
 
 from attain.crm_profiles import OWNER_ALIASES, AdaptedDeals, UnknownExportError, adapt
 from attain.crm_profiles import QUARANTINE_COLUMNS as CRM_QUARANTINE_COLUMNS
+from attain.fx import latest_rate
 from attain.money import MINOR_DIGITS, format_minor, unknown_currency_reason
-from attain.periods import add_months, month_end, month_start, parse_month
+from attain.periods import add_months, month_end, month_of, month_start, parse_month
 from attain.readers import INPUT_SUFFIXES, InputFileError, RawTable, delimiter_name, find_input, read_table
 from attain.readiness import month_readiness
+from attain.roster import roster_by_month, team_currency
 from attain.settings import Settings, how_to_set
 from checks.schemas import (
     INPUT_SCHEMAS,
@@ -450,7 +452,7 @@ def validate_path(
     encodings = {**settings.encodings, **(encodings or {})}
     if today is None:
         today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
-    month = month or add_months(f"{today.year:04d}-{today.month:02d}", -1)
+    month = month or add_months(month_of(today), -1)
     crm = _CrmOptions(profile, _path(mapping_file), date_order, decimal_comma, _path(owner_aliases))
     if path.is_dir():
         result = _ingest(path, month, settings, today=today, encodings=encodings, crm=crm)
@@ -1368,41 +1370,20 @@ def _roster_ids(table: _Table, reps: pd.DataFrame) -> tuple[pd.Index, pd.Index]:
     return accepted, pd.Index(table.text["rep_id"].unique()).difference(accepted)
 
 
-def _roster_in_force(reps: pd.DataFrame, months: Iterable[str]) -> pd.DataFrame:
-    """``month, rep_id, team, currency``: the roster row in force for each month.
-
-    That is the rep's row with the latest ``valid_from <= month`` (blank = always).
-    """
-    unique_months = pd.unique(np.asarray(list(months), dtype=object))
-    columns = ["rep_id", "valid_from", "team", "currency"]
-    # Every (month, roster row) pair, month-major as a cross merge would give, without its temporary key.
-    grid = pd.DataFrame(
-        {
-            "month": np.repeat(unique_months, len(reps)),
-            **{c: np.tile(reps[c].to_numpy(dtype=object), len(unique_months)) for c in columns},
-        }
-    )
-    grid = grid[grid["valid_from"] <= grid["month"]].sort_values("valid_from", kind="stable")
-    return grid.drop_duplicates(["month", "rep_id"], keep="last").drop(columns="valid_from")
-
-
 def _plan_currency(wanted: pd.DataFrame, reps: pd.DataFrame) -> pd.Series:
     """The plan currency of ``wanted.rep_id`` in ``wanted.month``, indexed like ``wanted`` (NaN: no roster row)."""
-    roster = _roster_in_force(reps, wanted["month"])[["month", "rep_id", "currency"]]
+    roster = roster_by_month(reps, list(pd.unique(wanted["month"])))[["month", "rep_id", "currency"]]
     found = wanted[["rep_id", "month"]].merge(roster, on=["rep_id", "month"], how="left")
     return pd.Series(found["currency"].to_numpy(), index=wanted.index)
 
 
-def _team_currency(wanted: pd.DataFrame, reps: pd.DataFrame, base_currency: str) -> pd.Series:
-    """The currency of a team revenue target: its members' most common plan currency that month.
+def _team_target_currency(wanted: pd.DataFrame, reps: pd.DataFrame, base_currency: str) -> pd.Series:
+    """The currency of each team revenue target in ``wanted`` (:func:`attain.roster.team_currency`).
 
-    Ties go to the alphabetically first; a team without members that month gets
-    the base currency (the same rule as ``attain.targets``).
+    A team without members that month gets the base currency, as in ``attain.targets``.
     """
-    roster = _roster_in_force(reps, wanted["month"])
-    counts = roster.groupby(["month", "team", "currency"]).size().rename("n").reset_index()
-    counts = counts.sort_values(["month", "team", "n", "currency"], ascending=[True, True, False, True])
-    chosen = counts.drop_duplicates(["month", "team"]).rename(columns={"team": "scope_id"})
+    roster = roster_by_month(reps, list(pd.unique(wanted["month"])))
+    chosen = team_currency(roster).rename(columns={"team": "scope_id"})
     found = wanted[["scope_id", "month"]].merge(chosen, on=["scope_id", "month"], how="left")
     return pd.Series(found["currency"].fillna(base_currency).to_numpy(), index=wanted.index)
 
@@ -1559,12 +1540,11 @@ def _amount_ceiling(
     elif currency == base:
         major, how = Decimal(settings.amount_ceiling), "the ceiling of the base currency"
     else:
-        rates = fx_rates[fx_rates["currency"] == currency] if fx_rates is not None else pd.DataFrame()
-        if len(rates):
-            before = rates[rates["month"] <= month]
-            chosen = (before if len(before) else rates).sort_values("month").iloc[-1]
-            major = Decimal(settings.amount_ceiling) / Decimal(chosen["rate"])
-            how = f"the ceiling of {settings.amount_ceiling} {base} at the {chosen['month']} rate {chosen['rate']}"
+        chosen = latest_rate(fx_rates, currency, month)
+        if chosen is not None:
+            rate_month, rate = chosen
+            major = Decimal(settings.amount_ceiling) / Decimal(rate)
+            how = f"the ceiling of {settings.amount_ceiling} {base} at the {rate_month} rate {rate}"
         else:
             major = Decimal(settings.amount_ceiling)
             how = f"the ceiling of the base currency read as {currency}, which has no FX rate"
@@ -1861,7 +1841,7 @@ def _validate_targets(
     rep_rows = text[is_rep & revenue]
     currency.loc[rep_rows.index] = _plan_currency(rep_rows.rename(columns={"scope_id": "rep_id"}), reps).fillna("")
     team_rows = text[is_team & revenue]
-    currency.loc[team_rows.index] = _team_currency(team_rows, reps, base_currency)
+    currency.loc[team_rows.index] = _team_target_currency(team_rows, reps, base_currency)
 
     digits = np.where(revenue, currency.map(MINOR_DIGITS).fillna(2), 0).astype("int64")
     units, status = _minor_units(text["amount"], digits)

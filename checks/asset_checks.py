@@ -25,6 +25,7 @@ from attain.delivery import packs_in_no_message
 from attain.finance_export import ExportError, reconcile
 from attain.readiness import quarantine_over_limit
 from attain.review import missing_packs
+from attain.roster import roster_as_of
 from pipelines.partitions import monthly
 from pipelines.resources import AttainConfig
 
@@ -41,7 +42,7 @@ def _month(context: AssetCheckExecutionContext) -> str:
 def won_deal_owners_in_roster(context: AssetCheckExecutionContext, deals: pd.DataFrame, reps: pd.DataFrame):
     """Every won deal's owner is a person on the roster in force that month."""
     month = _month(context)
-    roster = credit.roster_as_of(unstamped(reps), month)
+    roster = roster_as_of(unstamped(reps), month)
     won = deals[deals["stage"] == "won"]
     orphans = won[~won["owner_id"].isin(roster["rep_id"])]
     return AssetCheckResult(

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -42,14 +41,13 @@ from attain.settings import (
     OPTIONS,
     SETTINGS_FILE,
     SettingsError,
-    env_options,
     how_to_set,
     load_settings_file,
     merge_options,
     parse_option,
     settings_from,
 )
-from pipelines.resources import DEFAULT_VAR, REPO_ROOT
+from pipelines.resources import DEFAULT_VAR, REPO_ROOT, read_environment
 from pipelines.run_lock import RunInProgress, run_lock
 
 #: Exit codes of every command (README "The attain command"). 2 is argparse's own: a usage error.
@@ -86,7 +84,7 @@ def _month(value: str) -> str:
 
 
 def _var(args: argparse.Namespace) -> Path:
-    return Path(args.var or os.environ.get("ATTAIN_VAR") or DEFAULT_VAR).resolve()
+    return Path(args.var or read_environment().var or DEFAULT_VAR).resolve()
 
 
 #: The dagster.yaml written when ``attain`` creates the instance under ``var/dagster`` (README shows it): no
@@ -110,7 +108,7 @@ def _instance(var: Path):
     """The Dagster instance: DAGSTER_HOME if set, else a lasting one under ``var/dagster``."""
     from dagster import DagsterInstance
 
-    if os.environ.get("DAGSTER_HOME"):
+    if read_environment().dagster_home:
         return DagsterInstance.get()
     home = var / "dagster"
     home.mkdir(parents=True, exist_ok=True)
@@ -477,7 +475,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     path = Path(args.path)
     folder = path if path.is_dir() else path.parent
-    options = merge_options(load_settings_file(folder / SETTINGS_FILE), env_options(), _flag_options(args))
+    options = merge_options(
+        load_settings_file(folder / SETTINGS_FILE), read_environment().options(), _flag_options(args)
+    )
     try:
         report = validate_path(
             path,

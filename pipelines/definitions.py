@@ -18,13 +18,14 @@ STAGE_MODULES = (ingest, attainment, satisfaction, incentives, finance, review_p
 
 def build_definitions(**resource_overrides) -> Definitions:
     """Definitions with the default resources, or with those given (tests pass a tmp folder)."""
+    resources = default_resources(**resource_overrides)
     return Definitions(
         assets=load_assets_from_modules(list(STAGE_MODULES)),
         asset_checks=ALL_CHECKS,
         jobs=[month_end_job],
         schedules=[month_end_schedule],
-        sensors=failure_alert_sensors(),
-        resources=default_resources(**resource_overrides),
+        sensors=failure_alert_sensors(resources["mailer"]),  # the alert goes through the mailer's SMTP server
+        resources=resources,
         executor=in_process_executor,
         loggers={"console": colored_console_logger, "progress": progress_logger},
     )

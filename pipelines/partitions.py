@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 from dagster import MonthlyPartitionsDefinition
 
-#: Time zone in which "the month ended" (ATTAIN_TIMEZONE, an IANA name; default UTC).
-FISCAL_TIMEZONE = os.environ.get("ATTAIN_TIMEZONE", "UTC")
+from pipelines.resources import read_environment
+
+#: Time zone in which "the month ended" (ATTAIN_TIMEZONE, an IANA name; default UTC), read with every setting.
+FISCAL_TIMEZONE = read_environment().partitions_timezone
 
 #: One partition per calendar month, keyed "YYYY-MM"; the earliest month Attain can process is 2017-01
 #: (the public Maven sample's year).

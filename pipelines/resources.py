@@ -1,8 +1,15 @@
-"""Resources: the only place that knows where things live.
+"""Resources: the only place that knows where things live, and the only place that reads the environment.
 
 The embedded defaults need nothing running: the warehouse is a DuckDB file, packs and exports go to a local
 folder, and e-mail is written to an outbox folder. Each is a setting, so a deployment points them at
 PostgreSQL, object storage or a real SMTP server without touching an asset.
+
+Every environment variable Attain takes (README "Configuration") is read by ``read_environment`` below and
+nowhere else (tests/test_environment.py guards it): the CLI, the partitions, the schedule, the failure alert
+and the resources take their values from the ``Environment`` it returns, and the domain (``attain/``) receives
+them as arguments. The SMTP password is never read into a field: the mailer resource holds
+``EnvVar("ATTAIN_SMTP_PASSWORD")``, which Dagster resolves when the run starts (its config and logs show the
+variable's name only).
 """
 
 from __future__ import annotations
@@ -10,20 +17,22 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, EnvVar
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 from pydantic import Field
 
+from attain.delivery import PASSWORD_ENV
 from attain.settings import (
     OPTIONS,
     SETTINGS_FILE,
     Settings,
-    env_options,
     load_settings_file,
     merge_options,
     option_in_force,
@@ -200,8 +209,96 @@ class Warehouse(ConfigurableResource):
             return con.execute(f"SELECT * FROM attain.{table} WHERE {where}", params or []).df()
 
 
+# ---------------------------------------------------------------- the environment
+
+
+#: The settings the environment sets, by option name: they win over attain.yaml; a CLI flag wins over both.
+ENV_SETTINGS = {"fiscal_year_start": "ATTAIN_FISCAL_YEAR_START", "timezone": "ATTAIN_TIMEZONE"}
+
+#: What ATTAIN_SMTP_SECURITY (the mailer's spelling) means to Dagster's failure alert, which always logs in over
+#: TLS: a plain relay (``none``) is asked for STARTTLS, as the alert always did.
+ALERT_SMTP_TYPES = {"starttls": "STARTTLS", "ssl": "SSL", "none": "STARTTLS"}
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Every environment variable Attain reads, as written (README "Configuration"); blank means unset.
+
+    ``read_environment`` makes one; the values are typed where they are used (``options``, ``mailer_from_env``,
+    the schedule), so a variable that is not used cannot stop anything. The SMTP password is not here: only
+    whether it is set (``smtp_password_set``); the resources name it with ``EnvVar``.
+    """
+
+    var: str = ""  # ATTAIN_VAR
+    data_dir: str = ""  # ATTAIN_DATA_DIR
+    fiscal_year_start: str = ""  # ATTAIN_FISCAL_YEAR_START
+    timezone: str = ""  # ATTAIN_TIMEZONE
+    schedule_day: str = "3"  # ATTAIN_SCHEDULE_DAY
+    schedule_hour: str = "6"  # ATTAIN_SCHEDULE_HOUR
+    schedule_on: bool = False  # ATTAIN_SCHEDULE_ON=1
+    mailer: str = "outbox"  # ATTAIN_MAILER
+    smtp_host: str = "localhost"  # ATTAIN_SMTP_HOST
+    smtp_port: str = "587"  # ATTAIN_SMTP_PORT
+    smtp_security: str = "starttls"  # ATTAIN_SMTP_SECURITY
+    smtp_user: str = ""  # ATTAIN_SMTP_USER
+    smtp_cafile: str = ""  # ATTAIN_SMTP_CAFILE
+    smtp_password_set: bool = False  # ATTAIN_SMTP_PASSWORD (never its value)
+    mail_from: str = "attain@localhost"  # ATTAIN_MAIL_FROM
+    mail_reply_to: str = ""  # ATTAIN_MAIL_REPLY_TO
+    copy_to_reps: bool = False  # ATTAIN_COPY_TO_REPS=1
+    alert_to: tuple[str, ...] = ()  # ATTAIN_ALERT_TO, comma-separated
+    alert_from: str = "attain@localhost"  # ATTAIN_ALERT_FROM
+    alert_smtp_type: str = ""  # ATTAIN_ALERT_SMTP_TYPE: deprecated, ATTAIN_SMTP_SECURITY says it for both
+    dagster_home: str = ""  # DAGSTER_HOME
+
+    @property
+    def partitions_timezone(self) -> str:
+        """The time zone of the monthly partitions: ATTAIN_TIMEZONE, else UTC (the Settings default)."""
+        return self.timezone or Settings().timezone
+
+    def options(self) -> dict[str, object]:
+        """The settings the environment sets (ATTAIN_FISCAL_YEAR_START, ATTAIN_TIMEZONE), typed and checked."""
+        given = {name: getattr(self, name) for name in ENV_SETTINGS if getattr(self, name)}
+        return parse_options(given, "the environment (" + ", ".join(ENV_SETTINGS.values()) + ")")
+
+
+def read_environment() -> Environment:
+    """The environment as Attain reads it: the only function that does (each call reads it afresh)."""
+    env = os.environ
+
+    def text(name: str, default: str = "") -> str:
+        return env.get(name) or default
+
+    return Environment(
+        var=text("ATTAIN_VAR"),
+        data_dir=text("ATTAIN_DATA_DIR"),
+        fiscal_year_start=text("ATTAIN_FISCAL_YEAR_START"),
+        timezone=text("ATTAIN_TIMEZONE"),
+        schedule_day=env.get("ATTAIN_SCHEDULE_DAY", "3"),
+        schedule_hour=env.get("ATTAIN_SCHEDULE_HOUR", "6"),
+        schedule_on=env.get("ATTAIN_SCHEDULE_ON") == "1",
+        mailer=env.get("ATTAIN_MAILER", "outbox"),
+        smtp_host=env.get("ATTAIN_SMTP_HOST", "localhost"),
+        smtp_port=env.get("ATTAIN_SMTP_PORT", "587"),
+        smtp_security=env.get("ATTAIN_SMTP_SECURITY", "starttls"),
+        smtp_user=env.get("ATTAIN_SMTP_USER", ""),
+        smtp_cafile=env.get("ATTAIN_SMTP_CAFILE", ""),
+        smtp_password_set=PASSWORD_ENV in env,
+        mail_from=env.get("ATTAIN_MAIL_FROM", "attain@localhost"),
+        mail_reply_to=env.get("ATTAIN_MAIL_REPLY_TO", ""),
+        copy_to_reps=env.get("ATTAIN_COPY_TO_REPS") == "1",
+        alert_to=tuple(a.strip() for a in env.get("ATTAIN_ALERT_TO", "").split(",") if a.strip()),
+        alert_from=env.get("ATTAIN_ALERT_FROM", "attain@localhost"),
+        alert_smtp_type=text("ATTAIN_ALERT_SMTP_TYPE"),
+        dagster_home=text("DAGSTER_HOME"),
+    )
+
+
 class MailerResource(ConfigurableResource):
-    """How the month-end delivers packs: an outbox folder (default) or a real SMTP server."""
+    """How the month-end delivers packs: an outbox folder (default) or a real SMTP server.
+
+    The SMTP fields also serve the run-failure alert (``failure_alert_params``): one server configuration.
+    """
 
     mode: str = Field(default="outbox", description="'outbox' writes .eml files; 'smtp' sends.")
     outbox_dir: str = Field(default=str(DEFAULT_VAR / "outbox"), description="Folder for .eml files.")
@@ -209,7 +306,9 @@ class MailerResource(ConfigurableResource):
     port: int = Field(default=587)
     security: str = Field(default="starttls", description="'starttls', 'ssl' or 'none'.")
     username: str = Field(default="")
-    password: str = Field(default="", description="Blank: read ATTAIN_SMTP_PASSWORD from the environment.")
+    password: str = Field(
+        default="", description=f"EnvVar('{PASSWORD_ENV}'): resolved when the run starts, never written in config."
+    )
     timeout: float = Field(default=30.0, description="Seconds before an unanswered SMTP call is retried.")
     cafile: str = Field(default="", description="CA bundle for a server with a private certificate.")
     from_addr: str = Field(default="attain@localhost")
@@ -218,25 +317,53 @@ class MailerResource(ConfigurableResource):
     resend: bool = Field(default=False, description="Re-send messages already delivered (logged).")
 
 
-def mailer_from_env(var: Path, resend: bool = False) -> MailerResource:
-    """The mailer: the outbox under ``var``, or SMTP when ATTAIN_MAILER=smtp (ATTAIN_SMTP_* settings)."""
-    env = os.environ
-    if env.get("ATTAIN_MAILER", "outbox") != "smtp":
-        return MailerResource(
-            outbox_dir=str(var / "outbox"), copy_to_reps=env.get("ATTAIN_COPY_TO_REPS") == "1", resend=resend
-        )
+def mailer_from_env(var: Path, resend: bool = False, env: Environment | None = None) -> MailerResource:
+    """The mailer: the outbox under ``var``, or SMTP when ATTAIN_MAILER=smtp (ATTAIN_SMTP_* settings).
+
+    The SMTP server's fields are filled in either way, so the failure alert reads the same server from it.
+    """
+    env = env or read_environment()
+    server: dict[str, Any] = {
+        "host": env.smtp_host,
+        "port": int(env.smtp_port),
+        "security": env.smtp_security,
+        "username": env.smtp_user,
+        "cafile": env.smtp_cafile,
+    }
+    if env.mailer != "smtp":
+        return MailerResource(outbox_dir=str(var / "outbox"), copy_to_reps=env.copy_to_reps, resend=resend, **server)
     return MailerResource(
         mode="smtp",
-        host=env.get("ATTAIN_SMTP_HOST", "localhost"),
-        port=int(env.get("ATTAIN_SMTP_PORT", "587")),
-        security=env.get("ATTAIN_SMTP_SECURITY", "starttls"),
-        username=env.get("ATTAIN_SMTP_USER", ""),
-        cafile=env.get("ATTAIN_SMTP_CAFILE", ""),
-        from_addr=env.get("ATTAIN_MAIL_FROM", "attain@localhost"),
-        reply_to=env.get("ATTAIN_MAIL_REPLY_TO", ""),
-        copy_to_reps=env.get("ATTAIN_COPY_TO_REPS") == "1",
+        password=EnvVar(PASSWORD_ENV) if env.smtp_password_set else "",
+        from_addr=env.mail_from,
+        reply_to=env.mail_reply_to,
+        copy_to_reps=env.copy_to_reps,
         resend=resend,
+        **server,
     )
+
+
+def failure_alert_params(mailer: MailerResource | None = None, env: Environment | None = None) -> dict | None:
+    """The arguments of Dagster's run-failure e-mail sensor, the SMTP server the mailer's; None when off.
+
+    Off unless ATTAIN_ALERT_TO names recipients. Host, port, user and security are those of ``mailer`` (by
+    default the one ``mailer_from_env`` configures); ATTAIN_ALERT_SMTP_TYPE (STARTTLS or SSL), deprecated, still
+    wins over ATTAIN_SMTP_SECURITY. Dagster's sensor takes the password as text when it is defined, so it is
+    read here from ATTAIN_SMTP_PASSWORD into the sensor alone, never into a resource field or run config.
+    """
+    env = env or read_environment()
+    if not env.alert_to:
+        return None
+    mailer = mailer or mailer_from_env(DEFAULT_VAR, env=env)
+    return {
+        "email_from": env.alert_from,
+        "email_password": EnvVar(PASSWORD_ENV).get_value(""),
+        "email_to": list(env.alert_to),
+        "smtp_host": mailer.host,
+        "smtp_type": env.alert_smtp_type or ALERT_SMTP_TYPES.get(mailer.security, mailer.security.upper()),
+        "smtp_port": mailer.port,
+        "smtp_user": mailer.username or None,
+    }
 
 
 def default_resources(
@@ -249,15 +376,15 @@ def default_resources(
     keyword arguments are AttainConfig fields; ATTAIN_FISCAL_YEAR_START and ATTAIN_TIMEZONE set those two
     unless given (both win over the data folder's attain.yaml).
     """
-    env = os.environ
-    var = Path(var or env.get("ATTAIN_VAR") or DEFAULT_VAR).resolve()
+    env = read_environment()
+    var = Path(var or env.var or DEFAULT_VAR).resolve()
     var.mkdir(parents=True, exist_ok=True)
-    data_dir = Path(data_dir or env.get("ATTAIN_DATA_DIR") or var / "demo-data").resolve()
+    data_dir = Path(data_dir or env.data_dir or var / "demo-data").resolve()
     database = str(var / "warehouse.duckdb")
-    config = {**config_fields(env_options()), **config}
+    config = {**config_fields(env.options()), **config}
     return {
         "attain": AttainConfig(data_dir=str(data_dir), output_dir=str(var / "output"), **config),
         "warehouse": Warehouse(database=database),
         "io_manager": WarehouseIOManager(database=database, schema="attain"),
-        "mailer": mailer_from_env(var, resend),
+        "mailer": mailer_from_env(var, resend, env),
     }

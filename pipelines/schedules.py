@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import os
-
 from dagster import DefaultScheduleStatus, build_schedule_from_partitioned_job
 
 from pipelines.jobs import month_end_job
+from pipelines.resources import read_environment
 
-#: Day of the following month (1-28) and hour (0-23, in the partitions' time zone) of the run.
-SCHEDULE_DAY = int(os.environ.get("ATTAIN_SCHEDULE_DAY", "3"))
-SCHEDULE_HOUR = int(os.environ.get("ATTAIN_SCHEDULE_HOUR", "6"))
+_ENV = read_environment()
+#: Day of the following month (1-28) and hour (0-23, in the partitions' time zone) of the run
+#: (ATTAIN_SCHEDULE_DAY, ATTAIN_SCHEDULE_HOUR).
+SCHEDULE_DAY = int(_ENV.schedule_day)
+SCHEDULE_HOUR = int(_ENV.schedule_hour)
 
 month_end_schedule = build_schedule_from_partitioned_job(
     month_end_job,
@@ -18,7 +19,5 @@ month_end_schedule = build_schedule_from_partitioned_job(
     description="Runs the month-end for the month just ended.",
     day_of_month=SCHEDULE_DAY,
     hour_of_day=SCHEDULE_HOUR,
-    default_status=DefaultScheduleStatus.RUNNING
-    if os.environ.get("ATTAIN_SCHEDULE_ON") == "1"
-    else DefaultScheduleStatus.STOPPED,
+    default_status=DefaultScheduleStatus.RUNNING if _ENV.schedule_on else DefaultScheduleStatus.STOPPED,
 )

@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-import os
-
 from dagster import DefaultSensorStatus, make_email_on_run_failure_sensor
 
 from pipelines.jobs import month_end_job
+from pipelines.resources import MailerResource, failure_alert_params
 
 
-def failure_alert_sensors() -> list:
+def failure_alert_sensors(mailer: MailerResource | None = None) -> list:
     """The run-failure e-mail sensor, when ATTAIN_ALERT_TO names its recipients (comma-separated).
 
-    It uses ATTAIN_ALERT_FROM, ATTAIN_SMTP_HOST, ATTAIN_SMTP_PORT, ATTAIN_SMTP_USER and the password in
-    ATTAIN_SMTP_PASSWORD; STARTTLS unless ATTAIN_ALERT_SMTP_TYPE=SSL. Off by default: nothing to configure
-    for the demo, and no mail leaves a developer's machine by surprise.
+    It sends from ATTAIN_ALERT_FROM through the mailer's SMTP server (``mailer``, by default the one the
+    environment configures: ATTAIN_SMTP_HOST, _PORT, _SECURITY, _USER and _PASSWORD), see
+    ``pipelines.resources.failure_alert_params``. Off by default: nothing to configure for the demo, and no
+    mail leaves a developer's machine by surprise.
     """
-    recipients = [a.strip() for a in os.environ.get("ATTAIN_ALERT_TO", "").split(",") if a.strip()]
-    if not recipients:
+    params = failure_alert_params(mailer)
+    if params is None:
         return []
     return [
         make_email_on_run_failure_sensor(
-            email_from=os.environ.get("ATTAIN_ALERT_FROM", "attain@localhost"),
-            email_password=os.environ.get("ATTAIN_SMTP_PASSWORD", ""),
-            email_to=recipients,
-            smtp_host=os.environ.get("ATTAIN_SMTP_HOST", "localhost"),
-            smtp_type=os.environ.get("ATTAIN_ALERT_SMTP_TYPE", "STARTTLS"),
-            smtp_port=int(os.environ.get("ATTAIN_SMTP_PORT", "587")),
-            smtp_user=os.environ.get("ATTAIN_SMTP_USER") or None,
+            **params,
             name="month_end_failure_email",
             monitored_jobs=[month_end_job],
             default_status=DefaultSensorStatus.RUNNING,

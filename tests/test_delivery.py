@@ -355,10 +355,13 @@ def test_wrong_password_is_a_permanent_failure(server, packs, out_dir, log):
     assert "refused the login" in report.failed[0].detail and "ATTAIN_SMTP_PASSWORD" in report.failed[0].detail
 
 
-def test_password_comes_from_the_environment(monkeypatch, server, packs, out_dir, log):
+def test_the_password_is_passed_in_never_read_from_the_environment(monkeypatch, server, packs, out_dir, log):
+    """The resource resolves ATTAIN_SMTP_PASSWORD (tests/test_environment.py); the mailer only takes it."""
     monkeypatch.setenv("ATTAIN_SMTP_PASSWORD", PASSWORD)
     mailer = SmtpMailer("127.0.0.1", server.port, "starttls", USER, from_addr=FROM, cafile=server.cafile)
-    assert len(deliver(plan(packs, out_dir), mailer, log, sleep=never_sleep).sent) == 2
+    report = deliver(plan(packs, out_dir), mailer, log, sleep=never_sleep)
+    assert len(report.failed) == 2 and report.failed[0].attempts == 1 and not server.received
+    assert report.failed[0].detail == "no SMTP password: set the environment variable ATTAIN_SMTP_PASSWORD"
 
 
 def test_implicit_tls_mode(cert, packs, out_dir, log):

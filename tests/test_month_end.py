@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from attain.credit import roster_as_of
 from attain.demo_data import DEMO_MONTH, generate
 from attain.maven import MAVEN_DIR, MAVEN_MONTH, load_maven
 from attain.money import format_minor
 from attain.periods import add_months
+from attain.roster import roster_as_of
 from pipelines.cli import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, main, run_months
 
 #: Every test here runs whole months (the demo, Maven) end to end, some through a real SMTP server.

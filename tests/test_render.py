@@ -21,7 +21,6 @@ import pytest
 from pypdf import PdfReader
 
 from attain import i18n
-from attain.credit import roster_as_of
 from attain.delivery import DeliveryLog, OutboxMailer, deliver, headlines, plan_messages
 from attain.render import (
     TEMPLATES_DIR,
@@ -37,6 +36,7 @@ from attain.render import (
     render_packs,
 )
 from attain.review import pack_list, rep_review
+from attain.roster import roster_as_of
 from attain.settings import Settings
 from tests.test_review import INJECTION, MONTH, SETTINGS, make_tables
 

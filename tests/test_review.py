@@ -20,8 +20,8 @@ from attain.review import (
     missing_packs,
     pack_list,
     rep_review,
-    roster_for_month,
 )
+from attain.roster import roster_for_month
 from attain.settings import Settings
 
 MONTH = "2026-10"
