@@ -1,6 +1,7 @@
 """Review packs: one PDF per rep and per manager, in each person's language."""
 
 import dataclasses
+from typing import cast
 
 import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, AssetRecordsFilter, DagsterInstance, Output, asset
@@ -86,4 +87,4 @@ def failed_packs(instance: DagsterInstance, month: str) -> list[dict]:
     if not records or records[0].asset_materialization is None:
         return []
     meta = records[0].asset_materialization.metadata.get("failed_packs")
-    return list(meta.value) if meta is not None else []
+    return list(cast("list[dict]", meta.value)) if meta is not None else []  # a JSON list, as written above

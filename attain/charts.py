@@ -57,7 +57,10 @@ def trend_chart(
     plot_w, plot_h = width - left - right, height - top - bottom
     ratios = [r for _, r, _ in points if r is not None]
     scale_max = max([1.2, *ratios]) * 1.08
-    y_of = lambda r: top + plot_h * (1 - r / scale_max)
+
+    def y_of(r):
+        return top + plot_h * (1 - r / scale_max)
+
     body: list[str] = []
     for tick in (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0):
         if tick > scale_max:

@@ -239,16 +239,21 @@ def reconcile_credit(
     won = won[month_keys(won["close_date"]).isin(window)]
     splits = _empty_splits() if credit_splits is None or credit_splits.empty else credit_splits
     by_deal: dict[str, list[tuple[str, str, str]]] = {}
-    for d, r, s, role in zip(splits["deal_id"], splits["rep_id"], splits["share"], splits["role"]):
+    for d, r, s, role in zip(splits["deal_id"], splits["rep_id"], splits["share"], splits["role"], strict=True):
         by_deal.setdefault(str(d), []).append((str(r), str(s), str(role).strip().lower()))
     roster = roster_by_month(reps, sorted(window))
-    currency_of = dict(zip(zip(roster["month"], roster["rep_id"]), roster["currency"]))
+    currency_of = dict(zip(zip(roster["month"], roster["rep_id"], strict=True), roster["currency"], strict=True))
 
     factors: dict[tuple[str, str, str, str], tuple[int, int]] = {}
     expected: dict[tuple[str, str], list[int]] = {}
     amounts_by_factor: dict[tuple[str, str, str, str], int] = {}
     for deal_id, owner, amount, ccy, cm in zip(
-        won["deal_id"], won["owner_id"], won["amount_minor"].tolist(), won["currency"], month_keys(won["close_date"])
+        won["deal_id"],
+        won["owner_id"],
+        won["amount_minor"].tolist(),
+        won["currency"],
+        month_keys(won["close_date"]),
+        strict=True,
     ):
         extra = by_deal.get(str(deal_id), [])
         split = [(r, s) for r, s, role in extra if role == "split"] or [(str(owner), "100")]

@@ -430,7 +430,7 @@ def _column_rule(path: Path, key: str, spec: dict) -> ColumnRule:
 
 def _by_key(headers: list[str]) -> dict[str, str]:
     """The export's headers by :func:`_header_key` (the first of two that match alike)."""
-    by_key = {}
+    by_key: dict[str, str] = {}
     for header in headers:
         by_key.setdefault(_header_key(header), header)
     return by_key
@@ -497,7 +497,7 @@ def _renames(profile: Profile, located: dict[str, str], keys, headers: list[str]
     A key the profile maps to no name is compared by the key itself ('stage' finds 'Stage').
     """
     unused = [h for h in headers if h not in located.values()]
-    renames = {}
+    renames: dict[str, str] = {}
     for key in keys:
         if key in located or key in profile.rules:
             continue
@@ -984,7 +984,7 @@ class _Adapter:
         aliases = read_table(path).df
         if not {"owner", "rep_id"} <= set(aliases.columns):
             raise InputFileError(path, "needs the columns owner and rep_id (one export owner per row)")
-        for owner, rep_id in zip(aliases["owner"], aliases["rep_id"]):
+        for owner, rep_id in zip(aliases["owner"], aliases["rep_id"], strict=True):
             if owner.strip():
                 mapping.setdefault(owner_key(owner), (owner.strip(), rep_id.strip()))
         self.notes["owner_aliases"] = Path(path).name
@@ -998,7 +998,7 @@ class _Adapter:
         by_name: dict[str, set[str]] = {}
         for col, table in (("email", by_email), ("name", by_name)):
             if col in reps:
-                for rep_id, value in zip(reps["rep_id"], reps[col]):
+                for rep_id, value in zip(reps["rep_id"], reps[col], strict=True):
                     if value.strip():
                         table.setdefault(owner_key(value), set()).add(rep_id.strip())
         ambiguous = {k: sorted(v) for t in (by_email, by_name) for k, v in t.items() if len(v) > 1}
@@ -1134,9 +1134,9 @@ class _Adapter:
                 if "won" in self.located
                 else pd.Series(pd.NA, index=self.df.index, dtype="boolean")
             )
-            outcome[(closed == False).fillna(False)] = "open"  # nullable boolean: == keeps NA
-            outcome[((closed == True) & (won == True)).fillna(False)] = "won"
-            outcome[((closed == True) & (won == False)).fillna(False)] = "lost"
+            outcome[closed.eq(False).fillna(False)] = "open"  # nullable boolean: == keeps NA
+            outcome[(closed.eq(True) & won.eq(True)).fillna(False)] = "won"
+            outcome[(closed.eq(True) & won.eq(False)).fillna(False)] = "lost"
             decided = outcome != ""
             self.notes["stage"] = (
                 f"columns {self.located['closed']!r} and {self.located.get('won', '-')!r}, "
@@ -1212,7 +1212,7 @@ class _Adapter:
         bad_index = pd.Index(found["index"].unique())
         records = {
             i: json.dumps(row, ensure_ascii=False)
-            for i, row in zip(bad_index, self.df.loc[bad_index].to_dict(orient="records"))
+            for i, row in zip(bad_index, self.df.loc[bad_index].to_dict(orient="records"), strict=True)
         }
         quarantine = pd.DataFrame(
             {

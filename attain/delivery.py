@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import smtplib
 import ssl
@@ -184,7 +183,8 @@ def _environment(locale: str, templates_dir: Path) -> jinja2.Environment:
         extensions=["jinja2.ext.i18n"],
         keep_trailing_newline=True,
     )
-    env.install_gettext_translations(translator(locale, "email"), newstyle=True)
+    # The method is added by the jinja2.ext.i18n extension, which Jinja's type hints cannot know.
+    env.install_gettext_translations(translator(locale, "email"), newstyle=True)  # type: ignore[attr-defined]
     return env
 
 
@@ -201,7 +201,7 @@ def _headline(rows: pd.DataFrame) -> Headline:
     paid = rows.dropna(subset=["currency"])
     return Headline(
         attainment=float(ratios.iloc[0]) if len(ratios) else None,
-        payable=tuple((str(c), int(m)) for c, m in zip(paid["currency"], paid["payable_minor"])),
+        payable=tuple((str(c), int(m)) for c, m in zip(paid["currency"], paid["payable_minor"], strict=True)),
     )
 
 
@@ -336,7 +336,7 @@ def check_recipients(messages: Sequence[Outgoing], reps: pd.DataFrame) -> None:
     ``manager_id`` is that manager; a rep copy only the rep's own pack. Checked against the roster
     independently of how the plan was built, so a planning bug cannot leak a pack.
     """
-    manager_of = dict(zip(reps["rep_id"].astype(str), reps["manager_id"].fillna("").astype(str)))
+    manager_of = dict(zip(reps["rep_id"].astype(str), reps["manager_id"].fillna("").astype(str), strict=True))
     for msg in messages:
         for a in msg.attachments:
             if msg.kind == "manager":
@@ -420,7 +420,9 @@ class OutboxMailer(Mailer):
     so writing the same message twice leaves one complete file.
     """
 
-    def __init__(self, folder: Path, from_addr: str = "Attain <attain@localhost>", reply_to: str | None = None) -> None:
+    def __init__(
+        self, folder: Path | str, from_addr: str = "Attain <attain@localhost>", reply_to: str | None = None
+    ) -> None:
         super().__init__(from_addr, reply_to)
         self.folder = Path(folder)
 
@@ -603,7 +605,7 @@ class DeliveryLog:
             sql += f" WHERE month IN ({', '.join('?' * len(params))})" if params else " WHERE FALSE"
         rows = self.con.execute(sql + " ORDER BY logged_at, rowid", params).fetchall()
         return [
-            LoggedDelivery(*(json.loads(v) if c == "attachments" else v for c, v in zip(self._COLUMNS, r)))
+            LoggedDelivery(*(json.loads(v) if c == "attachments" else v for c, v in zip(self._COLUMNS, r, strict=True)))
             for r in rows
         ]
 
@@ -764,7 +766,7 @@ def deliver(
         latest = last.get(msg.key)
         pending = latest if latest is not None and latest.outcome == "sending" else None
         resumed = pending is not None and pending.attachments == msg.fingerprints
-        if resumed:
+        if resumed and pending is not None:
             message_id = pending.message_id  # interrupted: the same message again, recognisably
         elif sends and not resend:
             if sends[-1].attachments == msg.fingerprints:
@@ -783,6 +785,7 @@ def deliver(
                 f"({_changes(sends[-1].attachments, msg.fingerprints)}); not re-sent: re-send "
                 f"explicitly (resend) if the recipient should get the new packs"
             )
+            assert latest is not None  # sends is not empty, so the log has a latest entry for the message
             if pending is not None:
                 log.finish(msg, "skipped", "interrupted run superseded: " + detail)
             elif latest.outcome != "skipped" or latest.message_id != msg.message_id:

@@ -490,7 +490,7 @@ def _people(rng: np.random.Generator, reps: int, window: list[str]) -> pd.DataFr
             }
         )
     rep_no = 0
-    for team_no, (team, size) in enumerate(zip(TEAMS, sizes)):
+    for team_no, (team, size) in enumerate(zip(TEAMS, sizes, strict=True)):
         for _ in range(size):
             rep_no += 1
             rows.append(
@@ -549,11 +549,15 @@ def _name_people(rng: np.random.Generator, people: pd.DataFrame) -> None:
     names = np.empty(len(people), dtype=object)
     emails = np.empty(len(people), dtype=object)
     zh = people["chinese"].to_numpy()
-    for idx, (i, j) in zip(np.flatnonzero(zh), _unique_pairs(rng, len(_ZH_SURNAME), len(_ZH_GIVEN), zh.sum())):
+    for idx, (i, j) in zip(
+        np.flatnonzero(zh), _unique_pairs(rng, len(_ZH_SURNAME), len(_ZH_GIVEN), zh.sum()), strict=True
+    ):
         (sur, sur_py), (given, given_py) = _ZH_SURNAME[i], _ZH_GIVEN[j]
         names[idx] = sur + given
         emails[idx] = f"{given_py}.{sur_py}@{EMAIL_DOMAIN}"
-    for idx, (i, j) in zip(np.flatnonzero(~zh), _unique_pairs(rng, len(_EN_FIRST), len(_EN_LAST), (~zh).sum())):
+    for idx, (i, j) in zip(
+        np.flatnonzero(~zh), _unique_pairs(rng, len(_EN_FIRST), len(_EN_LAST), (~zh).sum()), strict=True
+    ):
         names[idx] = f"{_EN_FIRST[i]} {_EN_LAST[j]}"
         emails[idx] = f"{_EN_FIRST[i].lower()}.{_EN_LAST[j].lower()}@{EMAIL_DOMAIN}"
     people["name"] = names
@@ -722,7 +726,7 @@ def _deals(rng, people, fx, window) -> pd.DataFrame:
     whole_units = np.maximum(np.rint(usd_value / rate), 1).astype(np.int64)
     with_cents = (rng.random(n) < 0.15) & (digits > 0)
     minor = whole_units * 10**digits + np.where(with_cents, rng.integers(1, 100, n), 0)
-    amount = np.array([format_minor(int(m), c) for m, c in zip(minor, currency)], dtype=object)
+    amount = np.array([format_minor(int(m), c) for m, c in zip(minor, currency, strict=True)], dtype=object)
 
     open_idx = np.flatnonzero(is_open)
     amount[open_idx[rng.random(len(open_idx)) < 0.08]] = ""
@@ -775,7 +779,7 @@ def _credit_splits(rng, deals, people) -> pd.DataFrame:
         if len(mates) < len(pattern) - 1:  # a tiny team: no one (or not enough) to share with
             continue
         partners = rng.choice(mates, size=len(pattern) - 1, replace=False)
-        for person, share in zip((owner, *partners), pattern):
+        for person, share in zip((owner, *partners), pattern, strict=True):
             rows.append((deals.at[d, "deal_id"], people.at[person, "rep_id"], share, "split"))
     overlay_products = deals["product"].isin(["Helio Analytics", "Helio Enterprise"]).to_numpy()
     # These products are ~28% of deals, so 8% of them is ~2% of all won deals.
@@ -984,7 +988,7 @@ def _adjustments(targets, people, window) -> pd.DataFrame:
             (targets["scope_id"] == person["rep_id"]) & (targets["month"] == month) & (targets["metric"] == "revenue")
         ]
         step = 10_000 if person["chinese"] else 1_000
-        amount = int(round(int(current["amount"].iloc[0]) * factor / step)) * step
+        amount = round(int(current["amount"].iloc[0]) * factor / step) * step
         rows.append(
             (
                 "rep",
@@ -1011,7 +1015,7 @@ def _team_targets(targets, people, window) -> pd.DataFrame:
         step = 10_000 if team.chinese else 1_000
         author = _head_name(people, team.region)
         for month in window:
-            amount = int(round(sums[month] * factor / step)) * step
+            amount = round(sums[month] * factor / step) * step
             rows.append(
                 (
                     "team",

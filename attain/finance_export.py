@@ -14,9 +14,11 @@ name and renamed, so a reader never sees half a file.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zipfile
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeGuard
 
 import pandas as pd
 from openpyxl import Workbook
@@ -67,7 +69,7 @@ class ExportError(ValueError):
     """Payouts and ledger lines that do not reconcile; nothing is written."""
 
 
-def starts_formula(value: object) -> bool:
+def starts_formula(value: object) -> TypeGuard[str]:
     """Whether a spreadsheet would read this text cell as a formula."""
     return isinstance(value, str) and value.startswith(_FORMULA_START)
 
@@ -82,7 +84,7 @@ def _export_frame(frame: pd.DataFrame, columns: list[tuple[str, str]]) -> pd.Dat
     out = pd.DataFrame(index=frame.index)
     for source, header in columns:
         if source.endswith("_minor"):
-            out[header] = [from_minor(m, c) for m, c in zip(frame[source], frame["currency"])]
+            out[header] = [from_minor(m, c) for m, c in zip(frame[source], frame["currency"], strict=True)]
         elif source == "line_no":
             out[header] = frame[source].astype(int)
         else:
@@ -111,7 +113,7 @@ def totals(payouts: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"currency": sums["currency"], "payees": payouts.groupby("currency").size().to_numpy()})
     for column, header in PAYOUT_EXPORT:
         if column in money:
-            out[header] = [from_minor(m, c) for m, c in zip(sums[column], sums["currency"])]
+            out[header] = [from_minor(m, c) for m, c in zip(sums[column], sums["currency"], strict=True)]
     return out
 
 
@@ -139,7 +141,7 @@ def _write_xlsx(path: Path, sheets: dict[str, pd.DataFrame], money_headers: set[
         sheet.append(list(frame.columns))
         formats = [number_format(c) for c in frame["currency"]]
         for r, row in enumerate(frame.itertuples(index=False), start=2):
-            for c, (header, value) in enumerate(zip(frame.columns, row), start=1):
+            for c, (header, value) in enumerate(zip(frame.columns, row, strict=True), start=1):
                 if header in money_headers:
                     cell = sheet.cell(row=r, column=c, value=format(value, "f"))
                     cell.data_type = "n"  # the decimal text is the number: no float on the way
@@ -208,7 +210,7 @@ def write_payouts(
     if "csv" in formats:
         for name, frame in ((f"payouts_{month}.csv", pay), (f"ledger_{month}.csv", lines)):
             path = out / name
-            write_atomic(path, lambda p, f=frame.map(neutralise): f.to_csv(p, index=False, encoding="utf-8"))
+            write_atomic(path, functools.partial(frame.map(neutralise).to_csv, index=False, encoding="utf-8"))
             written.append(path)
     if "xlsx" in formats:
         path = out / f"payouts_{month}.xlsx"
@@ -259,6 +261,6 @@ def read_back_totals(path: Path | str) -> dict[str, Decimal]:
     else:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     sums: dict[str, Decimal] = {}
-    for ccy, value in zip(frame["currency"], frame["payable"]):
+    for ccy, value in zip(frame["currency"], frame["payable"], strict=True):
         sums[ccy] = sums.get(ccy, Decimal(0)) + Decimal(value)
     return sums

@@ -38,7 +38,9 @@ def rate_table(fx_rates: pd.DataFrame | None) -> dict[tuple[str, str], Fraction]
     """``(month, currency) -> rate`` (base-currency units per 1 unit)."""
     if fx_rates is None or fx_rates.empty:
         return {}
-    keys = zip(fx_rates["month"].astype(str), fx_rates["currency"].astype(str), fx_rates["rate"].astype(str))
+    keys = zip(
+        fx_rates["month"].astype(str), fx_rates["currency"].astype(str), fx_rates["rate"].astype(str), strict=True
+    )
     return {(m, c): money.ratio(r) for m, c, r in keys}
 
 
@@ -77,9 +79,9 @@ def to_plan_currency(
     """
     share = pd.Series("100", index=amount_minor.index) if share is None else share.astype(str)
     columns = [month, deal_currency, plan_currency, share]
-    codes, labels = zip(*(pd.factorize(c.to_numpy()) for c in columns))
+    codes, labels = zip(*(pd.factorize(c.to_numpy()) for c in columns), strict=True)
     combined = np.zeros(len(amount_minor), dtype=np.int64)
-    for code, label in zip(codes, labels):
+    for code, label in zip(codes, labels, strict=True):
         combined = combined * len(label) + code
     groups, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
     order = np.argsort(inverse, kind="stable")
@@ -89,7 +91,7 @@ def to_plan_currency(
     fx_text = np.empty(len(amounts), dtype=object)
     rates = rate_table(fx_rates)
     for g, at in enumerate(first):
-        m, f, t, s = (label[code[at]] for code, label in zip(codes, labels))
+        m, f, t, s = (label[code[at]] for code, label in zip(codes, labels, strict=True))
         rows = order[bounds[g] : bounds[g + 1]]
         fx = cross_rate(rates, m, f, t, settings.base_currency)
         # the share folds into the rate so that each row is still rounded exactly once

@@ -95,7 +95,7 @@ def _missing(value: object) -> bool:
 
 def format_percent(ratio: float | None, locale: str, digits: int = 1) -> str:
     """``1.0456`` -> ``104.6%``; a missing ratio (None, NaN, <NA>) prints as an em dash."""
-    if _missing(ratio):
+    if ratio is None or _missing(ratio):
         return MISSING
     pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
     return babel.numbers.format_percent(ratio, format=pattern, locale=_babel_locale(locale))
@@ -103,7 +103,7 @@ def format_percent(ratio: float | None, locale: str, digits: int = 1) -> str:
 
 def format_number(value: float | None, locale: str, digits: int = 0) -> str:
     """A count or score with ``digits`` decimals, grouped for the locale; missing -> em dash."""
-    if _missing(value):
+    if value is None or _missing(value):
         return MISSING
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return babel.numbers.format_decimal(value, format=pattern, locale=_babel_locale(locale))

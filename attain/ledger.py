@@ -104,8 +104,10 @@ def _run_starts(*keys: np.ndarray) -> np.ndarray:
 
 def _join_runs(ids: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """``";"``-joined ids of each run starting at ``starts``."""
+    if not len(starts):
+        return np.zeros(0, dtype=object)
     ends = np.r_[starts[1:], len(ids)]
-    return np.array([";".join(ids[a:b]) for a, b in zip(starts, ends)], dtype=object)
+    return np.array([";".join(ids[a:b]) for a, b in zip(starts, ends, strict=True)], dtype=object)
 
 
 def _deals_text(ids: str) -> str:
@@ -229,6 +231,7 @@ def _condition(ctx: _Month, cond: Condition, roster: pd.DataFrame) -> tuple[np.n
     """Whether ``cond`` holds for each rep of ``roster`` and a sentence stating the figure."""
     n = len(roster)
     limit = cond.at_least if cond.at_least is not None else cond.below
+    assert limit is not None  # the plan loader requires at_least or below on every condition
     op = ">=" if cond.at_least is not None else "<"
     if cond.measure in ("attainment", "actual"):
         ids = pd.Index(roster["team"] if cond.scope == "team" else roster.index)
@@ -251,7 +254,7 @@ def _condition(ctx: _Month, cond: Condition, roster: pd.DataFrame) -> tuple[np.n
             f"{label} attainment {attainment_text(a, t)} (needs {op} {percent_text(limit)})"
             if t > 0
             else f"{label} attainment: no target"
-            for a, t in zip(actual, target)
+            for a, t in zip(actual, target, strict=True)
         ]
         return holds.astype(bool), texts
     sat = ctx.satisfaction
@@ -264,7 +267,7 @@ def _condition(ctx: _Month, cond: Condition, roster: pd.DataFrame) -> tuple[np.n
     enough = sat["enough"].fillna(False).astype(bool) & values.notna()
     holds, texts = np.empty(n, dtype=bool), []
     name = {"csat_pct": "CSAT", "csat_mean": "CSAT mean", "nps": "NPS"}[cond.measure]
-    for i, (ok, value) in enumerate(zip(enough, values)):
+    for i, (ok, value) in enumerate(zip(enough, values, strict=True)):
         if not ok:
             holds[i] = cond.if_no_data
             texts.append(f"{name}: not enough responses")
@@ -300,8 +303,8 @@ def _band_labels(comp: Component, currency: str) -> list[str]:
         if comp.basis == "attainment":
             low, high = percent_text(band.lower), percent_text(upper) if upper is not None else None
         else:
-            low = format_minor(band.lower, currency, grouped=True)
-            high = format_minor(upper, currency, grouped=True) if upper is not None else None
+            low = format_minor(int(band.lower), currency, grouped=True)
+            high = format_minor(int(upper), currency, grouped=True) if upper is not None else None
         labels.append(f"{low}-{high}" if high else f"{low}+")
     return labels
 
@@ -355,7 +358,7 @@ def _tier_slices(
             part = np.clip(np.minimum(end, uppers[bounds_of, k]) - np.maximum(start, lowers[bounds_of, k]), 0, None)
         sel = np.flatnonzero(part > 0)
         pieces.append((group[sel], np.full(len(sel), k), sel, part[sel]))
-    grp, band_of, row_of, part = (np.concatenate(p) for p in zip(*pieces))
+    grp, band_of, row_of, part = (np.concatenate(p) for p in zip(*pieces, strict=True))
     order = np.lexsort((row_of, band_of, grp))
     grp, band_of, row_of, part = grp[order], band_of[order], row_of[order], part[order]
     starts = _run_starts(grp, band_of)
@@ -416,7 +419,9 @@ def _commission(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFrame, 
     labels = _band_labels(comp, ccy)
     rep_ids = roster.index.to_numpy()
     explanations = []
-    for r, k, b, rate, ids, first_row in zip(rep_idx, band_idx, base, rates, lines["deal_ids"], lines["first_row"]):
+    for r, k, b, rate, ids, first_row in zip(
+        rep_idx, band_idx, base, rates, lines["deal_ids"], lines["first_row"], strict=True
+    ):
         band = comp.bands[k]
         if comp.method == "per_deal":
             scope = f"of deal {ids}'s {money_text(credit[first_row], ccy)} credit in the {labels[k]} {ccy} band"
@@ -482,6 +487,7 @@ def _commission(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFrame, 
                 )
             )
         elif below_threshold[i]:
+            assert comp.threshold is not None  # below_threshold is all False without one
             reasons.append(
                 (
                     i,
@@ -609,15 +615,16 @@ def _spiff(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFrame, stage
         texts = [
             f"SPIFF: {n} qualifying deal{'s' if n > 1 else ''}{rule} x {money_text(comp.per_deal_minor, ccy)} "
             f"({_deals_text(ids)})"
-            for n, ids in zip(per_rep["n"], per_rep["deal_ids"])
+            for n, ids in zip(per_rep["n"], per_rep["deal_ids"], strict=True)
         ]
         rate = ""
     else:
+        assert comp.rate is not None  # the plan loader requires per_deal_minor or rate on a SPIFF
         amounts = apply_ratio(base, comp.rate)
         texts = [
             f"SPIFF: {percent_text(comp.rate)} x {money_text(b, ccy)} of credit on qualifying deals{rule} "
             f"({_deals_text(ids)})"
-            for b, ids in zip(base, per_rep["deal_ids"])
+            for b, ids in zip(base, per_rep["deal_ids"], strict=True)
         ]
         rate = str(comp.rate)
     return [
@@ -638,6 +645,7 @@ def _spiff(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFrame, stage
 def _penalty(
     ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFrame, stage: int, earlier: pd.DataFrame
 ) -> list[pd.DataFrame]:
+    assert comp.when is not None  # the plan loader requires a condition on every penalty
     holds, texts = _condition(ctx, comp.when, roster)
     whole_ok, _, _, _ = _gates(ctx, comp, roster)
     hit = holds & whole_ok
@@ -656,7 +664,7 @@ def _penalty(
         explanation = [
             f"Penalty: {texts[i]}: variable pay {money_text(v, ccy)} ({', '.join(applies)}) "
             f"x {comp.multiplier.normalize():f}, a reduction of {percent_text(cut)}"
-            for i, v in zip(sel, variable)
+            for i, v in zip(sel, variable, strict=True)
         ]
         return [
             _block(
@@ -670,6 +678,7 @@ def _penalty(
                 stage=stage,
             )
         ]
+    assert comp.amount_minor is not None  # a penalty without a multiplier has an amount (the plan loader requires one)
     explanation = [f"Penalty: {texts[i]}: fixed deduction of {money_text(comp.amount_minor, ccy)}" for i in sel]
     return [_block(rep_ids[sel], comp.id, "penalty", -comp.amount_minor, explanation=explanation, stage=stage)]
 
@@ -688,7 +697,7 @@ def _cap_lines(
     texts = [
         f"Cap: {what} pays at most {money_text(cap_minor, currency)}; "
         f"{money_text(t, currency)} earned, {money_text(-c, currency)} cut off"
-        for t, c in zip(over.to_numpy(), cut)
+        for t, c in zip(over.to_numpy(), cut, strict=True)
     ]
     return [
         _block(
@@ -753,7 +762,7 @@ def _clawbacks(
         amounts = np.where(per_deal, -flat, amounts)
         texts = []
         matched["band"] = matched["band"].fillna("").astype(str)
-        for m, b, a in zip(matched.itertuples(), base, amounts):
+        for m, b, a in zip(matched.itertuples(), base, amounts, strict=True):
             how = (
                 f"{percent_text(Decimal(m.rate))} x {money_text(b, ccy)}"
                 if m.rate != ""
@@ -1011,9 +1020,10 @@ def settle_balances(
         def line(kind: str, amount: int, base: int, text: str, source: str = month) -> None:
             rows.append(
                 {
-                    "rep_id": rep,
-                    "plan_id": first.at[rep, "plan_id"],
-                    "currency": ccy,
+                    # line() is called only inside this iteration, so the loop's rep and ccy are the right ones.
+                    "rep_id": rep,  # noqa: B023
+                    "plan_id": first.at[rep, "plan_id"],  # noqa: B023
+                    "currency": ccy,  # noqa: B023
                     "kind": kind,
                     "amount_minor": amount,
                     "base_minor": base,

@@ -91,7 +91,7 @@ def closest_currency(code: str) -> str | None:
     if len(head) < 3:
         found = [c for c in MINOR_DIGITS if c.startswith(head)]
     else:
-        found = [c for c in MINOR_DIGITS if sum(a != b for a, b in zip(c, head)) <= 1]
+        found = [c for c in MINOR_DIGITS if sum(a != b for a, b in zip(c, head, strict=True)) <= 1]
     if not found:
         return None
     return min(found, key=lambda c: (c != head, c[:2] != head[:2], c not in _MAJOR, c))

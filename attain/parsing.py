@@ -257,7 +257,7 @@ def parse_money(
     bad = np.flatnonzero(problems != "")
     if len(bad):
         originals = text.take(pa.array(bad)).to_pylist()
-        problems[bad] = [f"{original!r} {problem}" for original, problem in zip(originals, problems[bad])]
+        problems[bad] = [f"{original!r} {problem}" for original, problem in zip(originals, problems[bad], strict=True)]
     index = values.index
     return ParsedMoney(
         pd.Series(amount, index=index, dtype=object),
@@ -428,6 +428,7 @@ class DateScan:
             else:
                 ymd = scan.ymd
                 if ymd is None:
+                    assert scan.ab is not None  # a scan without a full date holds the ambiguous dd/dd/yyyy
                     a, b, y = scan.ab
                     ymd = (y, b, a) if order == "DMY" or (order is None and a == b) else (y, a, b)
                 try:
@@ -436,9 +437,12 @@ class DateScan:
                     problem = f"not a calendar date when read {'day' if order == 'DMY' else 'month'}-first"
             isos.append(iso)
             problems.append(problem)
-        take = lambda items: pd.Series(
-            np.asarray(items, dtype=object)[self.codes] if len(self.codes) else [], index=self.index, dtype=object
-        )
+
+        def take(items):
+            return pd.Series(
+                np.asarray(items, dtype=object)[self.codes] if len(self.codes) else [], index=self.index, dtype=object
+            )
+
         return take(isos), take(problems)
 
 
@@ -524,7 +528,7 @@ def settle_date_order(scans: Iterable[DateScan], declared: str | None) -> dict[s
         return {s.column: (order, f"{order} (declared)") for s in scans}
     proven = {s.order_evidence for s in scans if s.order_evidence}
     file_order = proven.pop() if len(proven) == 1 else None
-    settled = {}
+    settled: dict[str, tuple[str | None, str]] = {}
     for s in scans:
         if s.order_evidence:
             settled[s.column] = (s.order_evidence, f"{s.order_evidence} (from {s.evidence_example})")

@@ -58,4 +58,4 @@ def payouts(ledger: pd.DataFrame, reps: pd.DataFrame, month: str, history: pd.Da
     out["email"] = people["email"].reindex(out["rep_id"]).fillna("").to_numpy()
     out["month"] = month
     money = [c for c in PAYOUT_COLUMNS if c.endswith("_minor")]
-    return out[PAYOUT_COLUMNS].astype({c: np.int64 for c in money}).reset_index(drop=True)
+    return out[PAYOUT_COLUMNS].astype(dict.fromkeys(money, np.int64)).reset_index(drop=True)

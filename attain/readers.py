@@ -223,7 +223,9 @@ def _pandas_csv(
         "engine": "c",
         "on_bad_lines": "warn",
     }
-    path = path or source
+    if path is None:
+        assert isinstance(source, Path)  # a copy of the bytes always comes with the file it came from
+        path = source
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pd.errors.ParserWarning)
@@ -299,7 +301,9 @@ def _arrow_csv(
         return None
     if len(names) < 2 or "" in names or len(set(names)) != len(names):
         return None
-    wide: list[tuple[int | None, str]] = []
+    # (file line number, text); the threaded reader gives no numbers, so when it finds a wide row the
+    # file is read again in one thread, which does: the rows used below always have theirs.
+    wide: list[tuple[int, str]] = []
 
     def wide_row(row) -> str:
         """Skip a row with too many cells (noting it), refuse any other bad row."""
@@ -343,7 +347,7 @@ def _arrow_csv(
 def _wide_reject(index: int, cells: list[str], header: list[str], sep: str) -> dict:
     """The quarantine row of a row with more fields than the header: the value is the row as written."""
     trimmed = [_shown(cell.strip()) for cell in cells]
-    record = dict(zip(header, trimmed))
+    record: dict[str, object] = dict(zip(header, trimmed[: len(header)], strict=True))
     record["(extra fields)"] = trimmed[len(header) :]
     return {
         "source_row": index + 2,
@@ -486,6 +490,7 @@ def _stray_byte_rows(path: Path, df: pd.DataFrame) -> tuple[pd.DataFrame, list[d
     for index, row in df.loc[hit].iterrows():
         column, cell = next((name, str(v)) for name, v in row.items() if _MARKED.search(str(v)))
         mark = _MARKED.search(cell)
+        assert mark is not None  # the cell was chosen for having a marker
         number = int(index) + 2
         rejected.append(
             {
@@ -649,7 +654,8 @@ def _trim(column: pd.Series) -> pd.Series:
 
 def delimiter_name(sep: str | None) -> str:
     """'comma', 'semicolon', 'tab' (else the character itself), for messages and reports."""
-    return {",": "comma", ";": "semicolon", "\t": "tab"}.get(sep, repr(sep))
+    names: dict[str | None, str] = {",": "comma", ";": "semicolon", "\t": "tab"}
+    return names.get(sep, repr(sep))
 
 
 def _tidy(df: pd.DataFrame) -> pd.DataFrame:
@@ -678,7 +684,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 (openpyxl raises many types for a damaged or non-xlsx file)
+    except Exception as exc:
         raise InputFileError(
             path, f"is not a readable Excel workbook ({type(exc).__name__}: {exc}); re-save it from Excel as .xlsx"
         ) from None
@@ -812,10 +818,10 @@ def _read_parquet(path: Path) -> RawTable:
 
     try:
         arrow = pq.read_table(path)
-    except Exception as exc:  # noqa: BLE001 (pyarrow raises ArrowInvalid / OSError for damaged files)
+    except Exception as exc:
         raise InputFileError(path, f"is not a readable Parquet file ({exc}); re-export it") from None
     columns = {}
-    for name, col in zip(arrow.column_names, arrow.columns):
+    for name, col in zip(arrow.column_names, arrow.columns, strict=True):
         kind = col.type
         if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
             col = pc.strftime(col.cast(pa.timestamp("s")), format="%Y-%m-%d")

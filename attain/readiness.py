@@ -31,7 +31,7 @@ from attain.settings import Settings, how_to_set
 
 def quarantine_over_limit(
     accepted_deals: int, quarantine: pd.DataFrame, limit: Decimal
-) -> tuple[dict[str, object], str | None]:
+) -> tuple[dict[str, float], str | None]:
     """The share of deal rows quarantined against ``quarantine_max_share``: (figures, the problem or None).
 
     ``accepted_deals`` is the number of deal rows accepted; a rejected row counts once however many problems it
@@ -114,7 +114,7 @@ def plan_reference_warnings(
     sold yet). Each warning names the closest spelling the deals use and how many deals use it.
     """
     counts = deals["product"].value_counts()
-    folded = {}
+    folded: dict[str, str] = {}
     for product in counts.index:
         folded.setdefault(_fold(product), product)
     deal_ids = set(deals["deal_id"])

@@ -34,6 +34,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
@@ -202,7 +203,7 @@ def _distribution_chart(ctx, distribution: list[dict]) -> Markup:
         BANDS[-1][0]: f"≥ {i18n.format_percent(bounds[-1], loc, 0)}",
         "none": _("no target"),
     }
-    for (band, low), high in zip(BANDS[1:-1], bounds[1:]):
+    for (band, low), high in zip(BANDS[1:-1], bounds[1:], strict=True):
         labels[band] = f"{i18n.format_percent(low, loc, 0)}–{i18n.format_percent(high, loc, 0)}"
     lows = dict(BANDS)
     buckets = [
@@ -306,7 +307,7 @@ class Renderer:
     def html(self, review: dict, locale: str, fingerprint: str) -> str:
         """The pack's HTML: ``review`` from ``rep_review`` or ``manager_review`` (its texts fitted by
         ``fit_texts``)."""
-        review = fit_texts(review, self.text_max_length)
+        review = cast("dict", fit_texts(review, self.text_max_length))  # fit_texts keeps the shape it is given
         gettext, ngettext = _gettext_functions(locale)
         person, month, kind = review["person"], review["month"], review["kind"]
         title = (
@@ -415,7 +416,13 @@ class _Worker:
     """One render process and the pack it is working on (``deadline``: when it must be ready, then when its
     pack must be done)."""
 
-    def __init__(self, ctx: multiprocessing.context.BaseContext, make_job: Callable, args: tuple, limit: float) -> None:
+    def __init__(
+        self,
+        ctx: multiprocessing.context.ForkContext | multiprocessing.context.SpawnContext,
+        make_job: Callable,
+        args: tuple,
+        limit: float,
+    ) -> None:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_worker_loop, args=(child, make_job, args), daemon=True)
         self.process.start()
@@ -471,6 +478,7 @@ def _render_in_workers(
     failed: list[PackFailure] = []
 
     def fail(worker: _Worker, reason: str) -> None:
+        assert worker.pack is not None  # only a worker busy with a pack can fail it
         failed.append(PackFailure(*worker.pack, reason))
         worker.pack = None
         report()
@@ -512,11 +520,13 @@ def _render_in_workers(
                     worker.pack = None
                     report()
                 else:
+                    assert worker.pack is not None  # a worker reports a failure only for the pack it was given
                     fail(worker, f"the {worker.pack[1]} pack for {worker.pack[0]} failed: {value}")
             now = time.monotonic()
             if any(not w.ready and w.deadline <= now for w in workers):
                 raise RuntimeError(f"a pack renderer did not start within {limit:g} s")
             for worker in [w for w in workers if w.pack and w.deadline <= now]:
+                assert worker.pack is not None  # chosen for having one
                 fail(worker, _too_slow(worker.pack, names.get(worker.pack[0], ""), limit))
                 replace_worker(worker)
     finally:
@@ -525,11 +535,13 @@ def _render_in_workers(
     return rows, failed
 
 
-def _pool_context() -> multiprocessing.context.BaseContext:
+def _pool_context() -> multiprocessing.context.ForkContext | multiprocessing.context.SpawnContext:
     """``fork`` when this process runs a single thread (workers start in milliseconds and share
     the loaded libraries), else ``spawn``: forking a process with other threads (a Dagster step,
     a web server) can copy a lock held by one of them and hang the worker."""
-    return multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
+    if threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def render_packs(
@@ -554,7 +566,7 @@ def render_packs(
     packs = pack_list(month, tables.reps).sort_values(["kind", "person_id"])
     jobs = list(packs[["person_id", "kind", "locale"]].itertuples(index=False, name=None))
     args = (month, tables, settings, Path(out_dir), fingerprint, Path(templates_dir))
-    names = dict(zip(tables.reps["rep_id"].astype(str), tables.reps["name"].fillna("").astype(str)))
+    names = dict(zip(tables.reps["rep_id"].astype(str), tables.reps["name"].fillna("").astype(str), strict=True))
     finished = 0
 
     def report() -> None:

@@ -245,7 +245,7 @@ def findings(
     out: dict[str, list[dict]] = {"strength": [], "improvement": []}
 
     def add(kind: str, rule: str, **figures: object) -> None:
-        out[kind].append({"rule": rule, "kind": kind, "threshold": RULES[rule] if rule in RULES else None, **figures})
+        out[kind].append({"rule": rule, "kind": kind, "threshold": RULES.get(rule), **figures})
 
     for metric in METRICS:
         row = att.get((metric, "month"))
@@ -426,10 +426,10 @@ def manager_review(
 def missing_packs(month: str, reps: pd.DataFrame, review_packs: pd.DataFrame) -> list[str]:
     """The packs :func:`pack_list` calls for that ``review_packs`` lacks, as ``"<kind> <person_id>"``."""
     expected = pack_list(month, reps)
-    made = set(zip(review_packs["person_id"], review_packs["kind"]))
+    made = set(zip(review_packs["person_id"], review_packs["kind"], strict=True))
     return sorted(
         f"{kind} {person}"
-        for person, kind in zip(expected["person_id"], expected["kind"])
+        for person, kind in zip(expected["person_id"], expected["kind"], strict=True)
         if (person, kind) not in made
     )
 

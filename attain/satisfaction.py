@@ -64,7 +64,7 @@ def attribute_surveys(surveys: pd.DataFrame, deals: pd.DataFrame) -> pd.DataFram
     deal_id = out["deal_id"].fillna("")
     surveyed = deals.loc[deals["deal_id"].isin(deal_id), ["deal_id", "owner_id"]]
     at = pd.Index(surveyed["deal_id"]).get_indexer(deal_id)  # validated deal ids are unique
-    out["rep_id"] = np.append(surveyed["owner_id"].to_numpy(dtype=object), None)[at]  # -1 (no deal) -> None
+    out["rep_id"] = np.append(surveyed["owner_id"].to_numpy(dtype=object), [None])[at]  # -1 (no deal) -> None
     by_account = deal_id.eq("") & out["response_date"].notna()
     if by_account.any():
         won = deals.loc[

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -90,7 +91,7 @@ class Option:
     name: str
     flag: str
     parse: Callable[[object], object]
-    example: object
+    example: Any
     keyed: bool = False
     parse_key: Callable[[object], str] = lambda key: _text(key)
     off_flag: str = ""
@@ -240,7 +241,7 @@ def _yaml_scalar(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def how_to_set(name: str, example: object = None) -> str:
+def how_to_set(name: str, example: Any = None) -> str:
     """How to set the setting ``name``, quoted in every message that asks for it: its flag and its attain.yaml line.
 
     ``how_to_set("quarantine_max_share", "0.10")`` is `` `--quarantine-max-share 0.10` or
@@ -262,7 +263,7 @@ def how_to_set(name: str, example: object = None) -> str:
     return f"`{flag}` or `{line}` in {SETTINGS_FILE}"
 
 
-def parse_option(name: str, value: object, where: str) -> object:
+def parse_option(name: str, value: object, where: str) -> Any:
     """The value of option ``name`` as written at ``where``; SettingsError naming both and an example if wrong."""
     option = OPTIONS[name]
     label, written = name, value
@@ -282,7 +283,7 @@ def parse_option(name: str, value: object, where: str) -> object:
         raise SettingsError(f"{where}: {label}: {written!r} {error}; write for example {how_to_set(name)}") from None
 
 
-def parse_options(values: dict, where: str) -> dict[str, object]:
+def parse_options(values: dict, where: str) -> dict[str, Any]:
     """Typed values of the options in ``values`` (blank ones left out), checked like attain.yaml is."""
     parsed = {}
     for name, value in values.items():
@@ -296,7 +297,7 @@ def parse_options(values: dict, where: str) -> dict[str, object]:
     return parsed
 
 
-def load_settings_file(path: Path | str) -> dict[str, object]:
+def load_settings_file(path: Path | str) -> dict[str, Any]:
     """The settings of an attain.yaml file, typed and checked; empty when there is no such file.
 
     A relative ``mapping`` path is read from the file's folder. Every value is read as written (``0.10`` stays
@@ -319,21 +320,21 @@ def load_settings_file(path: Path | str) -> dict[str, object]:
     return options
 
 
-def merge_options(*layers: dict[str, object]) -> dict[str, object]:
+def merge_options(*layers: dict[str, Any]) -> dict[str, Any]:
     """The options in force: a later layer wins over an earlier one, item by item for mapping settings."""
-    merged: dict[str, object] = {}
+    merged: dict[str, Any] = {}
     for layer in layers:
         for name, value in layer.items():
             merged[name] = {**merged.get(name, {}), **value} if OPTIONS[name].keyed else value
     return merged
 
 
-def settings_from(options: dict[str, object]) -> Settings:
+def settings_from(options: dict[str, Any]) -> Settings:
     """The Settings of these options (the defaults for those not given)."""
     return Settings(**{name: value for name, value in options.items() if name in _SETTINGS_FIELDS})
 
 
-def option_in_force(options: dict[str, object], name: str) -> object:
+def option_in_force(options: dict[str, Any], name: str) -> object:
     """An option's value: given, else the Settings default, else the option's default."""
     if name in options:
         return options[name]

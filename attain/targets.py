@@ -246,7 +246,7 @@ def targets_in_force(
 def months_needed(month: str) -> list[str]:
     """The months whose targets partition ``month`` measures: the 12-month trend (which
     holds QTD and YTD) and the next month (pipeline coverage)."""
-    return periods.trailing(month, 12) + [periods.add_months(month, 1)]
+    return [*periods.trailing(month, 12), periods.add_months(month, 1)]
 
 
 def reps_without_targets(reps: pd.DataFrame, in_force: pd.DataFrame, month: str) -> pd.DataFrame:

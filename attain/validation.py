@@ -206,13 +206,13 @@ class _Problems:
         self._parts: list[pd.DataFrame] = []
 
     def add(self, index: Iterable, column: str, values: Iterable, reasons: Iterable[str] | str) -> None:
-        index = pd.Index(index)
-        if len(index) == 0:
+        rows = pd.Index(index)
+        if len(rows) == 0:
             return
-        reasons = [reasons] * len(index) if isinstance(reasons, str) else list(reasons)
+        reasons = [reasons] * len(rows) if isinstance(reasons, str) else list(reasons)
         self._parts.append(
             pd.DataFrame(
-                {"index": index.to_numpy(), "column": column, "value": [str(v) for v in values], "reason": reasons}
+                {"index": rows.to_numpy(), "column": column, "value": [str(v) for v in values], "reason": reasons}
             )
         )
 
@@ -320,9 +320,10 @@ def _ingest(
     }
     for table in tables.values():
         _sanitise(table, settings.text_max_length)
-    has_roster = tables["reps"] is not None
-    reps = _validate_reps(tables["reps"], settings.text_max_length) if has_roster else _empty("reps")
-    roster = _roster_ids(tables["reps"], reps) if has_roster else (pd.Index([]), pd.Index([]))
+    reps_table = tables["reps"]
+    has_roster = reps_table is not None
+    reps = _validate_reps(reps_table, settings.text_max_length) if reps_table is not None else _empty("reps")
+    roster = _roster_ids(reps_table, reps) if reps_table is not None else (pd.Index([]), pd.Index([]))
     deals_table = _open_deals(data_dir, reps if has_roster else None, crm, encodings.get("deals"), settings.timezone)
     _sanitise(deals_table, settings.text_max_length)
     tables["deals"] = deals_table
@@ -357,7 +358,9 @@ def _ingest(
         "surveys": surveys,
     }
     quarantine = _quarantine(tables, month)
-    sources = {name: _source(tables[name], results[name], quarantine) for name in CONTRACT if tables[name] is not None}
+    sources = {
+        name: _source(table, results[name], quarantine) for name in CONTRACT if (table := tables[name]) is not None
+    }
     finished = {name: _finish(results[name], name, tables[name]) for name in CONTRACT}
     return IngestResult(**finished, quarantine=quarantine, sources=sources)
 
@@ -477,10 +480,10 @@ def validate_path(
                 links.get(exc.path, path.parent / exc.path.name if exc.path.parent == folder else exc.path), exc.message
             ) from None
     quarantine = result.quarantine[result.quarantine["table"] == table].assign(source_file=path.name)
-    source = result.sources[table]
-    source.file = path.name
+    table_source = result.sources[table]
+    table_source.file = path.name
     return ValidationReport(
-        month, {table: source}, quarantine.reset_index(drop=True), notes=_context_notes(path, table, links)
+        month, {table: table_source}, quarantine.reset_index(drop=True), notes=_context_notes(path, table, links)
     )
 
 
@@ -897,7 +900,7 @@ def _amount_problems(
                     s="" if d == 1 else "s",
                     ccy=f" ({c} has {int(d)})" if c else "",
                 )
-                for v, d, c in zip(text.iloc[rows], digits[rows], ccys)
+                for v, d, c in zip(text.iloc[rows], digits[rows], ccys, strict=True)
             ]
             table.problems.add(text.index[rows], column, text.iloc[rows], reasons)
 
@@ -965,21 +968,21 @@ _REASONS: dict[tuple[str, str], tuple[str, _Reason]] = {
         "close_date",
         lambda rows: [
             f"close_date {c} is before created_date {o}; correct whichever date is wrong"
-            for c, o in zip(rows["close_date"], rows["created_date"])
+            for c, o in zip(rows["close_date"], rows["created_date"], strict=True)
         ],
     ),
     ("deals", "cancelled_only_if_won"): (
         "cancelled_date",
         lambda rows: [
             f"cancelled_date {c} is set on a {s.lower()} deal; only won deals can be cancelled: clear the date or correct the stage"
-            for c, s in zip(rows["cancelled_date"], rows["stage"])
+            for c, s in zip(rows["cancelled_date"], rows["stage"], strict=True)
         ],
     ),
     ("deals", "cancelled_not_before_close"): (
         "cancelled_date",
         lambda rows: [
             f"cancelled_date {c} is before close_date {d}; a deal is cancelled after it was won: correct one of the dates"
-            for c, d in zip(rows["cancelled_date"], rows["close_date"])
+            for c, d in zip(rows["cancelled_date"], rows["close_date"], strict=True)
         ],
     ),
     ("credit_splits", "deal_id"): (
@@ -1040,7 +1043,7 @@ _REASONS: dict[tuple[str, str], tuple[str, _Reason]] = {
         "leave_date",
         lambda rows: [
             f"leave_date {lv} is before hire_date {h}; correct one of the dates"
-            for lv, h in zip(rows["leave_date"], rows["hire_date"])
+            for lv, h in zip(rows["leave_date"], rows["hire_date"], strict=True)
         ],
     ),
     ("targets", "scope"): (
@@ -1332,7 +1335,7 @@ def _id_problems(table: _Table, columns: tuple[str, ...], max_length: int) -> No
                 if too_long
                 else f"{column} contains control or bidi-override characters; an id is never changed (a changed id "
                 "could name another record): correct it in the export"
-                for n, too_long in zip(lengths[rows], long[rows])
+                for n, too_long in zip(lengths[rows], long[rows], strict=True)
             ],
         )
 
@@ -1596,7 +1599,7 @@ def _implausible_amounts(
     multiple = settings.median_multiple
     far = (size >= MEDIAN_MIN_DEALS) & (2 * frame["units"].to_numpy() > multiple * twice_median)
     rows = np.flatnonzero(won)[far]
-    for row, n, twice in zip(rows, size[far], twice_median[far]):
+    for row, n, twice in zip(rows, size[far], twice_median[far], strict=True):
         currency = currencies[codes[row]]
         value = text["amount"].iloc[row]
         median = (Decimal(int(twice)) / 2).scaleb(-MINOR_DIGITS[currency])
@@ -1793,7 +1796,7 @@ def _check_fx_coverage(
         missing["currency"],
         [
             f"no FX rate for {need} in {m}{why}; add it to fx_rates"
-            for need, m, why in zip(missing["need"], missing["month"], missing["why"])
+            for need, m, why in zip(missing["need"], missing["month"], missing["why"], strict=True)
         ],
     )
     rejected = pd.Index(missing["deal_id"].unique())
@@ -1851,7 +1854,7 @@ def _validate_targets(
         counts["amount"],
         [
             f"amount {v} is not a whole number; a {m} target is a count"
-            for v, m in zip(counts["amount"], counts["metric"])
+            for v, m in zip(counts["amount"], counts["metric"], strict=True)
         ],
     )
 
@@ -1927,7 +1930,9 @@ def _validate_surveys(
         text["score"][outside],
         [
             f"score {v} is outside the {s} scale ({int(lo)} to {int(hi)}); correct the score or the scale"
-            for v, s, lo, hi in zip(text["score"][outside], text["scale"][outside], low[outside], high[outside])
+            for v, s, lo, hi in zip(
+                text["score"][outside], text["scale"][outside], low[outside], high[outside], strict=True
+            )
         ],
     )
 

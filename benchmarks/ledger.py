@@ -97,7 +97,7 @@ def synthetic(n_reps: int, n_deals: int, seed: int = 7) -> dict[str, pd.DataFram
         }
     )
     manager_rows = team_rows.assign(scope="manager", scope_id=rep_ids[is_mgr])  # each team's first rep manages it
-    attainment = pd.concat(rep_rows + [team_rows, manager_rows], ignore_index=True)
+    attainment = pd.concat([*rep_rows, team_rows, manager_rows], ignore_index=True)
     satisfaction = pd.DataFrame(
         {
             "month": MONTH,

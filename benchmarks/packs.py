@@ -260,7 +260,7 @@ def python_vs_weasyprint(tables: ReviewTables, settings: Settings, sample: int) 
     reps = tables.reps[tables.reps["role"] == "rep"].head(sample)
     renderer.pdf(renderer.html(rep_review(reps.iloc[0]["rep_id"], MONTH, tables, settings), "en", "warm-up"))
     htmls, t_python, t_weasy = [], 0.0, 0.0
-    for rep_id, locale in zip(reps["rep_id"], reps["locale"]):
+    for rep_id, locale in zip(reps["rep_id"], reps["locale"], strict=True):
         start = time.perf_counter()
         html = renderer.html(rep_review(rep_id, MONTH, tables, settings), locale, "bench")
         mid = time.perf_counter()

@@ -29,9 +29,10 @@ import argparse
 import getpass
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -209,7 +210,7 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _summary(month: str, result, resources: dict) -> MonthSummary:
+def _summary(month: str, result, resources: Mapping[str, Any]) -> MonthSummary:
     from attain.money import format_minor
 
     config, warehouse, mailer = resources["attain"], resources["warehouse"], resources["mailer"]
@@ -361,7 +362,7 @@ def _run_months(months, var, data_dir, resend, ingest, show_progress, until, onl
 
     defs = build_definitions(var=var, data_dir=data_dir, resend=resend, **(ingest or {}))
     job = defs.resolve_job_def("month_end")
-    resources = defs.resources
+    resources = defs.resources or {}
     instance = _instance(var)
     selection = None
     if until or only:

@@ -215,8 +215,8 @@ class Warehouse(ConfigurableResource):
             exists = con.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'attain' AND table_name = ?",
                 [table],
-            ).fetchone()[0]
-            if not exists:
+            ).fetchone()
+            if not exists or not exists[0]:
                 return pd.DataFrame()
             return con.execute(f"SELECT * FROM attain.{table} WHERE {where}", params or []).df()
 

@@ -59,7 +59,10 @@ def postgres_server() -> Iterator[dict]:
     if as_user:
         shutil.chown(password_file, "postgres")
     port = _free_port()
-    run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True, text=True)
+
+    def run(*cmd):
+        return subprocess.run([*as_user, *cmd], check=True, capture_output=True, text=True)
+
     run(str(bindir / "initdb"), "-D", str(data), "-U", "attain", "-A", "md5", "--pwfile", str(password_file))
     run(
         str(bindir / "pg_ctl"),

@@ -187,7 +187,7 @@ def test_roll_ups_equal_the_sum_of_their_parts(layout, sales, quotas):
         ]
     )
     s = splits(*[(f"d{j}", f"r{ov % n}", "50", "overlay") for j, (_, _, _, has, ov) in enumerate(sales) if has])
-    t = targets(*[("rep", f"r{i}", "2025-03", "revenue", str(q), "2025-01-01") for i, q in zip(range(n), quotas)])
+    t = targets(*[("rep", f"r{i}", "2025-03", "revenue", str(q), "2025-01-01") for i, q in enumerate(quotas[:n])])
     table = _run(d, r, t, "2025-03", s)
     month = table[table["period"].eq("month") & table["metric"].eq("revenue")]
     reps_rows = month[month["scope"].eq("rep")]

@@ -47,6 +47,7 @@ def test_validate_missing_column_is_one_clear_message(data, capsys):
     assert err.startswith("error: deals.csv") and "owner_id" in err and "Traceback" not in err
 
 
+@pytest.mark.slow  # runs the month through Dagster until it stops
 def test_run_stops_on_a_file_error_with_the_message_not_a_traceback(data, tmp_path, capsys):
     (data / "targets.csv").unlink()
     code = main(["--var", str(tmp_path / "var"), "run", "--month", "2026-10", "--data", str(data), "--quiet"])
@@ -64,6 +65,7 @@ def test_ambiguous_dates_need_a_declared_order(capsys):
     assert "No problems found." in capsys.readouterr().out
 
 
+@pytest.mark.slow  # runs the month through Dagster until it stops
 def test_a_failed_check_is_explained_in_the_summary(data, tmp_path, capsys):
     """More than 5% of deal rows rejected: the run stops at the check and says why."""
     lines = (data / "deals.csv").read_text().splitlines()
@@ -96,6 +98,7 @@ def test_usage_error_exits_2(capsys):
     assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # runs the month through Dagster until it stops
 def test_quarantined_rows_are_counted_per_input(data, tmp_path, capsys):
     """A survey row out of scale is a survey row in the summary, not a deal row."""
     with (data / "surveys.csv").open("a", encoding="utf-8") as surveys:
@@ -131,6 +134,7 @@ def _hold_lock(var: Path, months: str) -> subprocess.Popen:
     return holder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("month", ["2026-10", "2026-09"])  # the same month, and another month (same DuckDB file)
 def test_a_second_run_on_the_same_var_stops_at_once_and_touches_nothing(data, tmp_path, month):
     var = tmp_path / "var"
@@ -159,6 +163,7 @@ def test_a_second_run_on_the_same_var_stops_at_once_and_touches_nothing(data, tm
         assert json.loads(lock_path(var).read_text())["pid"] == os.getpid()
 
 
+@pytest.mark.slow
 def test_wait_waits_for_the_other_run_then_runs(data, tmp_path):
     (data / "targets.csv").unlink()  # once it runs, this run stops at once on its input
     var = tmp_path / "var"

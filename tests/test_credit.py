@@ -85,7 +85,7 @@ def test_fx_uses_the_close_month_rate_and_missing_rate_names_the_fix():
     d = deals({"deal_id": "e", "amount_minor": 1000, "currency": "EUR", "close_date": "2025-02-10"})
     got = _credit(d, f=fx(("2025-02", "EUR", "1.2"), (M, "EUR", "1.5")))
     assert got["credit_minor"].tolist() == [1200]
-    with pytest.raises(ValueError, match="no rate for EUR in 2025-02.*add a row month=2025-02"):
+    with pytest.raises(ValueError, match=r"no rate for EUR in 2025-02.*add a row month=2025-02"):
         _credit(d, f=fx((M, "EUR", "1.5")))
 
 

@@ -162,7 +162,7 @@ def test_ambiguous_dates_stop_with_the_column_and_a_declared_order_reads_them(tm
     with pytest.raises(InputFileError) as error:
         ingest(folder)
     assert str(error.value).startswith("deals.csv: column 'Closing Date'") and "--date-order" in str(error.value)
-    with pytest.raises(InputFileError, match="^zoho_ambiguous_dates.csv: column 'Closing Date'"):
+    with pytest.raises(InputFileError, match=r"^zoho_ambiguous_dates\.csv: column 'Closing Date'"):
         shutil.copy(FIXTURES / "zoho_ambiguous_dates.csv", folder / "zoho_ambiguous_dates.csv")
         validate_path(folder / "zoho_ambiguous_dates.csv", month=MONTH, today=TODAY)
     assert [d[5] for d in deals(ingest(folder, date_order="DMY"))] == ["2021-05-04", "2021-04-06"]

@@ -112,7 +112,7 @@ def test_same_name_same_day_deals_get_distinct_ids_that_survive_a_resave(tmp_pat
     result = ingest(folder(tmp_path / "export", [HUBSPOT, *rows]), mapping_file=usd)
     assert counts(result) == (21, 21, 0, 0)
     assert result.quarantine.empty
-    ids = dict(zip(result.deals["source_row"], result.deals["deal_id"]))
+    ids = dict(zip(result.deals["source_row"], result.deals["deal_id"], strict=True))
     assert len(set(ids.values())) == 21
     assert all(deal_id.startswith("crm-") and len(deal_id) == 20 for deal_id in ids.values())
     # A deal the profile's own columns (Deal Name, Create Date, Deal owner) tell apart keeps the id it always had.
@@ -130,8 +130,8 @@ def test_same_name_same_day_deals_get_distinct_ids_that_survive_a_resave(tmp_pat
         mapping_file=usd,
     )
     assert counts(resaved) == (21, 21, 0, 0)
-    assert dict(zip(resaved.deals["deal_id"], resaved.deals["account"])) == dict(
-        zip(result.deals["deal_id"], result.deals["account"])
+    assert dict(zip(resaved.deals["deal_id"], resaved.deals["account"], strict=True)) == dict(
+        zip(result.deals["deal_id"], result.deals["account"], strict=True)
     )
     assert deals(resaved, ("deal_id", "owner_id", "amount_minor", "close_date")) == deals(
         result, ("deal_id", "owner_id", "amount_minor", "close_date")

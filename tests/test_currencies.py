@@ -49,7 +49,13 @@ def test_latin_american_and_zero_and_three_digit_currencies_keep_exact_minor_uni
         ("D8", "10", "PES", "open"),
     ]
     result = load_inputs(folder(tmp_path, rows), "2025-03", Settings(), today=TODAY)
-    amounts = dict(zip(result.deals["deal_id"], zip(result.deals["amount_minor"], result.deals["currency"])))
+    amounts = dict(
+        zip(
+            result.deals["deal_id"],
+            zip(result.deals["amount_minor"], result.deals["currency"], strict=True),
+            strict=True,
+        )
+    )
     assert amounts == {
         "D1": (123456, "MXN"),
         "D2": (400000050, "COP"),
@@ -59,7 +65,7 @@ def test_latin_american_and_zero_and_three_digit_currencies_keep_exact_minor_uni
         "D6": (250000, "CLP"),
     }
     q = result.quarantine[result.quarantine["table"] == "deals"]
-    assert list(zip(q["source_row"], q["column"], q["reason"])) == [
+    assert list(zip(q["source_row"], q["column"], q["reason"], strict=True)) == [
         (
             8,
             "amount",
@@ -79,7 +85,7 @@ def test_won_mxn_cop_pen_deals_are_credited_in_the_plan_currency_at_the_month_ra
     result = load_inputs(folder(tmp_path, rows, fx), "2025-03", settings, today=TODAY)
     assert result.quarantine[result.quarantine["table"] == "deals"].empty
     credit = credited_deals(result.deals, result.credit_splits, result.reps, result.fx_rates, "2025-03", settings)
-    got = dict(zip(credit["deal_id"], credit["credit_minor"]))
+    got = dict(zip(credit["deal_id"], credit["credit_minor"], strict=True))
     assert got == {"D1": 5000, "D2": 100000, "D3": 27000}  # USD cents: 50.00, 1,000.00, 270.00
 
 

@@ -188,7 +188,7 @@ def test_rep_copies_carry_only_the_reps_own_pack(packs, out_dir):
 
 def test_a_pack_from_another_team_is_refused(packs, out_dir):
     alice, wang = plan(packs, out_dir)
-    leaked = replace(alice, attachments=alice.attachments + (wang.attachments[1],))
+    leaked = replace(alice, attachments=(*alice.attachments, wang.attachments[1]))
     with pytest.raises(DeliveryPlanError, match=r"R3.pdf .*to M1.*not in their team"):
         check_recipients([leaked], ROSTER)
 
@@ -254,10 +254,10 @@ def test_right_managers_receive_right_attachments_byte_for_byte(server, packs, o
     messages = plan(packs, out_dir, copy_to_reps=True)
     report = deliver(messages, smtp(server), log, sleep=never_sleep)
     assert len(report.sent) == 6 and report.ok
-    received = {r.rcpt_tos[0]: m for r, m in zip(server.received, parsed(server))}
+    received = {r.rcpt_tos[0]: m for r, m in zip(server.received, parsed(server), strict=True)}
     assert sorted(received) == sorted(ROSTER["email"])
     files = {row.person_id: (out_dir / row.path) for row in packs.itertuples()}
-    emails = dict(zip(ROSTER["rep_id"], ROSTER["email"]))
+    emails = dict(zip(ROSTER["rep_id"], ROSTER["email"], strict=True))
     for manager, team in TEAM.items():
         msg = received[emails[manager]]
         assert attached(msg) == {files[p].name: files[p].read_bytes() for p in team}

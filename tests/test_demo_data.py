@@ -60,7 +60,7 @@ def _good_deals(t):
 
 def test_same_arguments_give_byte_identical_files(demo_dir, tmp_path):
     paths = generate(tmp_path)
-    assert sorted(paths) == sorted(TABLES + ["plans"])
+    assert sorted(paths) == sorted([*TABLES, "plans"])
     for name in TABLES:
         assert paths[name].read_bytes() == (demo_dir / f"{name}.csv").read_bytes(), name
 
@@ -117,7 +117,7 @@ def test_china_teams_are_chinese_cny_and_the_others_english_usd(t):
         ("manager", True): "mgr_cny",
         ("manager", False): "mgr_usd",
     }
-    plans = [expected_plan[(role, c)] for role, c in zip(reps["role"], china)]
+    plans = [expected_plan[(role, c)] for role, c in zip(reps["role"], china, strict=True)]
     assert reps["plan_id"].tolist() == plans
     deals = _good_deals(t)
     owner_region = deals["owner_id"].map(reps.drop_duplicates("rep_id").set_index("rep_id")["region"])

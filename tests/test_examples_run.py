@@ -29,6 +29,7 @@ def data(tmp_path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_the_example_folder_validates_then_runs(data, tmp_path, capsys):
     assert main(["validate", str(data), "--month", MONTH]) == 0
     out = capsys.readouterr().out
@@ -81,6 +82,7 @@ BROKEN = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(BROKEN))
 def test_validate_fails_exactly_where_the_run_stops(case, data, tmp_path, capsys):
     breaks, problem, run_error = BROKEN[case]

@@ -25,7 +25,7 @@ def month(tmp_path):
     reps = roster("A", "B", "C")
     reps.loc[1, "name"] = '=HYPERLINK("http://evil.example","click")'
     reps.loc[2, "name"] = "@SUM(A1:A9)"
-    deals = credited(STRADDLE + [("B1", "B", "2025-03-03", "5000.05")])
+    deals = credited([*STRADDLE, ("B1", "B", "2025-03-03", "5000.05")])
     ledger = run(book, reps, deals, {"A": "20000", "B": "20000", "C": "20000"})
     return ledger, payouts(ledger, reps, MONTH), reps
 
@@ -142,14 +142,14 @@ def test_xlsx_money_has_each_currencys_digits_exact_values_and_every_sheet_filte
         assert sheet.auto_filter.ref == sheet.dimensions and sheet.freeze_panes == "A2"
     payouts_sheet = book["Payouts"]
     header = [c.value for c in payouts_sheet[1]]
-    rows = {r[0].value: dict(zip(header, r)) for r in payouts_sheet.iter_rows(min_row=2)}
+    rows = {r[0].value: dict(zip(header, r, strict=True)) for r in payouts_sheet.iter_rows(min_row=2)}
     assert {p: rows[p]["payable"].number_format for p in rows} == {"K": "#,##0.000", "U": "#,##0.00", "Y": "#,##0"}
     assert {p: rows[p]["payable"].value for p in rows} == {"K": 1234.567, "U": 8292.33, "Y": 1234567}
     assert all(rows[p]["payable"].data_type == "n" for p in rows)  # numbers finance can sum
     ledger_sheet = book["Ledger"]
     header = [c.value for c in ledger_sheet[1]]
     amounts = [
-        (dict(zip(header, r))["currency"].value, dict(zip(header, r))["amount"])
+        (dict(zip(header, r, strict=True))["currency"].value, dict(zip(header, r, strict=True))["amount"])
         for r in ledger_sheet.iter_rows(min_row=2)
     ]
     assert [(c, a.value, a.number_format) for c, a in amounts] == [
@@ -209,7 +209,7 @@ def test_a_carried_balance_shows_in_the_statement_and_the_export(tmp_path):
     assert lines[["kind", "for_month", "amount"]].values.tolist()[-1] == ["recovery", "2025-04", "-3000.00"]
     sheet = load_workbook(files[2])["Payouts"]
     header = [c.value for c in sheet[1]]
-    assert dict(zip(header, (c.value for c in sheet[2])))["carried_balance"] == 1800
+    assert dict(zip(header, (c.value for c in sheet[2]), strict=True))["carried_balance"] == 1800
 
 
 def test_a_rerun_writes_byte_identical_exports(tmp_path, month, monkeypatch):

@@ -47,7 +47,9 @@ def load(folder: Path, settings: Settings | None = None):
 
 def reasons(result) -> dict[tuple[int, str], str]:
     q = result.quarantine[result.quarantine["table"] == "deals"]
-    return {(row, column): reason for row, column, reason in zip(q["source_row"], q["column"], q["reason"])}
+    return {
+        (row, column): reason for row, column, reason in zip(q["source_row"], q["column"], q["reason"], strict=True)
+    }
 
 
 def assert_rows_add_up(result, rows_in: int) -> None:
@@ -101,9 +103,13 @@ def test_a_won_deal_far_above_the_reps_median_is_quarantined_once_the_median_mea
     usual = [won(f"D{i}", "1000.00") for i in range(1, 6)]  # five won deals of 1,000.00: median 1,000.00
     folder = write_folder(
         tmp_path,
-        usual
-        + [won("D9", "1000000.01"), won("D10", "1000000.00"), won("E1", "5.00", "R2", "JPY")]
-        + [won("E2", "900000", "R2", "JPY")],
+        [
+            *usual,
+            won("D9", "1000000.01"),
+            won("D10", "1000000.00"),
+            won("E1", "5.00", "R2", "JPY"),
+            won("E2", "900000", "R2", "JPY"),
+        ],
     )
     result = load(folder)
     assert reasons(result) == {

@@ -499,7 +499,7 @@ def test_leavers_are_not_paid_and_reps_without_plan_are_skipped(tmp_path):
 
 def test_plan_currency_must_match_the_credit(tmp_path):
     book = plan_book(tmp_path, commission(), currency="CNY")
-    with pytest.raises(ValueError, match="credited in USD but plan p .* pays in CNY"):
+    with pytest.raises(ValueError, match=r"credited in USD but plan p .* pays in CNY"):
         run(book, roster("A"), credited(STRADDLE), {"A": "20000"})
 
 
@@ -523,9 +523,9 @@ def _commission_total(tmp_path, method: str, cents: list[int], target: int = 20_
 def test_marginal_commission_never_decreases_when_credit_grows(tmp_path_factory, cents, extra):
     tmp = tmp_path_factory.mktemp("p")
     before = _commission_total(tmp, "marginal", cents)
-    grown = cents[:-1] + [cents[-1] + extra]
+    grown = [*cents[:-1], cents[-1] + extra]
     assert _commission_total(tmp, "marginal", grown) >= before
-    assert _commission_total(tmp, "marginal", cents + [extra]) >= before
+    assert _commission_total(tmp, "marginal", [*cents, extra]) >= before
 
 
 @settings(max_examples=12, deadline=None)
@@ -655,7 +655,7 @@ def payout_of(pay: pd.DataFrame, rep: str = "A") -> pd.Series:
 
 
 def test_a_clawback_larger_than_earnings_is_carried_forward_and_recovered_later(tmp_path):
-    (mar, mar_pay), (apr, apr_pay), (may, may_pay), (jun, jun_pay) = months_of_negative_balance(
+    (_mar, mar_pay), (apr, apr_pay), (may, may_pay), (jun, jun_pay) = months_of_negative_balance(
         tmp_path,
         roster("A"),
         [

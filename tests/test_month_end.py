@@ -21,6 +21,9 @@ from attain.periods import add_months
 from attain.roster import roster_as_of
 from pipelines.cli import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, main, run_months
 
+#: Every test here runs whole months (the demo, Maven) end to end, some through a real SMTP server.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def demo_data(tmp_path_factory) -> Path:

@@ -150,7 +150,7 @@ def test_same_day_and_month_needs_no_order():
 
 
 def test_a_column_proving_both_orders_is_an_error():
-    with pytest.raises(ConventionError, match="day-first dates.*month-first"):
+    with pytest.raises(ConventionError, match=r"day-first dates.*month-first"):
         parse_dates(pd.Series(["15/04/2021", "04/15/2021"]), column="Close Date")
 
 

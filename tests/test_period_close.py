@@ -46,7 +46,7 @@ def con(tmp_path):
 @pytest.fixture
 def march(tmp_path):
     book = plan_book(tmp_path, commission())
-    deals = credited(STRADDLE + [("B1", "B", "2025-03-03", "5000")])
+    deals = credited([*STRADDLE, ("B1", "B", "2025-03-03", "5000")])
     return book, deals, run(book, roster("A", "B"), deals, TARGETS)
 
 
@@ -102,7 +102,7 @@ def test_close_freezes_the_ledger_and_late_data_becomes_an_adjustment(tmp_path, 
 def test_a_closed_month_cannot_be_closed_twice_and_reopen_needs_a_reason(con, march):
     _, _, ledger = march
     close_month(con, "2025-03", ledger, "f" * 64, by="finance", note="March payroll")
-    with pytest.raises(PeriodCloseError, match="2025-03 is already closed .* reopen it with a reason"):
+    with pytest.raises(PeriodCloseError, match=r"2025-03 is already closed .* reopen it with a reason"):
         close_month(con, "2025-03", ledger, "f" * 64, by="finance")
     with pytest.raises(PeriodCloseError, match="a reason is required"):
         reopen_month(con, "2025-03", reason="  ", by="cfo")

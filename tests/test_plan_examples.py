@@ -533,7 +533,7 @@ def test_bentega_spif_per_deal_and_rate(tmp_path):
     """,
     )
     rows = [(f"N{i}", "A", f"2025-03-0{i}", "12500", "Nova") for i in range(1, 5)]
-    deals = credited(rows + [("X1", "A", "2025-03-09", "9000", "Other")], currency="EUR")
+    deals = credited([*rows, ("X1", "A", "2025-03-09", "9000", "Other")], currency="EUR")
     ledger = ledger_for(plans, "2025-03", deals, attainment("2025-03", "EUR", month=("59000", None)), "EUR")
     assert paid(ledger) == [1_000_00, 1_000_00]
 

@@ -52,7 +52,7 @@ def test_effective_dated_versions(tmp_path):
     book = load_plans(folder)
     assert book.for_rep("p", "2025-06").components[0].bands[1].rate == Decimal("0.075")
     assert book.for_rep("p", "2025-07").components[0].bands[1].rate == Decimal("0.09")
-    with pytest.raises(PlanError, match="p.yaml: effective_from: plan 'p' starts in 2025-01, after 2024-12"):
+    with pytest.raises(PlanError, match=r"p\.yaml: effective_from: plan 'p' starts in 2025-01, after 2024-12"):
         book.for_rep("p", "2024-12")
     with pytest.raises(PlanError, match="no plan file defines plan_id 'q'"):
         book.for_rep("q", "2025-03")
@@ -144,7 +144,7 @@ def test_errors_name_the_file_the_key_path_and_the_fix(tmp_path, text, message):
 def test_duplicate_versions_are_refused(tmp_path):
     folder = write(tmp_path, MINIMAL)
     write(tmp_path, MINIMAL, "copy.yaml")
-    with pytest.raises(PlanError, match="p.yaml: effective_from: plan 'p' .* also defined in copy.yaml"):
+    with pytest.raises(PlanError, match=r"p\.yaml: effective_from: plan 'p' .* also defined in copy\.yaml"):
         load_plans(folder)
 
 

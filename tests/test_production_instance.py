@@ -5,9 +5,10 @@ import yaml
 
 from tests.pg_server import available, postgres_server
 
-pytestmark = pytest.mark.skipif(
-    not available(), reason="PostgreSQL server not installed (scripts/setup.sh installs it)"
-)
+pytestmark = [
+    pytest.mark.skipif(not available(), reason="PostgreSQL server not installed (scripts/setup.sh installs it)"),
+    pytest.mark.slow,  # starts a real PostgreSQL server and runs a month on it
+]
 
 
 def test_month_end_runs_with_postgres_instance_storage(tmp_path, monkeypatch):

@@ -51,7 +51,7 @@ def test_cp1252_file_is_decoded(tmp_path):
 def test_declared_encoding_is_used_and_checked(tmp_path):
     path = write(tmp_path / "reps.csv", HEADER + "R1,张伟,East\n", "gb18030")
     assert read_table(path, encoding="gb18030").df["name"].tolist() == ["张伟"]
-    with pytest.raises(InputFileError, match="reps.csv: is not valid utf-8"):
+    with pytest.raises(InputFileError, match=r"reps\.csv: is not valid utf-8"):
         read_table(path, encoding="utf-8")
 
 
@@ -188,7 +188,7 @@ def test_find_input_prefers_parquet_then_csv_then_xlsx(tmp_path):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(InputFileError, match="deals.csv: file not found"):
+    with pytest.raises(InputFileError, match=r"deals\.csv: file not found"):
         read_table(tmp_path / "deals.csv")
 
 
@@ -199,7 +199,7 @@ def test_empty_file_says_there_is_no_header():
 
 
 def test_header_only_file_says_there_are_no_rows():
-    with pytest.raises(InputFileError, match="header_only.csv: has a header line but no data rows"):
+    with pytest.raises(InputFileError, match=r"header_only\.csv: has a header line but no data rows"):
         read_table(BAD_FILES / "header_only.csv")
 
 
@@ -212,7 +212,7 @@ def test_bytes_cp1252_leaves_undefined_are_read_as_latin1():
 
 def test_damaged_xlsx_is_a_file_error(tmp_path):
     (tmp_path / "deals.xlsx").write_bytes(b"not a zip")
-    with pytest.raises(InputFileError, match="deals.xlsx: is not a readable Excel workbook"):
+    with pytest.raises(InputFileError, match=r"deals\.xlsx: is not a readable Excel workbook"):
         read_table(tmp_path / "deals.xlsx")
 
 

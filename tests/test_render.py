@@ -212,7 +212,7 @@ def test_translator_reads_po_and_falls_back_to_english():
     assert i18n.translator("zh_CN").gettext("Pay statement") == "薪酬明细"
     assert i18n.translator("en").gettext("Pay statement") == "Pay statement"
     assert i18n.translator("zh_CN").gettext("a label nobody translated") == "a label nobody translated"
-    with pytest.raises(i18n.LocaleError, match="fr.*messages.po"):
+    with pytest.raises(i18n.LocaleError, match=r"fr.*messages\.po"):
         i18n.translator("fr")
 
 
@@ -260,6 +260,7 @@ class SlowOrBrokenJob(PackJob):
         return super().__call__(person_id, kind, locale)
 
 
+@pytest.mark.slow
 def test_a_stuck_pack_fails_alone_and_the_manager_gets_the_other_packs(tmp_path):
     tables = make_tables()
     settings = Settings(pack_time_limit=15)  # far above a normal pack, even on a busy machine

@@ -236,11 +236,11 @@ def make_tables(extra_won_deals: int = 0) -> ReviewTables:
     trend = pd.DataFrame(
         [
             {**_att("rep", "R1", "revenue", "month", round(r * 1_000_000), 1_000_000), "trend_month": m}
-            for m, r in zip(trend_months, r1_trend)
+            for m, r in zip(trend_months, r1_trend, strict=True)
         ]
         + [
             {**_att("rep", "R2", "revenue", "month", v, 1_000_000), "trend_month": m}
-            for m, v in zip(trend_months[-4:], (1_000_000, 900_000, 800_000, 700_000))
+            for m, v in zip(trend_months[-4:], (1_000_000, 900_000, 800_000, 700_000), strict=True)
         ]
         + [{**_att("manager", "M1", "revenue", "month", 1_820_000, 2_000_000), "trend_month": MONTH}]
     ).astype({"target": "Int64"})
@@ -558,7 +558,7 @@ def test_win_rate_rule_skips_small_samples():
 def test_statement_that_disagrees_with_payout_is_refused():
     tables = make_tables()
     tables.payouts.loc[tables.payouts["rep_id"] == "R1", "payable_minor"] = 1
-    with pytest.raises(ReviewError, match="R1.*93655.*payable_minor is 1"):
+    with pytest.raises(ReviewError, match=r"R1.*93655.*payable_minor is 1"):
         rep_review("R1", MONTH, tables, SETTINGS)
 
 

@@ -51,7 +51,7 @@ def ingest(folder: Path):
 
 def quarantined(result, table: str = "deals") -> list[tuple]:
     q = result.quarantine[result.quarantine["table"] == table]
-    return list(zip(q["source_row"], q["column"], q["value"], q["reason"]))
+    return list(zip(q["source_row"], q["column"], q["value"], q["reason"], strict=True))
 
 
 def assert_counted(result, rows_in: int, quarantined_rows: int) -> None:

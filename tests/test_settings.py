@@ -193,8 +193,17 @@ def test_flag_beats_environment_beats_attain_yaml_beats_default(tmp_path, monkey
     monkeypatch.setenv("ATTAIN_TIMEZONE", "Europe/Paris")
     monkeypatch.setenv("ATTAIN_FISCAL_YEAR_START", "7")
     args = build_parser().parse_args(
-        ["run", "--month", "2026-10", "--fiscal-year-start", "10", "--min-responses", "8"]
-        + ["--encoding", "deals=latin-1"]
+        [
+            "run",
+            "--month",
+            "2026-10",
+            "--fiscal-year-start",
+            "10",
+            "--min-responses",
+            "8",
+            "--encoding",
+            "deals=latin-1",
+        ]
     )
     resource = default_resources(var=tmp_path / "var", data_dir=data, **config_fields(_flag_options(args)))["attain"]
     settings = resource.settings()
@@ -312,6 +321,7 @@ def test_a_1_10_nps_survey_is_refused_until_its_scale_is_declared(data, capsys):
     assert "No problems found." in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_1_10_nps_survey_runs_with_the_scale_in_attain_yaml(data, tmp_path, capsys):
     _add_nps_1_10_responses(data)
     (data / "attain.yaml").write_text("survey_scales: {nps_1_10: [1, 10]}\n", encoding="utf-8")
@@ -362,6 +372,7 @@ def test_the_run_config_declares_a_scale_for_the_ingest(data, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_the_quarantine_limit_message_quotes_a_setting_that_lets_the_run_go_on(data, tmp_path, capsys):
     lines = (data / "deals.csv").read_text().splitlines()
     rows = [row.replace(",won,", ",wonn,", 1) if i % 4 == 0 else row for i, row in enumerate(lines[1:])]

@@ -64,7 +64,7 @@ def _deals(data: Path, **options):
 
 def _won(result) -> set[tuple[str, str, int, str]]:
     won = result.deals[result.deals["stage"] == "won"]
-    return set(zip(won["deal_id"], won["owner_id"], won["amount_minor"].astype(int), won["currency"]))
+    return set(zip(won["deal_id"], won["owner_id"], won["amount_minor"].astype(int), won["currency"], strict=True))
 
 
 # ---------------------------------------------------------------- Salesforce reports
@@ -152,7 +152,7 @@ def test_a_last_deal_with_its_stage_is_never_taken_for_a_footer(tmp_path):
     (data / "usd.yaml").write_text("extends: salesforce-report\ndefault_currency: USD\n", encoding="utf-8")
     report = validate_path(data, month=MONTH, today=TODAY, mapping_file=data / "usd.yaml")
     assert "footer" not in report.sources["deals"].details
-    problems = set(zip(report.quarantine["source_row"], report.quarantine["column"]))
+    problems = set(zip(report.quarantine["source_row"], report.quarantine["column"], strict=True))
     assert {(3, "Opportunity ID"), (3, "Opportunity Owner")} <= problems
 
 
@@ -292,7 +292,7 @@ def test_every_bad_row_is_named_with_file_row_and_column_and_no_good_row_is_lost
 
     report = validate_path(data, month=MONTH, today=TODAY)
     deals = report.quarantine[report.quarantine["table"] == "deals"]
-    assert set(zip(deals["source_file"], deals["source_row"], deals["column"])) == {
+    assert set(zip(deals["source_file"], deals["source_row"], deals["column"], strict=True)) == {
         ("deals.csv", row, column) for row, (_, column) in bad.items()
     }
     assert report.sources["deals"].rows_accepted == 13

@@ -47,7 +47,9 @@ def problems(result, table: str) -> dict[tuple[int, str], str]:
     """{(source_row, column): reason} of one table's quarantine rows."""
     q = result.quarantine[result.quarantine["table"] == table]
     assert set(q["source_file"]) <= {f"{table}.csv"}
-    return {(row, column): reason for row, column, reason in zip(q["source_row"], q["column"], q["reason"])}
+    return {
+        (row, column): reason for row, column, reason in zip(q["source_row"], q["column"], q["reason"], strict=True)
+    }
 
 
 # ---------------------------------------------------------------- the examples are valid
@@ -283,7 +285,7 @@ def test_fx_file_required_when_a_won_deal_needs_a_rate(tmp_path):
     folder = data_dir(tmp_path)
     (folder / "fx_rates.csv").unlink()
     with pytest.raises(
-        InputFileError, match="fx_rates.csv: required file is missing: won deals need exchange rates for CNY, EUR"
+        InputFileError, match=r"fx_rates\.csv: required file is missing: won deals need exchange rates for CNY, EUR"
     ):
         load_inputs(folder, "2025-03", Settings(), today=TODAY)
 
@@ -439,7 +441,7 @@ def test_amount_text_to_minor_units_agrees_with_money_to_minor(pairs):
     text = pd.Series([str(amount) for amount, _ in pairs], dtype=object)
     digits = np.array([MINOR_DIGITS[ccy] for _, ccy in pairs])
     units, status = _minor_units(text, digits)
-    for value, (amount, ccy), got, code in zip(text, pairs, units, status):
+    for value, (_amount, ccy), got, code in zip(text, pairs, units, status, strict=True):
         try:
             expected = to_minor(value, ccy)
         except MoneyError:
