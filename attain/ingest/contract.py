@@ -2,11 +2,11 @@
 
 One ``DataFrameModel`` per input table of docs/data-model.md, typed as the
 validated DataFrames are (money in ``int64`` minor units, dates as
-``datetime64[ns]``, ratios as decimal text). ``attain.validation`` runs them with
+``datetime64[ns]``, ratios as decimal text). ``attain.ingest.quarantine`` runs them with
 ``lazy=True`` so every problem of a file is reported at once, and turns each
 failure into a quarantine row; the Dagster layer turns them into Dagster types.
 
-Check names are stable: ``attain.validation`` maps ``(column, check name)`` to a
+Check names are stable: ``attain.ingest.reasons`` maps ``(column, check name)`` to a
 reason written for the person who fixes the file.
 """
 
@@ -233,3 +233,79 @@ INPUT_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "fx_rates": FxRatesSchema,
     "surveys": SurveysSchema,
 }
+
+
+#: Contract columns of each input file: (required in the header, optional in the header).
+CONTRACT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "deals": (
+        ("deal_id", "owner_id", "account", "product", "amount", "currency", "stage", "close_date"),
+        ("created_date", "cancelled_date", "cancel_reason"),
+    ),
+    "credit_splits": (("deal_id", "rep_id", "share", "role"), ()),
+    "reps": (
+        ("rep_id", "name", "email", "role", "manager_id", "team", "region", "hire_date", "locale", "currency"),
+        ("leave_date", "plan_id", "valid_from"),
+    ),
+    "targets": (("scope", "scope_id", "month", "metric", "amount", "effective_date"), ("reason", "author")),
+    "fx_rates": (("month", "currency", "rate"), ()),
+    "surveys": (("response_id", "response_date", "score", "scale"), ("deal_id", "account", "comment")),
+}
+REQUIRED_TABLES = ("deals", "reps", "targets")
+#: Columns of the quarantine table, in order.
+QUARANTINE_COLUMNS = list(QuarantineSchema.to_schema().columns)
+
+#: Output columns of each validated table, in order (data-model.md).
+OUTPUT_COLUMNS: dict[str, list[str]] = {
+    "deals": [
+        "deal_id",
+        "owner_id",
+        "account",
+        "product",
+        "amount_minor",
+        "currency",
+        "stage",
+        "created_date",
+        "close_date",
+        "cancelled_date",
+        "cancel_reason",
+    ],
+    "credit_splits": ["deal_id", "rep_id", "share", "role"],
+    "reps": [
+        "rep_id",
+        "name",
+        "email",
+        "role",
+        "manager_id",
+        "team",
+        "region",
+        "hire_date",
+        "leave_date",
+        "plan_id",
+        "locale",
+        "currency",
+        "valid_from",
+    ],
+    "targets": [
+        "scope",
+        "scope_id",
+        "month",
+        "metric",
+        "amount",
+        "target",
+        "currency",
+        "effective_date",
+        "reason",
+        "author",
+    ],
+    "fx_rates": ["month", "currency", "rate"],
+    "surveys": ["response_id", "deal_id", "account", "response_date", "score", "scale", "comment"],
+}
+_DATE_COLUMNS = {
+    "deals": ("created_date", "close_date", "cancelled_date"),
+    "reps": ("hire_date", "leave_date"),
+    "targets": ("effective_date",),
+    "surveys": ("response_date",),
+}
+_BUILTIN_SCALES = {"csat_1_5": (1, 5), "nps_0_10": (0, 10)}
+_SHARE_DIGITS = 6  # shares are compared as integers in millionths of a percent
+_NO_DATE = pd.NaT
