@@ -17,25 +17,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
+from attain.ingest.contract import DealsSchema, header_columns
 from attain.ingest.parsing import arrow_flags, arrow_text, map_unique
 from attain.ingest.raw import InputFileError
 
 PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
 
-#: The deals contract (docs/data-model.md), in order.
-CONTRACT_COLUMNS = (
-    "deal_id",
-    "owner_id",
-    "account",
-    "product",
-    "amount",
-    "currency",
-    "stage",
-    "created_date",
-    "close_date",
-    "cancelled_date",
-    "cancel_reason",
-)
+#: The deals file's contract columns (docs/data-model.md) in the validated table's order, from its Pandera model.
+CONTRACT_COLUMNS = header_columns(DealsSchema, "required", "optional")
 #: Keys of a profile's ``columns:`` section: contract columns (``owner`` is the
 #: export's owner, mapped to ``owner_id`` through the roster) plus the yes/no
 #: columns ``won`` and ``closed`` that decide the stage when present.
