@@ -22,9 +22,9 @@ from dagster import (
 from assets.common import money_totals, run_month, stamped, table_metadata, unstamped
 from attain import payouts as payout_rules
 from attain import period_close
+from attain.ingest.load import Inputs
 from attain.plans import load_plans
 from attain.stages import Measures
-from attain.validation import Inputs
 from pipelines.partitions import MONTH_PARTITION, monthly
 from pipelines.resources import AttainConfig, Warehouse
 

@@ -5,9 +5,9 @@ from pathlib import Path
 from dagster import AssetExecutionContext, Failure, MetadataValue, Output, multi_asset
 
 from assets.common import money_totals, run_month, stamped, table_metadata, table_out
-from attain.readers import InputFileError
+from attain.ingest.load import load_inputs
+from attain.ingest.raw import InputFileError
 from attain.settings import SettingsError
-from attain.validation import load_inputs
 from pipelines.partitions import monthly
 from pipelines.resources import AttainConfig
 

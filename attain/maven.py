@@ -56,8 +56,9 @@ import numpy as np
 import pandas as pd
 
 from attain.demo_data import INPUT_COLUMNS, copy_example_plans, write_input_csv
+from attain.ingest.raw import InputFileError, RawTable
+from attain.ingest.readers import read_table
 from attain.periods import month_span, month_start
-from attain.readers import InputFileError, RawTable, read_table
 
 #: The last month with closed deals in the sample: the month to run it for.
 MAVEN_MONTH = "2017-12"

@@ -35,12 +35,12 @@ import numpy as np
 import pandas as pd
 
 from attain import ledger, stages
+from attain.ingest.load import Inputs
 from attain.ledger import BALANCE_KINDS, LEDGER_COLUMNS
 from attain.money import money_text
 from attain.periods import add_months, parse_month, trailing
 from attain.plans import PlanBook
 from attain.settings import Settings
-from attain.validation import Inputs
 
 #: How far back a closed month is still re-checked for late data.
 ADJUSTMENT_HORIZON = 12

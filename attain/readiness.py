@@ -171,7 +171,7 @@ def _closest(product: str, counts: pd.Series, folded: dict[str, str]) -> str:
 
 def month_readiness(inputs, month: str, settings: Settings, plans_dir: Path) -> tuple[list[str], list[str]]:
     """(problems that would stop the run of ``month``, warnings) from its validated inputs and quarantine
-    (an :class:`attain.validation.IngestResult`)."""
+    (an :class:`attain.ingest.load.IngestResult`)."""
     problems = []
     _, share = quarantine_over_limit(len(inputs.deals), inputs.quarantine, settings.quarantine_max_share)
     if share:

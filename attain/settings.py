@@ -168,7 +168,7 @@ def _scale(value: object) -> tuple[int, int]:
 
 def _input_table(value: object) -> str:
     """The name of an input table (``deals``), as the contract names it."""
-    from attain.validation import CONTRACT  # validation reads its settings from this module
+    from attain.ingest.contract import CONTRACT
 
     name = _text(value).lower()
     if name not in CONTRACT:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from attain import attainment, credit, ledger, satisfaction, targets
+from attain.ingest.load import Inputs
 from attain.plans import PlanBook
 from attain.settings import Settings
-from attain.validation import Inputs
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from attain.crm_profiles import adapt
-from attain.readers import read_table
+from attain.ingest.crm import adapt
+from attain.ingest.load import load_inputs
+from attain.ingest.readers import read_table
 from attain.settings import Settings
-from attain.validation import load_inputs
 
 MONTH = "2025-12"
 TODAY = dt.date(2026, 1, 15)

@@ -3,7 +3,7 @@
 Generates a contract-layout data folder (the same synthetic deals as benchmarks/crm_ingest.py), then, in a
 fresh process so that the memory figure is the stage's own, reports:
 
-- read + validate: `attain.validation.load_inputs` alone,
+- read + validate: `attain.ingest.load.load_inputs` alone,
 - the `validated_inputs` asset materialised with the real resources: the step's own duration (read +
   validate + store into the DuckDB file, as Dagster records it) and the whole `materialize()` call (adding
   Dagster's run start-up), and
@@ -65,8 +65,8 @@ def measure(folder: Path, var: Path) -> dict:
     sys.path.insert(0, str(Path(__file__).parent))
     from crm_ingest import MONTH
 
+    from attain.ingest.load import load_inputs
     from attain.settings import Settings
-    from attain.validation import load_inputs
 
     timings = {}
     start = time.perf_counter()

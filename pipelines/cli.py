@@ -470,8 +470,8 @@ def _ingest_config(args: argparse.Namespace) -> dict:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from attain.readers import InputFileError
-    from attain.validation import validate_path
+    from attain.ingest.raw import InputFileError
+    from attain.ingest.report import validate_path
 
     path = Path(args.path)
     folder = path if path.is_dir() else path.parent

@@ -48,7 +48,7 @@ CONFIG_FIELDS = {"profile": "deals_profile", "mapping": "deals_mapping"}
 
 
 def ingest_options(options: dict) -> dict:
-    """The deals-file options in ``options`` as the keyword arguments of ``attain.validation.load_inputs``."""
+    """The deals-file options in ``options`` as the keyword arguments of ``attain.ingest.load.load_inputs``."""
     mapping = options.get("mapping")
     return {
         "deals_profile": options.get("profile"),
@@ -121,7 +121,7 @@ class AttainConfig(ConfigurableResource):
         return option_in_force(self.options(), name)
 
     def ingest_options(self) -> dict:
-        """The keyword arguments ``attain.validation.load_inputs`` takes for the deals file."""
+        """The keyword arguments ``attain.ingest.load.load_inputs`` takes for the deals file."""
         return ingest_options(self.options())
 
     def settings(self) -> Settings:

@@ -18,10 +18,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from attain.crm_profiles import UnknownExportError
-from attain.readers import InputFileError
+from attain.ingest.load import load_inputs
+from attain.ingest.profiles import UnknownExportError
+from attain.ingest.raw import InputFileError
+from attain.ingest.report import validate_path
 from attain.settings import Settings
-from attain.validation import load_inputs, validate_path
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "crm"
 MONTH = "2021-05"

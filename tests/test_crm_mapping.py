@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from attain.crm_profiles import UnknownExportError
-from attain.readers import InputFileError
+from attain.ingest.load import load_inputs
+from attain.ingest.profiles import UnknownExportError
+from attain.ingest.raw import InputFileError
 from attain.settings import Settings
-from attain.validation import load_inputs
 
 MONTH = "2025-03"
 TODAY = dt.date(2025, 4, 2)

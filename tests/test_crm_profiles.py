@@ -10,16 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from attain.crm_profiles import (
-    CONTRACT_COLUMNS,
-    QUARANTINE_COLUMNS,
-    UnknownExportError,
-    adapt,
-    builtin_profiles,
-    owner_key,
-    salesforce_id18,
-)
-from attain.readers import InputFileError, RawTable, read_table
+from attain.ingest.contract import QUARANTINE_COLUMNS
+from attain.ingest.crm import adapt
+from attain.ingest.profiles import CONTRACT_COLUMNS, UnknownExportError, builtin_profiles, owner_key, salesforce_id18
+from attain.ingest.raw import InputFileError, RawTable
+from attain.ingest.readers import read_table
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "crm"
 

@@ -15,8 +15,8 @@ import numpy as np
 
 from attain import money
 from attain.credit import credited_deals
+from attain.ingest.load import load_inputs
 from attain.settings import Settings
-from attain.validation import load_inputs
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
 TODAY = dt.date(2025, 4, 30)

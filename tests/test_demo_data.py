@@ -345,10 +345,10 @@ def test_too_small_a_company_is_refused(tmp_path):
 
 
 def test_demo_folder_validates_with_only_the_bad_rows_quarantined(demo_dir, t):
-    from attain import validation
+    from attain.ingest.load import load_inputs
     from attain.settings import Settings
 
-    result = validation.load_inputs(demo_dir, DEMO_MONTH, Settings(), today=dt.date(2026, 11, 5))
+    result = load_inputs(demo_dir, DEMO_MONTH, Settings(), today=dt.date(2026, 11, 5))
     quarantine = result.quarantine
     assert set(quarantine["table"]) == {"deals"}, quarantine[["table", "column", "reason"]].to_string()
     deals = t["deals"]

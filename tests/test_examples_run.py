@@ -13,8 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from attain.ingest.load import load_inputs
+from attain.ingest.report import validate_path
 from attain.settings import Settings
-from attain.validation import load_inputs, validate_path
 from pipelines.cli import main, run_months
 
 ROOT = Path(__file__).resolve().parents[1]

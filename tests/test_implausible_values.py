@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from attain.ingest.load import load_inputs
+from attain.ingest.report import validate_path
 from attain.settings import Settings
-from attain.validation import load_inputs, validate_path
 
 MONTH = "2025-03"
 TODAY = dt.date(2025, 4, 30)

@@ -8,8 +8,8 @@ from collections import Counter, defaultdict
 import pandas as pd
 import pytest
 
+from attain.ingest.raw import InputFileError
 from attain.maven import MAVEN_DIR, MAVEN_MONTH, PRODUCT_ALIASES, load_maven, person_id
-from attain.readers import InputFileError
 
 pytestmark = pytest.mark.skipif(
     not (MAVEN_DIR / "sales_pipeline.csv").is_file(), reason="the Maven sample is not at ../shared/datasets/maven-crm"
@@ -150,10 +150,10 @@ def test_unknown_product_is_named_with_its_row(tmp_path):
 
 
 def test_maven_folder_loads_with_nothing_quarantined(out):
-    from attain import validation
+    from attain.ingest.load import load_inputs
     from attain.settings import Settings
 
-    result = validation.load_inputs(out, MAVEN_MONTH, Settings(), today=dt.date(2026, 11, 1))
+    result = load_inputs(out, MAVEN_MONTH, Settings(), today=dt.date(2026, 11, 1))
     assert result.quarantine.empty, result.quarantine[["source_row", "column", "reason"]].head().to_string()
     assert len(result.deals) == 8800
     assert result.deals["stage"].value_counts().to_dict() == {"won": 4238, "lost": 2473, "open": 2089}

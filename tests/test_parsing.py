@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from attain.parsing import ConventionError, parse_dates, parse_flag, parse_money, scan_dates, settle_date_order
+from attain.ingest.parsing import ConventionError, parse_dates, parse_flag, parse_money, scan_dates, settle_date_order
 
 
 def money(values, **kwargs):

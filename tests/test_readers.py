@@ -9,7 +9,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from attain.readers import InputFileError, find_input, read_table
+from attain.ingest.raw import InputFileError
+from attain.ingest.readers import find_input, read_table
 
 BAD_FILES = Path(__file__).resolve().parent / "fixtures" / "bad" / "files"
 HEADER = "rep_id,name,team\n"
@@ -225,7 +226,7 @@ def test_utf16_tab_separated_text_from_excel_is_read(tmp_path):
 
 def test_arrow_and_pandas_csv_paths_read_the_same_cells(tmp_path):
     """The fast Arrow path must read a UTF-8 file exactly as the pandas path does (then trimmed)."""
-    from attain.readers import _arrow_csv, _pandas_csv
+    from attain.ingest.readers import _arrow_csv, _pandas_csv
 
     text = (
         "deal_id,account,amount,note\n"

@@ -16,9 +16,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from attain.readers import read_table
+from attain.ingest.load import load_inputs
+from attain.ingest.readers import read_table
 from attain.settings import Settings
-from attain.validation import load_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "docs" / "examples"

@@ -45,7 +45,7 @@ NAMED = re.compile(
     + r")\b|(?:^|`)(?:profile|mapping):"
 )
 #: Strings that name a key of a mapping file, in an error that names that mapping file (not a setting).
-MAPPING_FILE_KEYS = {("attain/crm_profiles.py", "date_order: ")}
+MAPPING_FILE_KEYS = {("attain/ingest/profiles.py", "date_order: ")}
 #: Commands whose parser takes a setting's flag.
 COMMANDS = {
     "run": ["run", "--month", "2026-10"],

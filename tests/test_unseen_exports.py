@@ -19,9 +19,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from attain.readers import InputFileError, read_table
+from attain.ingest.load import load_inputs
+from attain.ingest.raw import InputFileError
+from attain.ingest.readers import read_table
+from attain.ingest.report import validate_path
 from attain.settings import Settings
-from attain.validation import load_inputs, validate_path
 
 MONTH = "2025-03"
 TODAY = dt.date(2025, 4, 2)

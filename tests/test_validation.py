@@ -17,11 +17,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from attain.ingest.cells import _minor_units
+from attain.ingest.contract import INPUT_SCHEMAS, QuarantineSchema
+from attain.ingest.load import load_inputs
+from attain.ingest.raw import InputFileError
+from attain.ingest.report import validate_path
 from attain.money import MINOR_DIGITS, MoneyError, to_minor
-from attain.readers import InputFileError
 from attain.settings import Settings
-from attain.validation import _minor_units, load_inputs, validate_path
-from checks.schemas import INPUT_SCHEMAS, QuarantineSchema
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "docs" / "examples"

@@ -1,12 +1,17 @@
-"""Pandera schemas of the input tables after parsing, and of the quarantine.
+"""The input contract: Pandera models of the input tables after parsing and of the quarantine.
 
 One ``DataFrameModel`` per input table of docs/data-model.md, typed as the
 validated DataFrames are (money in ``int64`` minor units, dates as
-``datetime64[ns]``, ratios as decimal text). ``attain.validation`` runs them with
+``datetime64[ns]``, ratios as decimal text). ``attain.ingest.quarantine`` runs them with
 ``lazy=True`` so every problem of a file is reported at once, and turns each
-failure into a quarantine row; the Dagster layer turns them into Dagster types.
+failure into a quarantine row.
 
-Check names are stable: ``attain.validation`` maps ``(column, check name)`` to a
+The models are the one place the columns are written: the header each input file
+must have (:data:`CONTRACT`, from the columns' ``in_header`` metadata), the columns
+of each validated table (:data:`OUTPUT_COLUMNS`) and the quarantine's are derived
+from them.
+
+Check names are stable: ``attain.ingest.reasons`` maps ``(column, check name)`` to a
 reason written for the person who fixes the file.
 """
 
@@ -35,6 +40,12 @@ MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 DECIMAL_PATTERN = r"^\d+(\.\d+)?$"
 
 
+#: Column metadata saying how a column of a validated table appears in its input file's header. A column without
+#: ``in_header`` is required in the header; ``header_name`` names a header column parsed into another one.
+OPTIONAL = {"in_header": "optional"}  # may be left out of the header (read as blank)
+COMPUTED = {"in_header": "no"}  # computed by the ingest, never read from the file
+
+
 def _required_text(description: str) -> Any:  # pa.Field is typed Any, to fit any column annotation
     return pa.Field(ne="", description=description)
 
@@ -59,16 +70,20 @@ class DealsSchema(_Traced):
     account: Series[str] = pa.Field(description="customer name; may be blank on open deals")
     product: Series[str] = pa.Field(description="product sold")
     amount_minor: Series[int] = pa.Field(
-        ge=0, description="deal amount in minor units of `currency` (0 for a blank amount on an open deal)"
+        metadata={"header_name": "amount"},
+        ge=0,
+        description="deal amount in minor units of `currency` (0 for a blank amount on an open deal)",
     )
     currency: Series[str] = pa.Field(isin=CURRENCIES, description="ISO 4217 code of the amount")
     stage: Series[str] = pa.Field(isin=STAGES, description="won, lost or open (lower-cased)")
-    created_date: Series[pd.Timestamp] = pa.Field(nullable=True, description="opportunity opened; NaT when unknown")
+    created_date: Series[pd.Timestamp] = pa.Field(
+        metadata=OPTIONAL, nullable=True, description="opportunity opened; NaT when unknown"
+    )
     close_date: Series[pd.Timestamp] = pa.Field(nullable=True, description="won/lost date; NaT on open deals")
     cancelled_date: Series[pd.Timestamp] = pa.Field(
-        nullable=True, description="cancellation or refund of a won deal (clawback event)"
+        metadata=OPTIONAL, nullable=True, description="cancellation or refund of a won deal (clawback event)"
     )
-    cancel_reason: Series[str] = pa.Field(description="why the deal was cancelled")
+    cancel_reason: Series[str] = pa.Field(metadata=OPTIONAL, description="why the deal was cancelled")
 
     @pa.dataframe_check(name="closed_deal_has_close_date", ignore_na=False)
     def closed_deal_has_close_date(cls, df: pd.DataFrame) -> pd.Series:
@@ -126,12 +141,16 @@ class RepsSchema(_Traced):
     team: Series[str] = pa.Field(description="team name")
     region: Series[str] = pa.Field(description="region name")
     hire_date: Series[pd.Timestamp] = pa.Field(description="first day employed")
-    leave_date: Series[pd.Timestamp] = pa.Field(nullable=True, description="last day employed; NaT while employed")
-    plan_id: Series[str] = pa.Field(description="incentive plan id (plans/*.yaml); blank = no plan")
+    leave_date: Series[pd.Timestamp] = pa.Field(
+        metadata=OPTIONAL, nullable=True, description="last day employed; NaT while employed"
+    )
+    plan_id: Series[str] = pa.Field(metadata=OPTIONAL, description="incentive plan id (plans/*.yaml); blank = no plan")
     locale: Series[str] = pa.Field(isin=LOCALES, description="language of the pack and e-mail")
     currency: Series[str] = pa.Field(isin=CURRENCIES, description="plan currency credit is converted to")
     valid_from: Series[str] = pa.Field(
-        str_matches=r"^$|" + MONTH_PATTERN, description="first month (YYYY-MM) this row is in force; blank = always"
+        metadata=OPTIONAL,
+        str_matches=r"^$|" + MONTH_PATTERN,
+        description="first month (YYYY-MM) this row is in force; blank = always",
     )
 
     @pa.dataframe_check(name="leave_not_before_hire", ignore_na=False)
@@ -157,12 +176,14 @@ class TargetsSchema(_Traced):
     metric: Series[str] = pa.Field(isin=METRICS, description="revenue, won_deals or new_accounts")
     amount: Series[str] = pa.Field(description="the amount as written in the file (decimal text)")
     target: Series[pd.Int64Dtype] = pa.Field(
-        ge=0, nullable=True, description="minor units (revenue) or count; <NA> = no target"
+        metadata=COMPUTED, ge=0, nullable=True, description="minor units (revenue) or count; <NA> = no target"
     )
-    currency: Series[str] = pa.Field(description="plan currency of a revenue target; blank for counts")
+    currency: Series[str] = pa.Field(
+        metadata=COMPUTED, description="plan currency of a revenue target; blank for counts"
+    )
     effective_date: Series[pd.Timestamp] = pa.Field(description="when this value took effect")
-    reason: Series[str] = pa.Field(description="why the target was set or changed")
-    author: Series[str] = pa.Field(description="who set it")
+    reason: Series[str] = pa.Field(metadata=OPTIONAL, description="why the target was set or changed")
+    author: Series[str] = pa.Field(metadata=OPTIONAL, description="who set it")
 
     class Config:
         strict = "filter"
@@ -190,14 +211,14 @@ class SurveysSchema(_Traced):
     """surveys: customer responses tied to a deal or an account."""
 
     response_id: Series[str] = pa.Field(ne="", unique=True, description="unique response id")
-    deal_id: Series[str] = pa.Field(description="the deal surveyed (blank: use account)")
-    account: Series[str] = pa.Field(description="the account surveyed when there is no deal")
+    deal_id: Series[str] = pa.Field(metadata=OPTIONAL, description="the deal surveyed (blank: use account)")
+    account: Series[str] = pa.Field(metadata=OPTIONAL, description="the account surveyed when there is no deal")
     response_date: Series[pd.Timestamp] = pa.Field(description="date of the response")
     score: Series[int] = pa.Field(description="score within the scale")
     scale: Series[str] = pa.Field(
         ne="", description=f"csat_1_5, nps_0_10 or a declared scale ({how_to_set('survey_scales')})"
     )
-    comment: Series[str] = pa.Field(description="free text")
+    comment: Series[str] = pa.Field(metadata=OPTIONAL, description="free text")
 
     @pa.dataframe_check(name="deal_or_account", ignore_na=False)
     def deal_or_account(cls, df: pd.DataFrame) -> pd.Series:
@@ -233,3 +254,42 @@ INPUT_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "fx_rates": FxRatesSchema,
     "surveys": SurveysSchema,
 }
+
+
+def _output_columns(model: type[pa.DataFrameModel]) -> list[str]:
+    """The columns of a validated table, in order: the model's, less where each row came from."""
+    traced = _Traced.to_schema().columns
+    return [name for name in model.to_schema().columns if name not in traced]
+
+
+def header_columns(model: type[pa.DataFrameModel], *kinds: str) -> tuple[str, ...]:
+    """The input file's header columns of ``model`` whose ``in_header`` is one of ``kinds``, in the model's order."""
+    columns = model.to_schema().columns
+    names = []
+    for name in _output_columns(model):
+        metadata = columns[name].metadata or {}
+        if metadata.get("in_header", "required") in kinds:
+            names.append(metadata.get("header_name", name))
+    return tuple(names)
+
+
+#: Contract columns of each input file: (required in the header, optional in the header).
+CONTRACT: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    name: (header_columns(model, "required"), header_columns(model, "optional"))
+    for name, model in INPUT_SCHEMAS.items()
+}
+REQUIRED_TABLES = ("deals", "reps", "targets")
+#: Columns of the quarantine table, in order.
+QUARANTINE_COLUMNS = list(QuarantineSchema.to_schema().columns)
+
+#: Output columns of each validated table, in order (data-model.md).
+OUTPUT_COLUMNS: dict[str, list[str]] = {name: _output_columns(model) for name, model in INPUT_SCHEMAS.items()}
+#: Date columns of each input table that has any.
+_DATE_COLUMNS = {
+    name: dates
+    for name, model in INPUT_SCHEMAS.items()
+    if (dates := tuple(c for c, col in model.to_schema().columns.items() if col.dtype.type == "datetime64[ns]"))
+}
+_BUILTIN_SCALES = {"csat_1_5": (1, 5), "nps_0_10": (0, 10)}
+_SHARE_DIGITS = 6  # shares are compared as integers in millionths of a percent
+_NO_DATE = pd.NaT

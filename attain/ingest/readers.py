@@ -21,15 +21,10 @@ from __future__ import annotations
 
 import codecs
 import csv
-import datetime as dt
-import html
 import io
 import json
-import math
 import re
 import warnings
-from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -38,24 +33,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from attain.settings import how_to_set
-
-#: Encodings tried, in order, when a CSV does not declare one. UTF-8 first (the
-#: BOM decides between "utf-8" and "utf-8-sig"), then GB18030 (Chinese Excel),
-#: then cp1252 (Western Excel), then Latin-1 for Western text holding a byte
-#: cp1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D). Each is tried with
-#: strict decoding; Latin-1 decodes any byte, so it only counts when cp1252 fails.
-CANDIDATE_ENCODINGS: tuple[str, ...] = ("utf-8", "gb18030", "cp1252", "latin-1")
-
-#: In a file read as UTF-8 that holds a few bytes which are not UTF-8, each such
-#: byte ``b`` is read as the private-use character ``_MARK_BASE + b`` (valid UTF-8,
-#: so the fast parsers still read the file); the rows holding one are rejected.
-_MARK_BASE = 0x10FE00
-_MARKS = {0xDC00 + b: _MARK_BASE + b for b in range(0x80, 0x100)}  # surrogateescape -> mark
-_MARKED = re.compile(f"[{chr(_MARK_BASE + 0x80)}-{chr(_MARK_BASE + 0xFF)}]")
-
-#: Columns of :attr:`RawTable.rejected`: the quarantine's, less month and table.
-REJECTED_COLUMNS = ("source_row", "column", "value", "reason", "record")
+from attain.ingest.encodings import _UTF8_STRAY, _checked_encoding, _detect_encoding, _marked, _shown, _stray_byte_rows
+from attain.ingest.raw import _HEADER_JUNK, InputFileError, RawTable, _rejected_frame, _tidy
+from attain.ingest.xlsx import _plain_decimal, _read_xlsx
 
 #: pandas' words for a row it skipped (``on_bad_lines="warn"``); its "line" counts rows, as ``row_number`` does.
 _SKIPPED_LINE = re.compile(r"Skipping line (\d+): expected (\d+) fields, saw (\d+)")
@@ -66,59 +46,13 @@ CANDIDATE_DELIMITERS: tuple[str, ...] = (",", ";", "\t")
 #: File types in order of preference when several exist for one table.
 INPUT_SUFFIXES: tuple[str, ...] = (".parquet", ".csv", ".xlsx")
 
-_HEADER_JUNK = " \t\r\n\ufeff\u00a0"
 
 #: A byte that is not blank: found at once in a real file, where stripping would copy all of it.
 _ANY_TEXT = re.compile(rb"[^ \t\r\n\xef\xbb\xbf]")
 
 #: Top rows read to find the delimiter and the width: the header row plus the 20
-#: rows below it where a CRM report's real header may be (``attain.crm_profiles``).
+#: rows below it where a CRM report's real header may be (``attain.ingest.crm``).
 _TOP_ROWS = 21
-
-
-class InputFileError(Exception):
-    """A file-level problem that stops the run.
-
-    ``str(e)`` is one message naming the file and what to fix.
-    """
-
-    def __init__(self, path: Path | str, message: str) -> None:
-        self.path = Path(path)
-        self.message = message
-        super().__init__(f"{self.path.name}: {message}")
-
-
-@dataclass
-class RawTable:
-    """One input file as text cells, plus how it was read.
-
-    ``df`` keeps the file's header order; header names are stripped of padding
-    and BOM, cells of surrounding whitespace (``" R01 "`` is ``"R01"``). Its
-    index is the data-row position in the file (0 = the first row under the
-    header), kept even where blank lines were dropped, so :meth:`row_number`
-    always points at the row a person sees in the file.
-
-    A file whose top rows are narrower than the rows below (title or filter
-    lines above a CRM report's real header) keeps the full width: the first
-    row's cells name the columns and the extra ones are ``Unnamed: N``, as
-    pandas names blank header cells; ``attain.crm_profiles`` then finds the
-    real header among the top rows.
-    """
-
-    df: pd.DataFrame
-    path: Path
-    encoding: str | None
-    delimiter: str | None
-    sheet: str | None
-    #: XLSX: empty sheets passed over before ``sheet`` when no sheet was named.
-    skipped_sheets: tuple[str, ...] = ()
-    #: Rows the reader could not read as cells (:data:`REJECTED_COLUMNS`), not in ``df``: they go to the
-    #: quarantine and count among the rows read.
-    rejected: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(REJECTED_COLUMNS)))
-
-    def row_number(self, index: int | pd.Index | pd.Series):
-        """Human row number: the header is row 1, the first data row is row 2."""
-        return index + 2
 
 
 def find_input(data_dir: Path | str, name: str) -> Path | None:
@@ -359,13 +293,6 @@ def _wide_reject(index: int, cells: list[str], header: list[str], sep: str) -> d
     }
 
 
-def _rejected_frame(rows: list[dict]) -> pd.DataFrame:
-    """The reader's rejected rows in file order (:data:`REJECTED_COLUMNS`)."""
-    frame = pd.DataFrame(rows, columns=list(REJECTED_COLUMNS))
-    frame["source_row"] = frame["source_row"].astype("int64")
-    return frame.sort_values("source_row", kind="stable").reset_index(drop=True)
-
-
 def _object_cells(column: pa.ChunkedArray) -> np.ndarray:
     """An Arrow string column as the object array of ``str`` the validators expect.
 
@@ -377,192 +304,6 @@ def _object_cells(column: pa.ChunkedArray) -> np.ndarray:
         return column.to_numpy()
     encoded = pc.dictionary_encode(column).combine_chunks()
     return encoded.dictionary.to_numpy(zero_copy_only=False)[encoded.indices.to_numpy(zero_copy_only=False)]
-
-
-def _checked_encoding(path: Path, raw: bytes, encoding: str) -> str:
-    """The declared encoding, normalised, after checking the bytes decode with it."""
-    try:
-        name = codecs.lookup(encoding).name
-    except LookupError:
-        raise InputFileError(path, f"unknown encoding {encoding!r}; use for example utf-8, gb18030 or cp1252") from None
-    if name == "utf-8" and raw.startswith(codecs.BOM_UTF8):
-        name = "utf-8-sig"
-    try:
-        raw.decode(name)
-    except UnicodeDecodeError as exc:
-        raise InputFileError(
-            path,
-            f"is not valid {encoding} (byte {exc.start}: {raw[exc.start : exc.start + 4]!r}); "
-            "check the declared encoding or save the file as UTF-8",
-        ) from None
-    return name
-
-
-def _detect_encoding(path: Path, raw: bytes) -> str:
-    """The first candidate encoding that decodes ``raw`` strictly.
-
-    UTF-8 is unambiguous (random non-UTF-8 text almost never decodes as UTF-8);
-    a file that is UTF-8 as a whole but for a few stray bytes is ``_UTF8_STRAY``
-    (read as UTF-8, the rows holding them rejected). GB18030 and cp1252 (or
-    Latin-1) can both decode some byte strings; when both do, ``_tie_break`` chooses. A UTF-16 byte-order mark (Excel's "Unicode Text"
-    export) is taken at its word.
-    """
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            raw.decode("utf-16")
-            return "utf-16"
-        except UnicodeDecodeError:
-            pass
-    if raw.startswith(codecs.BOM_UTF8):
-        try:
-            raw.decode("utf-8-sig")
-            return "utf-8-sig"
-        except UnicodeDecodeError:
-            pass
-    if b"\x00" in raw[:4096]:
-        return _utf16_without_bom(path, raw)
-    decodable = []
-    for enc in CANDIDATE_ENCODINGS:
-        if enc == "latin-1" and "cp1252" in decodable:
-            break
-        try:
-            raw.decode(enc)
-        except UnicodeDecodeError:
-            if enc == "utf-8" and _mostly_utf8(raw):
-                return _UTF8_STRAY
-            continue
-        if enc == "utf-8":
-            return enc
-        decodable.append(enc)
-    if len(decodable) == 1:
-        return decodable[0]
-    return _tie_break(raw, decodable)
-
-
-#: ``_detect_encoding``'s answer for a UTF-8 file holding a few bytes that are not UTF-8.
-_UTF8_STRAY = "utf-8 with stray bytes"
-
-
-def _mostly_utf8(raw: bytes) -> bool:
-    """Whether bytes that are not valid UTF-8 are still UTF-8 text as a whole, with a few stray bytes.
-
-    Judged on the whole file: its non-ASCII characters that are valid UTF-8 sequences must be at least as
-    many as its bytes that are not (a cp1252 or GB18030 file has almost none of the first: accented letters
-    and Chinese characters in those encodings seldom form UTF-8 sequences). A file with no valid non-ASCII
-    UTF-8 at all is left to the legacy encodings, which read its ASCII identically.
-    """
-    text = raw.decode("utf-8", errors="surrogateescape")
-    stray = len(raw) - len(text.encode("utf-8", errors="ignore"))  # each stray byte is one lone surrogate
-    valid = len(text) - len(text.encode("ascii", errors="ignore")) - stray
-    return valid > 0 and valid >= stray
-
-
-def _marked(raw: bytes) -> bytes:
-    """UTF-8 bytes with each byte that is not UTF-8 replaced by its marker character (see ``_MARK_BASE``)."""
-    return raw.decode("utf-8", errors="surrogateescape").translate(_MARKS).encode("utf-8")
-
-
-def _shown(text: str) -> str:
-    """Cell text with each marker shown as the byte it stands for: 'Caf\\xe9'."""
-    return _MARKED.sub(lambda m: f"\\x{ord(m[0]) - _MARK_BASE:02x}", text)
-
-
-def _stray_byte_rows(path: Path, df: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
-    """``df`` without its rows holding a byte that is not UTF-8, and their quarantine rows.
-
-    The reason names the first such byte of the row, the column it sits in and its character position in
-    that cell (1 = the first character), which is where a person fixing the file looks.
-    """
-    bad_names = [_shown(str(name)) for name in df.columns if _MARKED.search(str(name))]
-    if bad_names:
-        raise InputFileError(
-            path,
-            f"its header line has a byte that is not UTF-8 (in {bad_names[0]}); "
-            "save the file as UTF-8 (in Excel: 'CSV UTF-8')",
-        )
-    hit = np.zeros(len(df), dtype=bool)
-    for name in df.columns:
-        cells = pa.array(df[name].to_numpy(dtype=object), type=pa.string())
-        hit |= pc.fill_null(pc.match_substring_regex(cells, _MARKED.pattern), False).to_numpy(zero_copy_only=False)
-    if not hit.any():
-        return df, []
-    rejected = []
-    for index, row in df.loc[hit].iterrows():
-        column, cell = next((name, str(v)) for name, v in row.items() if _MARKED.search(str(v)))
-        mark = _MARKED.search(cell)
-        assert mark is not None  # the cell was chosen for having a marker
-        number = int(index) + 2
-        rejected.append(
-            {
-                "source_row": number,
-                "column": column,
-                "value": _shown(cell),
-                "reason": f"row {number} has a byte (0x{ord(mark[0]) - _MARK_BASE:02X} in {column}, character "
-                f"{mark.start() + 1}) that is not UTF-8 (save the file as UTF-8, or declare its encoding: "
-                f"{_declare_encoding(path, 'cp1252')})",
-                "record": json.dumps({k: _shown(str(v)) for k, v in row.items()}, ensure_ascii=False),
-            }
-        )
-    return df.loc[~hit], rejected
-
-
-def _utf16_without_bom(path: Path, raw: bytes) -> str:
-    """``utf-16-le`` or ``utf-16-be`` for UTF-16 text saved without its byte-order mark.
-
-    Text files hold no NUL bytes, except UTF-16, where every ASCII character
-    has one: after it (little-endian) or before it (big-endian). Anything else
-    with NUL bytes is not a text file.
-    """
-    head = np.frombuffer(raw[: 4096 - (min(len(raw), 4096) % 2)], dtype=np.uint8)
-    zeros = head == 0
-    odd, even = zeros[1::2].mean(), zeros[0::2].mean()
-    candidate = "utf-16-le" if odd > 0.5 and even < 0.1 else "utf-16-be" if even > 0.5 and odd < 0.1 else None
-    if candidate is not None:
-        try:
-            raw.decode(candidate)
-            return candidate
-        except UnicodeDecodeError:
-            pass
-    raise InputFileError(
-        path,
-        "holds NUL bytes, so it is not a text file in a known encoding; export it again as CSV "
-        f"(in Excel: 'CSV UTF-8') or declare the file's encoding for the run: {_declare_encoding(path)}",
-    )
-
-
-def _declare_encoding(path: Path, encoding: str = "big5") -> str:
-    """How to declare the encoding of ``path``: keyed by its input table (``deals`` for a CRM export's name)."""
-    from attain.validation import CONTRACT  # validation reads files with this module
-
-    return how_to_set("encodings", {path.stem if path.stem in CONTRACT else "deals": encoding})
-
-
-def _tie_break(raw: bytes, candidates: list[str]) -> str:
-    """Pick among encodings that all decode ``raw``.
-
-    GB18030 against cp1252: Chinese text is two or four high bytes per
-    character, so its high bytes come in runs; Western text has an accented
-    letter here and there between ASCII letters. When the runs do not settle
-    it, charset-normalizer decides.
-    """
-    if candidates[0] == "gb18030" and len(candidates) == 2:  # against cp1252 (or Latin-1 where cp1252 fails)
-        # The whole file, not its first megabyte: in ASCII data one accented name may sit far down.
-        data = np.frombuffer(raw, dtype=np.uint8)
-        high = np.flatnonzero(data >= 0x80)[: 1 << 16]
-        if len(high):
-            before = (high > 0) & (data[np.maximum(high - 1, 0)] >= 0x80)
-            after = (high < len(data) - 1) & (data[np.minimum(high + 1, len(data) - 1)] >= 0x80)
-            share = (before | after).mean()  # neighbour before or after also high
-            if share >= 0.8:
-                return "gb18030"
-            if share <= 0.2:
-                return candidates[1]
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(raw[: 256 * 1024], cp_isolation=candidates).best()
-    if best is not None and codecs.lookup(best.encoding).name in candidates:
-        return codecs.lookup(best.encoding).name
-    return candidates[0]
 
 
 def _top_lines(raw: bytes, encoding: str) -> list[str]:
@@ -656,161 +397,6 @@ def delimiter_name(sep: str | None) -> str:
     """'comma', 'semicolon', 'tab' (else the character itself), for messages and reports."""
     names: dict[str | None, str] = {",": "comma", ";": "semicolon", "\t": "tab"}
     return names.get(sep, repr(sep))
-
-
-def _tidy(df: pd.DataFrame) -> pd.DataFrame:
-    """Strip header names, make every cell a str, drop rows that are wholly blank.
-
-    The index is kept (not reset) so row numbers still match the file.
-    """
-    df.columns = [str(c).strip(_HEADER_JUNK) for c in df.columns]
-    if len(df.columns) == 0 or len(df) == 0:
-        return df
-    # Only rows whose first cell is blank can be wholly blank: test those alone (fast on 1M rows).
-    maybe_blank = df.index[(df.iloc[:, 0] == "").to_numpy()]
-    if len(maybe_blank):
-        blank = (df.loc[maybe_blank] == "").all(axis=1)
-        if blank.any():
-            df = df.drop(index=blank.index[blank.to_numpy()])
-    return df
-
-
-# ---------------------------------------------------------------- XLSX
-
-
-def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
-    """The named sheet, else the first sheet holding any cell (empty sheets before it are named in the table)."""
-    import openpyxl
-
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:
-        raise InputFileError(
-            path, f"is not a readable Excel workbook ({type(exc).__name__}: {exc}); re-save it from Excel as .xlsx"
-        ) from None
-    try:
-        if sheet is not None and sheet not in book.sheetnames:
-            raise InputFileError(path, f"has no sheet named {sheet!r}; its sheets are: {', '.join(book.sheetnames)}")
-        skipped: list[str] = []
-        for ws in [book[sheet]] if sheet is not None else book.worksheets:
-            rows = _sheet_rows(ws)
-            if rows:
-                break
-            skipped.append(ws.title)
-        else:
-            where = f"sheet {sheet!r} is" if sheet is not None else f"every sheet ({', '.join(skipped)}) is"
-            raise InputFileError(path, f"{where} empty; put the header line in the first row and the deals below")
-        title = ws.title
-        unsaved = _unsaved_formulas(book, ws)
-    finally:
-        book.close()
-    # Leading blank rows are skipped; the index still makes row_number() the sheet's own row number.
-    first = next(i for i, row in enumerate(rows) if any(row))
-    width = max(len(row) for row in rows)
-    header = [name or f"Unnamed: {i}" for i, name in enumerate(rows[first] + [""] * (width - len(rows[first])))]
-    body = [row + [""] * (width - len(row)) for row in rows[first + 1 :]]
-    df = pd.DataFrame(body, columns=header, dtype=object, index=pd.RangeIndex(first, first + len(body)))
-    df, rejected = _reject_unsaved_formulas(df, unsaved)
-    return RawTable(
-        df=_tidy(df),
-        path=path,
-        encoding=None,
-        delimiter=None,
-        sheet=title,
-        skipped_sheets=tuple(skipped),
-        rejected=_rejected_frame(rejected),
-    )
-
-
-#: A cell holding a formula and no saved value (``<v/>`` or none): a workbook written by a program, never
-#: opened and saved in Excel, which is what computes and stores formula results.
-_UNSAVED_FORMULA = re.compile(
-    rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*>\s*<f\b[^>]*?(?:/>|>([^<]*)</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>'
-)
-
-
-def _unsaved_formulas(book, ws) -> dict[tuple[int, int], str]:
-    """(sheet row, column position) -> formula, for each formula cell of ``ws`` without a saved value.
-
-    openpyxl reads such a cell as empty, which validation would call blank; the sheet's XML tells them
-    apart. Read from the workbook's archive (openpyxl's read-only sheet keeps its path there).
-    """
-    try:
-        xml = book._archive.read(ws._worksheet_path)
-    except (AttributeError, KeyError):  # not a read-only sheet of a zip archive: nothing to look up
-        return {}
-    found = {}
-    for match in _UNSAVED_FORMULA.finditer(xml):
-        letters, row, formula = match[1].decode(), int(match[2]), match[3]
-        column = 0
-        for letter in letters:
-            column = column * 26 + ord(letter) - 64
-        found[(row, column - 1)] = "=" + html.unescape(formula.decode()) if formula else "(a shared formula)"
-    return found
-
-
-def _reject_unsaved_formulas(df: pd.DataFrame, unsaved: dict[tuple[int, int], str]) -> tuple[pd.DataFrame, list]:
-    """``df`` without the rows holding a formula without a saved value, and their quarantine rows."""
-    rows: dict[int, tuple[str, str]] = {}
-    for (row, position), formula in sorted(unsaved.items()):
-        index = row - 2  # the sheet's row number is index + 2 (see RawTable.row_number)
-        if index in df.index and position < len(df.columns):
-            rows.setdefault(index, (str(df.columns[position]), formula))
-    rejected = [
-        {
-            "source_row": index + 2,
-            "column": column,
-            "value": formula,
-            "reason": f"row {index + 2}, {column}: a formula without a saved value ({formula}); open the file in "
-            "Excel and save it, so the value is stored",
-            "record": df.loc[index].to_json(force_ascii=False),
-        }
-        for index, (column, formula) in rows.items()
-    ]
-    return (df.drop(index=list(rows)) if rows else df), rejected
-
-
-def _sheet_rows(ws) -> list[list[str]]:
-    """A worksheet's rows as text cells, each without its trailing blank cells; [] for an empty sheet.
-
-    Rows keep their full width (a data row wider than the header row is not cut).
-    """
-    rows = []
-    for values in ws.iter_rows(values_only=True):
-        row = [_cell_text(v) for v in values]
-        while row and row[-1] == "":
-            row.pop()
-        rows.append(row)
-    while rows and not rows[-1]:
-        rows.pop()
-    return rows
-
-
-def _cell_text(value: object) -> str:
-    """An Excel cell value as the text validation expects: ISO dates, plain decimals."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        return _plain_decimal(value)
-    return str(value).strip()
-
-
-def _plain_decimal(value: float) -> str:
-    """Shortest exact text of a float, without exponent: 1234.5, 100, 0.00001."""
-    if math.isnan(value):
-        return ""
-    if value.is_integer():
-        return str(int(value))
-    return format(Decimal(repr(value)), "f")
-
-
-# ---------------------------------------------------------------- Parquet
 
 
 def _read_parquet(path: Path) -> RawTable:
