@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from attain import attainment, credit, ledger, satisfaction, targets
-from attain.plans import PlanBook
+from attain import attainment, credit, satisfaction, targets
+from attain.pay import ledger
+from attain.pay.plans import PlanBook
 from attain.settings import Settings
 from attain.validation import Inputs
 

@@ -22,7 +22,7 @@ from assets.review_packs import failed_packs
 from attain import credit
 from attain import targets as target_rules
 from attain.delivery import packs_in_no_message
-from attain.finance_export import ExportError, reconcile
+from attain.pay.finance_export import ExportError, reconcile
 from attain.readiness import quarantine_over_limit
 from attain.review import missing_packs
 from attain.roster import roster_as_of

@@ -20,7 +20,7 @@ def test_generic_package_names_resolve_to_this_repo():
 
 
 def test_domain_code_does_not_import_dagster():
-    for path in sorted((REPO / "attain").glob("*.py")):
+    for path in sorted((REPO / "attain").rglob("*.py")):
         text = path.read_text(encoding="utf-8")
         assert "import dagster" not in text and "from dagster" not in text, path.name
 
