@@ -414,7 +414,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from attain.demo_data import DEMO_MONTH, generate
+    from attain.demo.basics import DEMO_MONTH
+    from attain.demo.company import generate
 
     var = _var(args)
     data_dir = var / "demo-data"
@@ -435,7 +436,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_maven(args: argparse.Namespace) -> int:
-    from attain.maven import MAVEN_MONTH, load_maven
+    from attain.demo.maven import MAVEN_MONTH, load_maven
 
     var = _var(args) / "maven" if not args.var else _var(args)
     data_dir = var / "maven-data"

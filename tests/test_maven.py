@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 import pandas as pd
 import pytest
 
-from attain.maven import MAVEN_DIR, MAVEN_MONTH, PRODUCT_ALIASES, load_maven, person_id
+from attain.demo.maven import MAVEN_DIR, MAVEN_MONTH, PRODUCT_ALIASES, load_maven, person_id
 from attain.readers import InputFileError
 
 pytestmark = pytest.mark.skipif(

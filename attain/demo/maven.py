@@ -55,7 +55,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from attain.demo_data import INPUT_COLUMNS, copy_example_plans, write_input_csv
+from attain.demo.basics import INPUT_COLUMNS
+from attain.demo.company import copy_example_plans, write_input_csv
 from attain.periods import month_span, month_start
 from attain.readers import InputFileError, RawTable, read_table
 
@@ -64,8 +65,8 @@ MAVEN_MONTH = "2017-12"
 
 #: Where the sample lives: ``../shared/datasets/maven-crm`` relative to the repo root.
 #: Plan files for the sample's agents and managers (effective 2017, no survey-based rules).
-MAVEN_PLANS_DIR = Path(__file__).resolve().parents[1] / "docs" / "examples" / "maven-plans"
-MAVEN_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "maven-crm"
+MAVEN_PLANS_DIR = Path(__file__).resolve().parents[2] / "docs" / "examples" / "maven-plans"
+MAVEN_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "maven-crm"
 
 #: Product names in sales_pipeline.csv that mean a products.csv product.
 PRODUCT_ALIASES: dict[str, str] = {"GTXPro": "GTX Pro"}
