@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from attain import attainment, credit, satisfaction, targets
+from attain.measures import attainment, credit, satisfaction, targets
 from attain.pay import ledger
 from attain.pay.plans import PlanBook
 from attain.settings import Settings

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from attain import money
-from attain.credit import credited_deals
+from attain.measures.credit import credited_deals
 from attain.settings import Settings
 from attain.validation import load_inputs
 

@@ -37,7 +37,7 @@ agent-month* is an agent with at least one won or lost deal closing that month:
 - ``won_deals`` = the median of won deals over active agent-months, rounded half-up
   (at least 1);
 - ``new_accounts`` = the median of new accounts (an account's first-ever won deal,
-  by close date then id, counted for its owner as :mod:`attain.attainment` does)
+  by close date then id, counted for its owner as :mod:`attain.measures.attainment` does)
   over active agent-months, rounded half-up; when that median is 0 (the sample's
   85 accounts are nearly all won in its first months) the target is written as an
   explicit blank, "no target", since a zero target cannot be measured against.

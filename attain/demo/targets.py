@@ -29,7 +29,7 @@ def _targets(deals, people, fx, window) -> pd.DataFrame:
       months' targets are 8% above the earlier ones;
     - won_deals: monthly, the team's average won deals per rep-month (+5%), at least 1;
     - new_accounts: a quarterly goal (accounts whose first-ever won deal closes, as
-      :mod:`attain.attainment` counts them), set in the first month of each calendar
+      :mod:`attain.measures.attainment` counts them), set in the first month of each calendar
       quarter; the quarter's other months carry an explicit blank.
     """
     won = deals[deals["stage"] == "won"]
