@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -147,6 +148,64 @@ def _commission(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFrame, 
     amounts = apply_ratios(base, rates)
     labels = _band_labels(comp, ccy)
     rep_ids = roster.index.to_numpy()
+    explanations = _slice_explanations(
+        comp, ccy, lines, rates, credit, total, target, period_name, flat, accel_ok, accel_why
+    )
+    blocks = [
+        _block(
+            rep_ids[rep_idx],
+            comp.id,
+            "commission",
+            amounts,
+            deal_ids=lines["deal_ids"].to_numpy(),
+            base=base,
+            band=np.array(labels, dtype=object)[band_idx],
+            rate=[str(r) for r in rates],
+            explanation=explanations,
+            stage=stage,
+            sub=lines["first_row"].to_numpy() * n_bands + band_idx if comp.method == "per_deal" else band_idx,
+        )
+    ]
+
+    # reps that earn nothing on this component get one zero line saying why
+    reasons = _not_paid_reasons(
+        comp, ccy, paying, whole_ok, whole_why, no_target, below_threshold, total, target, period_name
+    )
+    if reasons:
+        idx = np.array([i for i, _ in reasons])
+        blocks.append(
+            _block(
+                rep_ids[idx],
+                comp.id,
+                "commission",
+                0,
+                base=total[idx],
+                explanation=[t for _, t in reasons],
+                stage=stage,
+            )
+        )
+    return blocks
+
+
+def _slice_explanations(
+    comp: Component,
+    ccy: str,
+    lines: pd.DataFrame,
+    rates: np.ndarray,
+    credit: np.ndarray,
+    total: np.ndarray,
+    target: np.ndarray,
+    period_name: str,
+    flat: bool,
+    accel_ok: np.ndarray,
+    accel_why: list[str],
+) -> list[str]:
+    """The explanation of each commission line: rate x base, which credit it pays on, a withheld accelerator."""
+    rep_idx = lines["rep"].to_numpy(dtype=np.int64)
+    band_idx = lines["band"].to_numpy(dtype=np.int64)
+    base = lines["base"].to_numpy(dtype=np.int64)
+    n_bands = len(comp.bands)
+    labels = _band_labels(comp, ccy)
     explanations = []
     for r, k, b, rate, ids, first_row in zip(
         rep_idx, band_idx, base, rates, lines["deal_ids"], lines["first_row"], strict=True
@@ -178,23 +237,22 @@ def _commission(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFrame, 
         if band.accelerator and not accel_ok[r]:
             text += f"; accelerator rate {percent_text(band.rate)} withheld: {accel_why[r]}"
         explanations.append(text)
-    blocks = [
-        _block(
-            rep_ids[rep_idx],
-            comp.id,
-            "commission",
-            amounts,
-            deal_ids=lines["deal_ids"].to_numpy(),
-            base=base,
-            band=np.array(labels, dtype=object)[band_idx],
-            rate=[str(r) for r in rates],
-            explanation=explanations,
-            stage=stage,
-            sub=lines["first_row"].to_numpy() * n_bands + band_idx if comp.method == "per_deal" else band_idx,
-        )
-    ]
+    return explanations
 
-    # reps that earn nothing on this component get one zero line saying why
+
+def _not_paid_reasons(
+    comp: Component,
+    ccy: str,
+    paying: np.ndarray,
+    whole_ok: np.ndarray,
+    whole_why: list[str],
+    no_target: np.ndarray,
+    below_threshold: np.ndarray,
+    total: np.ndarray,
+    target: np.ndarray,
+    period_name: str,
+) -> list[tuple[np.signedinteger[Any], str]]:
+    """Why each rep that earns nothing on the component is not paid: its one zero line's explanation."""
     reasons = []
     for i in np.flatnonzero(~paying):
         if not whole_ok[i]:
@@ -226,17 +284,4 @@ def _commission(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFrame, 
             )
         else:
             reasons.append((i, f"No credited revenue in {period_name}."))
-    if reasons:
-        idx = np.array([i for i, _ in reasons])
-        blocks.append(
-            _block(
-                rep_ids[idx],
-                comp.id,
-                "commission",
-                0,
-                base=total[idx],
-                explanation=[t for _, t in reasons],
-                stage=stage,
-            )
-        )
-    return blocks
+    return reasons
