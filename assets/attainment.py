@@ -1,16 +1,16 @@
 """Measuring: credit, targets in force, attainment and pipeline health for the month.
 
 Thin wrappers: the stages are attain.stages (which period close also composes to recompute a closed
-month) and attain.pipeline_health; these assets add the month, store the tables and show the figures.
+month) and attain.measures.pipeline_health; these assets add the month, store the tables and show the figures.
 """
 
 import pandas as pd
 from dagster import AssetExecutionContext, Output, asset, multi_asset
 
 from assets.common import money_totals, run_month, stamped, table_metadata, table_out, unstamped
-from attain import attainment as attainment_rules
-from attain import pipeline_health as health_rules
 from attain import stages
+from attain.measures import attainment as attainment_rules
+from attain.measures import pipeline_health as health_rules
 from pipelines.partitions import MONTH_PARTITION, monthly
 from pipelines.resources import AttainConfig
 

@@ -5,18 +5,22 @@ from dagster import AssetExecutionContext, Failure, MetadataValue, Output, asset
 
 from assets.common import run_month, stamped, table_metadata, unstamped
 from assets.review_packs import failed_packs
-from attain import delivery
+from attain.delivery.log import DeliveryLog
+from attain.delivery.mailers import OutboxMailer, SmtpMailer
+from attain.delivery.messages import headlines as team_headlines
+from attain.delivery.messages import plan_messages
+from attain.delivery.send import deliver
 from attain.roster import roster_as_of
 from pipelines.partitions import MONTH_PARTITION, monthly
 from pipelines.resources import AttainConfig, MailerResource, Warehouse
 
 
-def make_mailer(mailer: MailerResource) -> delivery.OutboxMailer | delivery.SmtpMailer:
+def make_mailer(mailer: MailerResource) -> OutboxMailer | SmtpMailer:
     """The configured way out: the outbox folder, or a real SMTP server."""
     if mailer.mode == "outbox":
-        return delivery.OutboxMailer(mailer.outbox_dir, from_addr=mailer.from_addr, reply_to=mailer.reply_to)
+        return OutboxMailer(mailer.outbox_dir, from_addr=mailer.from_addr, reply_to=mailer.reply_to)
     if mailer.mode == "smtp":
-        return delivery.SmtpMailer(
+        return SmtpMailer(
             host=mailer.host,
             port=mailer.port,
             security=mailer.security,
@@ -47,8 +51,8 @@ def deliveries(
     """
     month = run_month(context)
     roster = roster_as_of(unstamped(reps), month)
-    headlines = delivery.headlines(attainment.drop(columns=["month"]), payouts.drop(columns=["month"]), roster)
-    messages = delivery.plan_messages(
+    headlines = team_headlines(attainment.drop(columns=["month"]), payouts.drop(columns=["month"]), roster)
+    messages = plan_messages(
         month,
         review_packs.drop(columns=["month"]),
         roster,
@@ -58,8 +62,8 @@ def deliveries(
         failed_packs=failed_packs(context.instance, month),
     )
     with warehouse.connect() as con:
-        log = delivery.DeliveryLog(con, table="delivery_log")
-        report = delivery.deliver(messages, make_mailer(mailer), log, resend=mailer.resend)
+        log = DeliveryLog(con, table="delivery_log")
+        report = deliver(messages, make_mailer(mailer), log, resend=mailer.resend)
         table = log.records(month)
     for failure in report.failed:
         context.log.error(f"delivery failed: {failure}")

@@ -4,7 +4,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.common import money_totals, run_month
-from attain.finance_export import write_payouts
+from attain.pay.finance_export import write_payouts
 from pipelines.partitions import monthly
 from pipelines.resources import AttainConfig
 

@@ -2,7 +2,7 @@
 
 A closed month is never recomputed: its frozen ledger is returned as it was. Differences that later data
 makes to closed months are paid or recovered as adjustment lines in the first open month after them
-(``attain.period_close.ledger_for_run``). Both assets depend on the ledger's earlier partitions
+(``attain.pay.period_close.ledger_for_run``). Both assets depend on the ledger's earlier partitions
 (``earlier_ledgers``) for the balances and clawbacks a month carries on.
 """
 
@@ -20,10 +20,10 @@ from dagster import (
 )
 
 from assets.common import money_totals, run_month, stamped, table_metadata, unstamped
-from attain import payouts as payout_rules
-from attain import period_close
 from attain.ingest.load import Inputs
-from attain.plans import load_plans
+from attain.pay import payouts as payout_rules
+from attain.pay import period_close
+from attain.pay.plans import load_plans
 from attain.stages import Measures
 from pipelines.partitions import MONTH_PARTITION, monthly
 from pipelines.resources import AttainConfig, Warehouse
@@ -73,7 +73,7 @@ def incentive_ledger(
 ) -> Output[pd.DataFrame]:
     """Every statement line of every rep for the month, each rounded half-up once.
 
-    ``attain.period_close.ledger_for_run`` decides what is stored; this asset reads the closed-period
+    ``attain.pay.period_close.ledger_for_run`` decides what is stored; this asset reads the closed-period
     records through the ``warehouse`` resource and records the fingerprint of the inputs it used.
     """
     month, settings = run_month(context), attain.settings()

@@ -7,9 +7,9 @@ import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, AssetRecordsFilter, DagsterInstance, Output, asset
 
 from assets.common import run_month, stamped, table_metadata, unstamped
-from attain import period_close
-from attain.render import render_packs
-from attain.review import ReviewTables
+from attain.packs.render import render_packs
+from attain.packs.review import ReviewTables
+from attain.pay import period_close
 from pipelines.partitions import MONTH_PARTITION, monthly
 from pipelines.resources import AttainConfig, Warehouse
 

@@ -4,8 +4,8 @@ import pandas as pd
 from dagster import AssetExecutionContext, Output, multi_asset
 
 from assets.common import run_month, stamped, table_metadata, table_out, unstamped
-from attain import satisfaction as rules
 from attain import stages
+from attain.measures import satisfaction as rules
 from pipelines.partitions import monthly
 from pipelines.resources import AttainConfig
 

@@ -222,7 +222,7 @@ def format_minor(minor: int, currency: str, *, grouped: bool = False) -> str:
 
     ``'1234.50'`` for logs, exports and input files; ``grouped=True`` gives ``'1,234.50'`` for
     text people read (ledger explanations, statements). Packs and e-mails use
-    :func:`attain.i18n.format_money` instead: it follows the reader's locale (symbol, separators).
+    :func:`attain.packs.i18n.format_money` instead: it follows the reader's locale (symbol, separators).
     """
     amount = from_minor(int(minor), currency)
     return f"{amount:,}" if grouped else str(amount)

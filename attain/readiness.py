@@ -5,9 +5,9 @@ asset checks call the same functions), so ``attain validate`` fails exactly wher
 
 - more deal rows quarantined than ``quarantine_max_share`` (:func:`quarantine_over_limit`);
 - an active person without a target for the month nor an explicit "no target" row
-  (:func:`attain.targets.reps_without_targets`);
+  (:func:`attain.measures.targets.reps_without_targets`);
 - a plan file that does not parse or validate, a plan id on the roster that no plan file defines, or a plan
-  not yet in force (:func:`attain.plans.load_plans`, :meth:`attain.plans.PlanBook.for_rep`).
+  not yet in force (:func:`attain.pay.plans.load_plans`, :meth:`attain.pay.plans.PlanBook.for_rep`).
 
 Plan references that match nothing in the data (a SPIFF naming a product no deal has) do not stop the run,
 but silently pay nothing: they are warnings, with the closest spelling the deals use.
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from attain import targets as target_rules
+from attain.measures import targets as target_rules
+from attain.pay.plans import PlanBook, PlanError, load_plans
 from attain.periods import month_end, month_start
-from attain.plans import PlanBook, PlanError, load_plans
 from attain.roster import active_in_month, roster_as_of
 from attain.settings import Settings, how_to_set
 

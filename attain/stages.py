@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from attain import attainment, credit, ledger, satisfaction, targets
 from attain.ingest.load import Inputs
-from attain.plans import PlanBook
+from attain.measures import attainment, credit, satisfaction, targets
+from attain.pay import ledger
+from attain.pay.plans import PlanBook
 from attain.settings import Settings
 
 

@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from attain import periods
-from attain.attainment import attainment
-from attain.credit import credited_deals
-from attain.satisfaction import satisfaction
+from attain.measures.attainment import attainment
+from attain.measures.credit import credited_deals
+from attain.measures.satisfaction import satisfaction
+from attain.measures.targets import months_needed, targets_in_force
 from attain.settings import Settings
-from attain.targets import months_needed, targets_in_force
 
 MONTH = "2025-12"
 N_DEALS, N_REPS, N_SURVEYS = 1_000_000, 5_000, 200_000

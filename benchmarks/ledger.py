@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from attain.ledger import compute_ledger
-from attain.payouts import payouts
-from attain.plans import load_plans
+from attain.pay.ledger import compute_ledger
+from attain.pay.payouts import payouts
+from attain.pay.plans import load_plans
 
 REPO = Path(__file__).resolve().parents[1]
 PRODUCTS = np.array(["Helio Core", "Helio Enterprise", "Helio Analytics", "Connector Pack"], dtype=object)

@@ -27,9 +27,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from attain.packs.render import Renderer, font_subsetter, render_packs
+from attain.packs.review import ReviewTables, rep_review
 from attain.periods import add_months, trailing
-from attain.render import Renderer, font_subsetter, render_packs
-from attain.review import ReviewTables, rep_review
 from attain.settings import Settings
 
 MONTH = "2026-10"

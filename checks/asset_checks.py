@@ -19,12 +19,12 @@ from dagster import (
 
 from assets.common import unstamped
 from assets.review_packs import failed_packs
-from attain import credit
-from attain import targets as target_rules
-from attain.delivery import packs_in_no_message
-from attain.finance_export import ExportError, reconcile
+from attain.delivery.send import packs_in_no_message
+from attain.measures import credit
+from attain.measures import targets as target_rules
+from attain.packs.review import missing_packs
+from attain.pay.finance_export import ExportError, reconcile
 from attain.readiness import quarantine_over_limit
-from attain.review import missing_packs
 from attain.roster import roster_as_of
 from pipelines.partitions import monthly
 from pipelines.resources import AttainConfig

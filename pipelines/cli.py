@@ -414,7 +414,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from attain.demo_data import DEMO_MONTH, generate
+    from attain.demo.basics import DEMO_MONTH
+    from attain.demo.company import generate
 
     var = _var(args)
     data_dir = var / "demo-data"
@@ -435,7 +436,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_maven(args: argparse.Namespace) -> int:
-    from attain.maven import MAVEN_MONTH, load_maven
+    from attain.demo.maven import MAVEN_MONTH, load_maven
 
     var = _var(args) / "maven" if not args.var else _var(args)
     data_dir = var / "maven-data"
@@ -514,8 +515,8 @@ def _warehouse_tables(args: argparse.Namespace, *names: str) -> list[pd.DataFram
 
 
 def cmd_close(args: argparse.Namespace) -> int:
-    from attain import period_close
-    from attain.finance_export import ExportError, reconcile
+    from attain.pay import period_close
+    from attain.pay.finance_export import ExportError, reconcile
     from pipelines.resources import default_resources
 
     resources = default_resources(var=_var(args))
@@ -533,7 +534,7 @@ def cmd_close(args: argparse.Namespace) -> int:
 
 
 def cmd_reopen(args: argparse.Namespace) -> int:
-    from attain import period_close
+    from attain.pay import period_close
     from pipelines.resources import default_resources
 
     with default_resources(var=_var(args))["warehouse"].connect() as con:
@@ -543,7 +544,7 @@ def cmd_reopen(args: argparse.Namespace) -> int:
 
 
 def cmd_payouts(args: argparse.Namespace) -> int:
-    from attain.finance_export import write_payouts
+    from attain.pay.finance_export import write_payouts
 
     payouts, ledger = _warehouse_tables(args, "payouts", "incentive_ledger")
     out = Path(args.out) if args.out else _var(args) / "output"
@@ -553,7 +554,7 @@ def cmd_payouts(args: argparse.Namespace) -> int:
 
 
 def cmd_statement(args: argparse.Namespace) -> int:
-    from attain.finance_export import format_statement
+    from attain.pay.finance_export import format_statement
 
     ledger, payouts = _warehouse_tables(args, "incentive_ledger", "payouts")
     print(format_statement(ledger, payouts, args.rep, args.month))
@@ -714,7 +715,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `attain` command. Errors a person can act on print one line, not a traceback."""
-    from attain.period_close import PeriodCloseError
+    from attain.pay.period_close import PeriodCloseError
 
     args = build_parser().parse_args(argv)
     try:

@@ -28,7 +28,7 @@ from dagster import ConfigurableResource, EnvVar
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 from pydantic import Field
 
-from attain.delivery import PASSWORD_ENV
+from attain.delivery.mailers import PASSWORD_ENV
 from attain.settings import (
     OPTIONS,
     SETTINGS_FILE,

@@ -16,7 +16,7 @@ from assets.attainment import attainment_stage, credit_stage, pipeline_health, t
 from assets.common import stamped
 from assets.ingest import INPUT_TABLES, validated_inputs
 from assets.satisfaction import satisfaction_stage
-from attain import credit, targets
+from attain.measures import credit, targets
 from pipelines.resources import AttainConfig
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,10 +7,10 @@ from hypothesis import Phase, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from attain.attainment import attainment, attainment_trend
-from attain.credit import credited_deals
+from attain.measures.attainment import attainment, attainment_trend
+from attain.measures.credit import credited_deals
+from attain.measures.targets import months_needed, targets_in_force
 from attain.settings import Settings
-from attain.targets import months_needed, targets_in_force
 from tests.measures_builders import SETTINGS, deals, reps, splits, targets
 
 

@@ -10,7 +10,7 @@ from hypothesis import Phase, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from attain.credit import clawback_events, credited_deals, reconcile_credit
+from attain.measures.credit import clawback_events, credited_deals, reconcile_credit
 from attain.roster import memberships, roster_as_of, roster_by_month
 from tests.measures_builders import SETTINGS, deals, fx, reps, splits
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from attain import money
-from attain.credit import credited_deals
 from attain.ingest.load import load_inputs
+from attain.measures.credit import credited_deals
 from attain.settings import Settings
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"

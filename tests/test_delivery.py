@@ -13,17 +13,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from attain.delivery import (
-    DeliveryLog,
-    DeliveryPlanError,
-    OutboxMailer,
-    SmtpMailer,
-    check_recipients,
-    deliver,
-    headlines,
-    packs_in_no_message,
-    plan_messages,
-)
+from attain.delivery.log import DeliveryLog
+from attain.delivery.mailers import OutboxMailer, SmtpMailer
+from attain.delivery.messages import DeliveryPlanError, check_recipients, headlines, plan_messages
+from attain.delivery.send import deliver, packs_in_no_message
 from tests.smtp_server import PASSWORD, USER, SmtpTestServer, free_port, self_signed_certificate, silent_listener
 
 MONTH = "2026-03"

@@ -12,8 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from attain import demo_data
-from attain.demo_data import DEMO_MONTH, INPUT_COLUMNS, generate
+from attain.demo import company as demo_data
+from attain.demo.basics import DEMO_MONTH, INPUT_COLUMNS
+from attain.demo.company import generate
 from attain.periods import add_months
 
 END = "2026-10-31"
@@ -67,13 +68,13 @@ def test_same_arguments_give_byte_identical_files(demo_dir, tmp_path):
 
 def test_another_process_with_another_hash_seed_writes_the_same_bytes(demo_dir, tmp_path):
     """Nothing may depend on set or dict order that changes between interpreter runs."""
-    code = "import sys; from attain.demo_data import generate; generate(sys.argv[1])"
+    code = "import sys; from attain.demo.company import generate; generate(sys.argv[1])"
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     subprocess.run(
         [sys.executable, "-c", code, str(tmp_path)],
         check=True,
         env=env,
-        cwd=Path(demo_data.__file__).resolve().parents[1],
+        cwd=Path(demo_data.__file__).resolve().parents[2],
     )
     for name in TABLES:
         assert (tmp_path / f"{name}.csv").read_bytes() == (demo_dir / f"{name}.csv").read_bytes(), name

@@ -12,7 +12,9 @@ import duckdb
 import pandas as pd
 
 from assets.delivery import make_mailer
-from attain.delivery import DeliveryLog, deliver, plan_messages
+from attain.delivery.log import DeliveryLog
+from attain.delivery.messages import plan_messages
+from attain.delivery.send import deliver
 from pipelines.resources import (
     MailerResource,
     default_resources,

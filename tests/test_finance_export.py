@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from attain.finance_export import ExportError, format_statement, neutralise, read_back_totals, write_payouts
-from attain.ledger import LEDGER_COLUMNS
 from attain.money import MINOR_DIGITS
-from attain.payouts import payouts
+from attain.pay.finance_export import ExportError, format_statement, neutralise, read_back_totals, write_payouts
+from attain.pay.lines import LEDGER_COLUMNS
+from attain.pay.payouts import payouts
 from tests.test_ledger import STRADDLE, commission, credited, months_of_negative_balance, plan_book, roster, run
 
 MONTH = "2025-03"

@@ -15,7 +15,7 @@ import pytest
 from assets import attainment as measure_assets
 from assets import incentives, ingest, satisfaction
 from assets.common import stamped
-from attain import period_close
+from attain.pay import period_close
 from pipelines.definitions import build_definitions
 from pipelines.resources import default_resources
 from tests import measures_builders as build

@@ -10,11 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attain.finance_export import reconcile
-from attain.ledger import LEDGER_COLUMNS, compute_ledger
 from attain.money import to_minor
-from attain.payouts import payouts
-from attain.plans import load_plans
+from attain.pay.finance_export import reconcile
+from attain.pay.ledger import compute_ledger
+from attain.pay.lines import LEDGER_COLUMNS
+from attain.pay.payouts import payouts
+from attain.pay.plans import load_plans
 from attain.settings import Settings
 
 MONTH = "2025-03"

@@ -8,8 +8,8 @@ from collections import Counter, defaultdict
 import pandas as pd
 import pytest
 
+from attain.demo.maven import MAVEN_DIR, MAVEN_MONTH, PRODUCT_ALIASES, load_maven, person_id
 from attain.ingest.raw import InputFileError
-from attain.maven import MAVEN_DIR, MAVEN_MONTH, PRODUCT_ALIASES, load_maven, person_id
 
 pytestmark = pytest.mark.skipif(
     not (MAVEN_DIR / "sales_pipeline.csv").is_file(), reason="the Maven sample is not at ../shared/datasets/maven-crm"

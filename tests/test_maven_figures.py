@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 
 from attain import periods
-from attain.attainment import attainment
-from attain.credit import credited_deals
-from attain.pipeline_health import pipeline_health
-from attain.targets import months_needed, targets_in_force
+from attain.measures.attainment import attainment
+from attain.measures.credit import credited_deals
+from attain.measures.pipeline_health import pipeline_health
+from attain.measures.targets import months_needed, targets_in_force
 from tests.measures_builders import SETTINGS, targets
 
 MAVEN = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "maven-crm"

@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from attain.demo_data import DEMO_MONTH, generate
-from attain.maven import MAVEN_DIR, MAVEN_MONTH, load_maven
+from attain.demo.basics import DEMO_MONTH
+from attain.demo.company import generate
+from attain.demo.maven import MAVEN_DIR, MAVEN_MONTH, load_maven
 from attain.money import format_minor
 from attain.periods import add_months
 from attain.roster import roster_as_of

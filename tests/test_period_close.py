@@ -6,10 +6,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from attain.finance_export import reconcile
-from attain.ledger import with_adjustments
-from attain.payouts import payouts
-from attain.period_close import (
+from attain.pay.finance_export import reconcile
+from attain.pay.ledger import with_adjustments
+from attain.pay.payouts import payouts
+from attain.pay.period_close import (
     PeriodCloseError,
     adjustment_lines,
     close_month,

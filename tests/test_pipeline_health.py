@@ -6,8 +6,8 @@ import math
 
 import pandas as pd
 
-from attain.pipeline_health import pipeline_health
-from attain.targets import months_needed, targets_in_force
+from attain.measures.pipeline_health import pipeline_health
+from attain.measures.targets import months_needed, targets_in_force
 from tests.measures_builders import SETTINGS, deals, fx, reps, targets
 
 M = "2025-03"

@@ -11,10 +11,10 @@ import textwrap
 
 import pandas as pd
 
-from attain.ledger import compute_ledger
 from attain.money import to_minor
-from attain.payouts import payouts
-from attain.plans import load_plans
+from attain.pay.ledger import compute_ledger
+from attain.pay.payouts import payouts
+from attain.pay.plans import load_plans
 from attain.settings import Settings
 from tests.test_ledger import NO_EVENTS, clawback_events, credited, roster, satisfaction
 

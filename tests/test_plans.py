@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from attain.plans import PlanError, load_plans
+from attain.pay.plans import PlanError, load_plans
 
 REPO = Path(__file__).resolve().parents[1]
 

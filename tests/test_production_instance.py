@@ -14,7 +14,8 @@ pytestmark = [
 def test_month_end_runs_with_postgres_instance_storage(tmp_path, monkeypatch):
     import psycopg2
 
-    from attain.demo_data import DEMO_MONTH, generate
+    from attain.demo.basics import DEMO_MONTH
+    from attain.demo.company import generate
     from pipelines.cli import run_months
 
     with postgres_server() as db:

@@ -1,4 +1,4 @@
-"""Review packs as PDFs (attain.render), read back with pypdf, plus the locale helpers (attain.i18n).
+"""Review packs as PDFs (attain.packs.render), read back with pypdf, plus the locale helpers (attain.packs.i18n).
 
 The packs are rendered once per module (WeasyPrint costs ~0.3 s a page-set): R1 gets 25 extra won
 deals so its pack runs over several pages.
@@ -20,9 +20,12 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from attain import i18n
-from attain.delivery import DeliveryLog, OutboxMailer, deliver, headlines, plan_messages
-from attain.render import (
+from attain.delivery.log import DeliveryLog
+from attain.delivery.mailers import OutboxMailer
+from attain.delivery.messages import headlines, plan_messages
+from attain.delivery.send import deliver
+from attain.packs import i18n
+from attain.packs.render import (
     TEMPLATES_DIR,
     WORD_CHUNK,
     ZERO_WIDTH_SPACE,
@@ -35,7 +38,7 @@ from attain.render import (
     fit_text,
     render_packs,
 )
-from attain.review import pack_list, rep_review
+from attain.packs.review import pack_list, rep_review
 from attain.roster import roster_as_of
 from attain.settings import Settings
 from tests.test_review import INJECTION, MONTH, SETTINGS, make_tables

@@ -1,4 +1,4 @@
-"""The figures of the review packs (attain.review): hand-built tables, hand-computed expectations.
+"""The figures of the review packs (attain.packs.review): hand-built tables, hand-computed expectations.
 
 ``make_tables`` is a small company for October 2026 (fiscal year = calendar year): manager M1
 (Chinese pack) with reps R1 (English), R2 (Chinese) and R3 (no target), plus R9 who left in
@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from attain.review import (
+from attain.packs.review import (
     RULES,
     ReviewError,
     ReviewTables,

@@ -14,12 +14,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from attain.credit import credited_deals
 from attain.ingest.load import load_inputs
 from attain.ingest.people import _plan_currency, _team_target_currency
+from attain.measures.credit import credited_deals
+from attain.measures.targets import targets_in_force
 from attain.roster import active_in_month, roster_as_of, roster_by_month, roster_for_month, team_currency
 from attain.settings import Settings
-from attain.targets import targets_in_force
 from tests.measures_builders import SETTINGS, deals, fx, reps, targets
 
 ROSTER = reps(

@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from attain.credit import credited_deals
-from attain.satisfaction import account_segments, attribute_surveys, satisfaction, satisfaction_trend
+from attain.measures.credit import credited_deals
+from attain.measures.satisfaction import account_segments, attribute_surveys, satisfaction, satisfaction_trend
 from attain.settings import Settings
 from tests.measures_builders import SETTINGS, deals, reps, surveys
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from attain.targets import months_needed, reps_without_targets, targets_in_force
+from attain.measures.targets import months_needed, reps_without_targets, targets_in_force
 from tests.measures_builders import SETTINGS, reps, targets
 
 M = "2025-03"

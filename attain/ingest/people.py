@@ -50,7 +50,7 @@ def _plan_currency(wanted: pd.DataFrame, reps: pd.DataFrame) -> pd.Series:
 def _team_target_currency(wanted: pd.DataFrame, reps: pd.DataFrame, base_currency: str) -> pd.Series:
     """The currency of each team revenue target in ``wanted`` (:func:`attain.roster.team_currency`).
 
-    A team without members that month gets the base currency, as in ``attain.targets``.
+    A team without members that month gets the base currency, as in ``attain.measures.targets``.
     """
     roster = roster_by_month(reps, list(pd.unique(wanted["month"])))
     chosen = team_currency(roster).rename(columns={"team": "scope_id"})

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from attain import money, periods
-from attain.attainment import scope_targets
 from attain.fx import to_plan_currency
+from attain.measures.attainment import scope_targets
 from attain.periods import month_keys
 from attain.roster import SCOPES, active_in_month, memberships, roster_by_month
 from attain.settings import Settings

@@ -17,7 +17,7 @@ never summed across currencies: a scope whose members have several plan currenci
 gets one row per currency.
 
 Targets: a rep's is its target in force (prorated); a team's is its set target or its
-members' sum (:mod:`attain.targets`); a manager's, region's and the company's is the
+members' sum (:mod:`attain.measures.targets`); a manager's, region's and the company's is the
 sum of their members' rep targets. QTD/YTD targets are sums of the months' targets
 (<NA> when no month has one) and attainment = summed actual / summed target, never an
 average of monthly ratios. ``attainment`` is a float for display and ranking only.
@@ -35,10 +35,10 @@ import numpy as np
 import pandas as pd
 
 from attain import periods
+from attain.measures.targets import METRICS
 from attain.periods import month_keys
 from attain.roster import SCOPES, active_in_month, memberships, roster_by_month
 from attain.settings import Settings
-from attain.targets import METRICS
 
 ATTAINMENT_COLUMNS = [
     "month",
@@ -123,7 +123,7 @@ class _Codes:
         """Join facts to every scope of their rep-month: ``(fact index, scope code)`` per pair.
 
         Overlay facts only reach the rep's own scope; ``teams=False`` leaves out team
-        scopes (team targets are set or summed in :mod:`attain.targets`, not here).
+        scopes (team targets are set or summed in :mod:`attain.measures.targets`, not here).
         """
         count = self._pair_count[row]
         fact = np.repeat(np.arange(len(row)), count)

@@ -24,8 +24,8 @@ import pandas as pd
 from openpyxl import Workbook
 
 from attain.files import write_atomic
-from attain.ledger import of_month
 from attain.money import from_minor, minor_digits, money_text
+from attain.pay.lines import of_month
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -37,7 +37,7 @@ agent-month* is an agent with at least one won or lost deal closing that month:
 - ``won_deals`` = the median of won deals over active agent-months, rounded half-up
   (at least 1);
 - ``new_accounts`` = the median of new accounts (an account's first-ever won deal,
-  by close date then id, counted for its owner as :mod:`attain.attainment` does)
+  by close date then id, counted for its owner as :mod:`attain.measures.attainment` does)
   over active agent-months, rounded half-up; when that median is 0 (the sample's
   85 accounts are nearly all won in its first months) the target is written as an
   explicit blank, "no target", since a zero target cannot be measured against.
@@ -55,7 +55,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from attain.demo_data import INPUT_COLUMNS, copy_example_plans, write_input_csv
+from attain.demo.basics import INPUT_COLUMNS
+from attain.demo.company import copy_example_plans, write_input_csv
 from attain.ingest.raw import InputFileError, RawTable
 from attain.ingest.readers import read_table
 from attain.periods import month_span, month_start
@@ -65,8 +66,8 @@ MAVEN_MONTH = "2017-12"
 
 #: Where the sample lives: ``../shared/datasets/maven-crm`` relative to the repo root.
 #: Plan files for the sample's agents and managers (effective 2017, no survey-based rules).
-MAVEN_PLANS_DIR = Path(__file__).resolve().parents[1] / "docs" / "examples" / "maven-plans"
-MAVEN_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "maven-crm"
+MAVEN_PLANS_DIR = Path(__file__).resolve().parents[2] / "docs" / "examples" / "maven-plans"
+MAVEN_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "maven-crm"
 
 #: Product names in sales_pipeline.csv that mean a products.csv product.
 PRODUCT_ALIASES: dict[str, str] = {"GTXPro": "GTX Pro"}

@@ -33,7 +33,7 @@ from attain.periods import month_start
 LOCALES: tuple[str, ...] = ("en", "zh_CN")
 
 #: Where the translation catalogues live: ``<repo>/report_templates/locale``.
-LOCALE_DIR = Path(__file__).resolve().parents[1] / "report_templates" / "locale"
+LOCALE_DIR = Path(__file__).resolve().parents[2] / "report_templates" / "locale"
 
 #: What a missing or undefined figure prints as (no ratio without a target, no win rate without deals).
 MISSING = "\u2014"

@@ -4,7 +4,7 @@
 lines (earnings: components, caps, penalties, clawbacks; draws: draw advances,
 draw recoveries and guarantee top-ups; adjustments: late corrections of closed
 months; carried: a negative month carried forward and balances recovered, see
-``attain.ledger.settle_balances``). The outstanding recoverable-draw balance and
+``attain.pay.ledger.settle_balances``). The outstanding recoverable-draw balance and
 the outstanding carried balance are carried from the earlier months' lines.
 """
 
@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from attain.ledger import BALANCE_KINDS, DRAW_KINDS, carried_balances, draw_balances, of_month
+from attain.pay.balances import carried_balances, draw_balances
+from attain.pay.lines import BALANCE_KINDS, DRAW_KINDS, of_month
 from attain.roster import roster_as_of
 
 PAYOUT_COLUMNS = [

@@ -34,12 +34,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from attain import ledger, stages
+from attain import stages
 from attain.ingest.load import Inputs
-from attain.ledger import BALANCE_KINDS, LEDGER_COLUMNS
 from attain.money import money_text
+from attain.pay import ledger
+from attain.pay.lines import BALANCE_KINDS, LEDGER_COLUMNS
+from attain.pay.plans import PlanBook
 from attain.periods import add_months, parse_month, trailing
-from attain.plans import PlanBook
 from attain.settings import Settings
 
 #: How far back a closed month is still re-checked for late data.
@@ -251,7 +252,7 @@ def adjustment_lines(
     carried-balance lines: they follow from the month's total, and the balance a
     closed month carried stays owed (``settle_balances`` recovers it from the
     month that receives a positive adjustment). ``line_no`` is
-    1.. per rep; ``attain.ledger.with_adjustments`` renumbers after the month's lines.
+    1.. per rep; ``attain.pay.ledger.with_adjustments`` renumbers after the month's lines.
     """
     key = ["rep_id", "currency", "component"]
 

@@ -3,7 +3,7 @@
 One rendering path for every pack:
 
 - ``Renderer`` compiles the templates and parses the stylesheet once; it renders a review dict
-  (``attain.review``) to HTML in the reader's locale (labels from the .po files, figures through
+  (``attain.packs.review``) to HTML in the reader's locale (labels from the .po files, figures through
   Babel) and the HTML to PDF bytes.
 - Safety: Jinja autoescapes everything, so a deal named ``<img src="file:///etc/passwd">`` prints
   as those characters; WeasyPrint fetches through ``TemplatesOnlyFetcher``, which serves files under
@@ -47,15 +47,15 @@ from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from attain import charts, i18n
 from attain.files import write_atomic
+from attain.packs import charts, i18n
+from attain.packs.review import BANDS, ReviewTables, manager_review, pack_list, rep_review
 from attain.periods import month_end
-from attain.review import BANDS, ReviewTables, manager_review, pack_list, rep_review
 from attain.roster import roster_for_month
 from attain.settings import Settings, how_to_set
 
 #: The repository's templates folder (the renderer's default ``templates_dir``).
-TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "report_templates"
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "report_templates"
 
 #: The stylesheet every pack uses, relative to the templates folder.
 STYLESHEET = "pack.css"
@@ -555,7 +555,7 @@ def render_packs(
     progress: Callable[[int, int], None] | None = None,
     make_job: Callable[..., Callable[[str, str, str], dict]] = PackJob,
 ) -> RenderedPacks:
-    """Render every pack of ``month`` (``attain.review.pack_list``): the ``review_packs`` table and
+    """Render every pack of ``month`` (``attain.packs.review.pack_list``): the ``review_packs`` table and
     the packs that failed.
 
     The packs are spread over ``processes`` worker processes (at least one), each of which prepares
