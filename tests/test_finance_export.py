@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zipfile
 from decimal import Decimal
@@ -215,6 +216,14 @@ def test_a_carried_balance_shows_in_the_statement_and_the_export(tmp_path):
 def test_a_rerun_writes_byte_identical_exports(tmp_path, month, monkeypatch):
     ledger, pay, _ = month
     first = [f.read_bytes() for f in write_payouts(pay, ledger, tmp_path / "a", MONTH)]
-    monkeypatch.setattr("time.time", lambda: 2_000_000_000.0)  # saved "later": openpyxl and zip stamp the time
+    later = dt.datetime(2031, 5, 18, 3, 33, 20)  # saved "later": openpyxl and zip stamp the time of saving
+
+    class _Later(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return later.replace(tzinfo=tz)
+
+    monkeypatch.setattr("time.time", lambda: later.timestamp())
+    monkeypatch.setattr(dt, "datetime", _Later)  # what openpyxl asks for the time of saving
     second = [f.read_bytes() for f in write_payouts(pay, ledger, tmp_path / "b", MONTH)]
     assert first == second

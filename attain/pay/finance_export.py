@@ -22,6 +22,7 @@ from typing import TypeGuard
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.writer.excel import ExcelWriter
 
 from attain.files import write_atomic
 from attain.money import from_minor, minor_digits, money_text
@@ -154,7 +155,8 @@ def _write_xlsx(path: Path, sheets: dict[str, pd.DataFrame], money_headers: set[
                         cell.quotePrefix = True
         sheet.freeze_panes = "A2"
         sheet.auto_filter.ref = sheet.dimensions
-    book.save(path)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(book, archive).write_data()  # not book.save(), which stamps the time of saving as 'modified'
     _fix_zip_times(path)
 
 
