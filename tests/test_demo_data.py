@@ -5,7 +5,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,10 +24,7 @@ ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    started = time.perf_counter()
     generate(out)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 2.0, f"generation took {elapsed:.2f} s"
     return out
 
 
