@@ -108,7 +108,7 @@ def attainment_stage(
     month, settings = run_month(context), attain.settings()
     credited = credited_deals.drop(columns=["month"])
     in_force, snapshot, roster = unstamped(targets_in_force), unstamped(deals), unstamped(reps)
-    table = stages.attainment_of_month(credited, snapshot, in_force, roster, month, settings)
+    table = attainment_rules.attainment(credited, snapshot, in_force, roster, month, settings)
     trend = attainment_rules.attainment_trend(credited, snapshot, in_force, roster, month, settings)
     company = table[(table["scope"] == "company") & (table["period"] == "month")]
     yield Output(

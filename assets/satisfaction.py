@@ -4,7 +4,6 @@ import pandas as pd
 from dagster import AssetExecutionContext, Output, multi_asset
 
 from assets.common import run_month, stamped, table_metadata, table_out, unstamped
-from attain import stages
 from attain.measures import satisfaction as rules
 from pipelines.partitions import monthly
 from pipelines.resources import AttainConfig
@@ -32,7 +31,7 @@ def satisfaction_stage(
     """Score each rep's customers; below the minimum number of responses a score is withheld."""
     month, settings = run_month(context), attain.settings()
     surveys, deals, roster = unstamped(surveys), unstamped(deals), unstamped(reps)
-    scores = stages.satisfaction_of_month(surveys, deals, roster, month, settings)
+    scores = rules.satisfaction(surveys, deals, roster, month, settings)
     trend = rules.satisfaction_trend(surveys, deals, roster, month, settings)
     segments = rules.account_segments(credited_deals.drop(columns=["month"]), month, settings)
     withheld = int((~scores["enough"].astype(bool)).sum())

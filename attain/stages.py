@@ -1,7 +1,8 @@
-"""The month's chain, one function per stage: credit -> targets -> attainment, satisfaction -> ledger.
+"""The month's chain: credit -> targets -> attainment, satisfaction -> ledger.
 
-Each ``*_of_month`` function is exactly what one month-end asset computes (the asset adds the partition
-column, stores the table and shows its figures). ``recompute_ledger`` composes the same functions for a
+Each ``*_of_month`` function is exactly what one month-end asset computes where a stage is more than one call
+(the asset adds the partition column, stores the table and shows its figures); attainment and satisfaction
+are one call each (``attainment.attainment``, ``satisfaction.satisfaction``), made by their assets and here. ``recompute_ledger`` composes the same functions for a
 month from one snapshot of the inputs: period close uses it to see what late or corrected data changed in a
 closed month. So there is one chain: a change to a stage reaches the assets and the recomputation alike.
 """
@@ -50,25 +51,6 @@ def targets_of_month(
     return targets.targets_in_force(target_rows, reps, targets.months_needed(month), settings)
 
 
-def attainment_of_month(
-    credited: pd.DataFrame,
-    deals: pd.DataFrame,
-    in_force: pd.DataFrame,
-    reps: pd.DataFrame,
-    month: str,
-    settings: Settings,
-) -> pd.DataFrame:
-    """Attainment per metric for the month, QTD and YTD, every scope, with ranks."""
-    return attainment.attainment(credited, deals, in_force, reps, month, settings)
-
-
-def satisfaction_of_month(
-    surveys: pd.DataFrame, deals: pd.DataFrame, reps: pd.DataFrame, month: str, settings: Settings
-) -> pd.DataFrame:
-    """CSAT and NPS per rep for the month (the scores the ledger's CSAT gates and penalties read)."""
-    return satisfaction.satisfaction(surveys, deals, reps, month, settings)
-
-
 def ledger_of_month(
     month: str,
     plans: PlanBook,
@@ -100,8 +82,8 @@ def measures_of_month(inputs: Inputs, month: str, settings: Settings) -> Measure
     return Measures(
         credited_deals=credited,
         clawback_events=events,
-        attainment=attainment_of_month(credited, inputs.deals, in_force, inputs.reps, month, settings),
-        satisfaction=satisfaction_of_month(inputs.surveys, inputs.deals, inputs.reps, month, settings),
+        attainment=attainment.attainment(credited, inputs.deals, in_force, inputs.reps, month, settings),
+        satisfaction=satisfaction.satisfaction(inputs.surveys, inputs.deals, inputs.reps, month, settings),
     )
 
 
