@@ -22,6 +22,7 @@ from dagster import (
 from assets.common import money_totals, run_month, stamped, table_metadata, unstamped
 from attain.ingest.load import Inputs
 from attain.pay import payouts as payout_rules
+from attain.pay.disputes import COMPONENT_PREFIX
 from attain.pay import period_close
 from attain.pay.plans import load_plans
 from attain.stages import Measures
@@ -65,6 +66,7 @@ def incentive_ledger(
     targets: pd.DataFrame,
     fx_rates: pd.DataFrame,
     surveys: pd.DataFrame,
+    disputes: pd.DataFrame,
     credited_deals: pd.DataFrame,
     clawback_events: pd.DataFrame,
     attainment: pd.DataFrame,
@@ -77,7 +79,7 @@ def incentive_ledger(
     records through the ``warehouse`` resource and records the fingerprint of the inputs it used.
     """
     month, settings = run_month(context), attain.settings()
-    inputs = Inputs(*(unstamped(f) for f in (deals, credit_splits, reps, targets, fx_rates, surveys)))
+    inputs = Inputs(*(unstamped(f) for f in (deals, credit_splits, reps, targets, fx_rates, surveys, disputes)))
     measures = Measures(
         *(f.drop(columns=["month"]) for f in (credited_deals, clawback_events, attainment, satisfaction))
     )
@@ -94,6 +96,8 @@ def incentive_ledger(
     missing, ledger = run.months_without_ledger, run.ledger
     if run.state == "closed":
         context.log.info(f"{month} is closed: its frozen ledger is kept unchanged")
+    for refused in run.refused_disputes:
+        context.log.warning(f"not paid: {refused}")
     if missing:
         context.log.warning(
             f"no ledger for {', '.join(missing)}: draw balances and clawbacks of {month} assume nothing "
@@ -109,6 +113,8 @@ def incentive_ledger(
             input_fingerprint=fingerprint,
             total_by_currency=money_totals(ledger, "amount_minor"),
             adjustment_lines=int((ledger["kind"] == "adjustment").sum()),
+            dispute_lines=int(ledger["component"].str.startswith(COMPONENT_PREFIX).sum()),
+            refused_disputes=MetadataValue.json(run.refused_disputes),
         ),
     )
 
