@@ -22,8 +22,8 @@ from dagster import (
 from assets.common import money_totals, run_month, stamped, table_metadata, unstamped
 from attain.ingest.load import Inputs
 from attain.pay import payouts as payout_rules
-from attain.pay.disputes import COMPONENT_PREFIX
 from attain.pay import period_close
+from attain.pay.disputes import COMPONENT_PREFIX
 from attain.pay.plans import load_plans
 from attain.stages import Measures
 from pipelines.partitions import MONTH_PARTITION, monthly
