@@ -31,6 +31,7 @@ def review_packs(
     incentive_ledger: pd.DataFrame,
     payouts: pd.DataFrame,
     disputes: pd.DataFrame,
+    earnings_forecast: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
     """Render every rep's and every manager's pack for the month, in parallel across processes.
 
@@ -52,6 +53,7 @@ def review_packs(
         quarantine=unstamped(quarantine),
         credit_splits=unstamped(credit_splits),
         disputes=unstamped(disputes),
+        earnings_forecast=earnings_forecast,
     )
     with warehouse.connect() as con:
         fingerprint = period_close.stored_fingerprint(con, month)

@@ -419,3 +419,39 @@ def test_open_disputes_are_listed_for_the_rep_and_the_manager_and_nowhere_else(t
     assert "DS-8" not in r2
     assert "DS-8" in r3 and "AcmeisnotaSPIFFproduct" in r3 and "Rejected" in r3 and "DS-7" not in r3
     assert "未决申诉" in manager and manager.count("DS-7") == 2  # the team list and R2's own review
+
+
+def test_the_projection_is_worded_in_the_readers_language_and_marked_as_not_pay():
+    """The forecast section prints the projection's figures and the next step in words, in both languages."""
+    tables = make_tables()
+    row = {
+        "month": MONTH,
+        "currency": "USD",
+        "open_count": 3,
+        "open_pipeline_minor": 2_000_000,
+        "win_rate": 0.4,
+        "win_rate_basis": "rep",
+        "expected_credit_minor": 800_000,
+        "payout_now_minor": 30_000,
+        "expected_payout_minor": 70_000,
+        "target_minor": 1_000_000,
+        "credit_minor": 600_000,
+        "payout_at_target_minor": 50_000,
+        "next_step": "accelerator",
+        "next_step_at": "1.2",
+        "next_step_component": "commission",
+        "next_step_minor": 1_240_000,
+    }
+    tables.earnings_forecast = pd.DataFrame([{**row, "rep_id": "R3"}, {**row, "rep_id": "R2"}])
+    renderer = Renderer()
+
+    def text(rep_id: str, locale: str) -> str:
+        pdf = renderer.pdf(renderer.html(rep_review(rep_id, MONTH, tables, SETTINGS), locale, FINGERPRINT))
+        return re.sub(r"\s+", " ", _text(PdfReader(io.BytesIO(pdf))))
+
+    english = text("R3", "en")
+    assert "A projection, not pay" in english
+    assert "If your 3 open deals ($20,000.00) closed at your win rate of 40.0%" in english
+    assert "$12,400.00 more credit reaches the 120% accelerator of commission." in english
+    chinese = re.sub(r"\s+", "", text("R2", "zh_CN"))
+    assert "仅为预测" in chinese and "再增加US$12,400.00业绩即可达到commission的120%加速档。" in chinese

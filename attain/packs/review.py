@@ -80,6 +80,7 @@ class ReviewTables:
     quarantine: pd.DataFrame | None = None
     credit_splits: pd.DataFrame | None = None
     disputes: pd.DataFrame | None = None
+    earnings_forecast: pd.DataFrame | None = None
     _groups: dict[tuple[str, str], dict] = field(default_factory=dict, init=False, repr=False)
 
     def records(self, table: str, key: str, value: str, **equal: object) -> list[dict]:
@@ -352,6 +353,9 @@ def rep_review(
         "findings": findings(att, trend, pipeline, company_pipeline, satisfaction),
         "next_target": _next_target(tables, rep_id, month, currency, trend),
         "disputes": _disputes(tables, rep_id, month),
+        "forecast": next(iter(tables.records("earnings_forecast", "rep_id", rep_id)), None)
+        if tables.earnings_forecast is not None
+        else None,
     }
 
 
