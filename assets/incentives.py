@@ -20,9 +20,11 @@ from dagster import (
 )
 
 from assets.common import money_totals, run_month, stamped, table_metadata, unstamped
+from attain import stages
 from attain.ingest.load import Inputs
+from attain.pay import forecast, period_close
 from attain.pay import payouts as payout_rules
-from attain.pay import period_close
+from attain.pay.disputes import COMPONENT_PREFIX
 from attain.pay.plans import load_plans
 from attain.stages import Measures
 from pipelines.partitions import MONTH_PARTITION, monthly
@@ -65,6 +67,7 @@ def incentive_ledger(
     targets: pd.DataFrame,
     fx_rates: pd.DataFrame,
     surveys: pd.DataFrame,
+    disputes: pd.DataFrame,
     credited_deals: pd.DataFrame,
     clawback_events: pd.DataFrame,
     attainment: pd.DataFrame,
@@ -77,7 +80,7 @@ def incentive_ledger(
     records through the ``warehouse`` resource and records the fingerprint of the inputs it used.
     """
     month, settings = run_month(context), attain.settings()
-    inputs = Inputs(*(unstamped(f) for f in (deals, credit_splits, reps, targets, fx_rates, surveys)))
+    inputs = Inputs(*(unstamped(f) for f in (deals, credit_splits, reps, targets, fx_rates, surveys, disputes)))
     measures = Measures(
         *(f.drop(columns=["month"]) for f in (credited_deals, clawback_events, attainment, satisfaction))
     )
@@ -94,6 +97,8 @@ def incentive_ledger(
     missing, ledger = run.months_without_ledger, run.ledger
     if run.state == "closed":
         context.log.info(f"{month} is closed: its frozen ledger is kept unchanged")
+    for refused in run.refused_disputes:
+        context.log.warning(f"not paid: {refused}")
     if missing:
         context.log.warning(
             f"no ledger for {', '.join(missing)}: draw balances and clawbacks of {month} assume nothing "
@@ -109,6 +114,8 @@ def incentive_ledger(
             input_fingerprint=fingerprint,
             total_by_currency=money_totals(ledger, "amount_minor"),
             adjustment_lines=int((ledger["kind"] == "adjustment").sum()),
+            dispute_lines=int(ledger["component"].str.startswith(COMPONENT_PREFIX).sum()),
+            refused_disputes=MetadataValue.json(run.refused_disputes),
         ),
     )
 
@@ -131,4 +138,56 @@ def payouts(context: AssetExecutionContext, incentive_ledger: pd.DataFrame, reps
     return Output(
         stamped(table, month),
         metadata=table_metadata(table, payable_by_currency=money_totals(table, "payable_minor")),
+    )
+
+
+@asset(
+    metadata=MONTH_PARTITION,
+    partitions_def=monthly,
+    group_name="reward",
+    ins={"incentive_ledger": earlier_ledgers(including_this_month=True)},
+)
+def earnings_forecast(
+    context: AssetExecutionContext,
+    attain: AttainConfig,
+    deals: pd.DataFrame,
+    reps: pd.DataFrame,
+    targets: pd.DataFrame,
+    fx_rates: pd.DataFrame,
+    credited_deals: pd.DataFrame,
+    clawback_events: pd.DataFrame,
+    attainment: pd.DataFrame,
+    satisfaction: pd.DataFrame,
+    incentive_ledger: pd.DataFrame,
+) -> Output[pd.DataFrame]:
+    """Per rep: what the open pipeline could pay, the payout at 100% of target and the next threshold.
+
+    A projection (``attain.pay.forecast``): it runs the month's pay rules on credit that has not happened and
+    is never part of the ledger, the payouts or the finance export.
+    """
+    month, settings = run_month(context), attain.settings()
+    reps, deals = unstamped(reps), unstamped(deals)
+    ledger = incentive_ledger[incentive_ledger["month"] == month] if not incentive_ledger.empty else incentive_ledger
+    history = incentive_ledger[incentive_ledger["month"] < month] if not incentive_ledger.empty else None
+    state = forecast.MonthState(
+        month=month,
+        plans=load_plans(attain.plans_path),
+        reps=reps,
+        deals=deals,
+        fx_rates=unstamped(fx_rates),
+        in_force=stages.targets_of_month(unstamped(targets), reps, month, settings).in_force,
+        credited=credited_deals.drop(columns=["month"]),
+        satisfaction=satisfaction.drop(columns=["month"]),
+        clawback_events=clawback_events.drop(columns=["month"]),
+        history=history if history is not None and not history.empty else None,
+        settings=settings,
+    )
+    table = forecast.earnings_forecast(state, attainment.drop(columns=["month"]), ledger)
+    return Output(
+        stamped(table, month),
+        metadata=table_metadata(
+            table,
+            expected_payout_by_currency=money_totals(table, "expected_payout_minor"),
+            open_pipeline_by_currency=money_totals(table, "open_pipeline_minor"),
+        ),
     )

@@ -12,7 +12,7 @@ from pipelines.partitions import monthly
 from pipelines.resources import AttainConfig
 
 #: The validated input tables, in the order of docs/input-contract.md.
-INPUT_TABLES = ("deals", "credit_splits", "reps", "targets", "fx_rates", "surveys")
+INPUT_TABLES = ("deals", "credit_splits", "reps", "targets", "fx_rates", "surveys", "disputes")
 
 _DESCRIPTIONS = {
     "deals": "Deals known at the month's end, validated: amounts in minor units, stages won/lost/open.",
@@ -21,6 +21,7 @@ _DESCRIPTIONS = {
     "targets": "Target rows with their effective dates, reasons and authors (full history).",
     "fx_rates": "Monthly FX rates against the base currency.",
     "surveys": "Customer survey responses.",
+    "disputes": "Disputes raised by reps and how each was decided, who decided and when (full history).",
     "quarantine": "Rejected rows: file, row, column and the reason a person can act on.",
 }
 

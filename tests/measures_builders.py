@@ -78,3 +78,23 @@ def surveys(*rows: tuple) -> pd.DataFrame:
     frame["response_date"] = pd.to_datetime(frame["response_date"])
     frame["comment"] = ""
     return frame
+
+
+def disputes(*rows: dict) -> pd.DataFrame:
+    """Validated disputes; each row gives at least ``dispute_id, rep_id, month``; decided ones ``status``,
+    ``amount_granted_minor``, ``decided_by`` and ``decided_at``."""
+    defaults = {
+        "line_no": pd.NA,
+        "deal_id": "",
+        "claim": "claim",
+        "amount_claimed_minor": 0,
+        "currency": "USD",
+        "status": "open",
+        "resolution": "",
+        "amount_granted_minor": pd.NA,
+        "decided_by": "",
+        "decided_at": None,
+    }
+    frame = pd.DataFrame([{**defaults, **row} for row in rows], columns=["dispute_id", "rep_id", "month", *defaults])
+    frame["decided_at"] = pd.to_datetime(frame["decided_at"])
+    return frame.astype({"line_no": "Int64", "amount_claimed_minor": "Int64", "amount_granted_minor": "Int64"})

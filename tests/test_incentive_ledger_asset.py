@@ -44,7 +44,9 @@ def month_end(tmp_path):
     resources = default_resources(var=tmp_path / "var", data_dir=data)
     database = resources["warehouse"].database
 
-    def run(month: str, amounts: dict[str, int] | None = None) -> dg.ExecuteInJobResult:
+    def run(
+        month: str, amounts: dict[str, int] | None = None, disputes: pd.DataFrame | None = None
+    ) -> dg.ExecuteInJobResult:
         won = {**WON, **(amounts or {})}
         deals = build.deals(
             *(
@@ -60,6 +62,7 @@ def month_end(tmp_path):
             "targets": build.targets(("rep", "A", "2025-01", "revenue", "20000", "2025-01-01")),
             "fx_rates": build.fx((month, "USD", "1")),
             "surveys": build.surveys(),
+            "disputes": build.disputes() if disputes is None else disputes,
         }
         with duckdb.connect(database) as con:
             con.execute("CREATE SCHEMA IF NOT EXISTS attain")
@@ -149,3 +152,80 @@ def test_a_closed_month_keeps_its_frozen_ledger_and_late_data_is_adjusted_next_m
     ]
     assert _metadata(february)["adjustment_lines"] == 2
     assert adjustment["explanation"].iloc[0].startswith("Adjustment for 2025-01 (commission): recomputed with later")
+
+
+def test_decided_disputes_are_paid_once_as_adjustments_in_the_next_open_month(month_end):
+    """Disputes about January decided in February: the accepted and partly accepted ones pay their granted
+    amount in February (January is closed by then); the rejected and open ones pay nothing; March, whose
+    history holds February's lines, pays none of them again."""
+    decided = {"decided_by": "Finance Lead", "decided_at": "2025-02-12"}
+    disputes = build.disputes(
+        {
+            "dispute_id": "X1",
+            "rep_id": "A",
+            "month": "2025-01",
+            "line_no": 1,
+            "amount_claimed_minor": 500_00,
+            "status": "accepted",
+            "amount_granted_minor": 500_00,
+            **decided,
+        },
+        {
+            "dispute_id": "X2",
+            "rep_id": "A",
+            "month": "2025-01",
+            "deal_id": "D2025-01",
+            "amount_claimed_minor": 300_00,
+            "status": "partly accepted",
+            "amount_granted_minor": 120_00,
+            **decided,
+        },
+        {
+            "dispute_id": "X3",
+            "rep_id": "A",
+            "month": "2025-01",
+            "amount_claimed_minor": 90_00,
+            "status": "rejected",
+            **decided,
+        },
+        {"dispute_id": "X4", "rep_id": "A", "month": "2025-01", "amount_claimed_minor": 70_00},
+        {
+            "dispute_id": "X5",
+            "rep_id": "A",
+            "month": "2025-01",
+            "line_no": 9,
+            "amount_claimed_minor": 10_00,
+            "status": "accepted",
+            "amount_granted_minor": 10_00,
+            **decided,
+        },
+    )
+    month_end("2025-01", disputes=disputes)
+    with duckdb.connect(month_end.database) as con:
+        frozen = con.execute("SELECT * FROM attain.incentive_ledger WHERE month = '2025-01'").df()
+        period_close.close_month(con, "2025-01", frozen, period_close.stored_fingerprint(con, "2025-01"), by="ops")
+
+    february = month_end("2025-02", disputes=disputes)
+    ledger = _ledger(february)
+    paid = ledger[ledger["component"].str.startswith("dispute:")]
+    assert paid[["component", "kind", "amount_minor", "base_minor", "for_month"]].values.tolist() == [
+        ["dispute:X1", "adjustment", 500_00, 500_00, "2025-01"],
+        ["dispute:X2", "adjustment", 120_00, 300_00, "2025-01"],
+    ]
+    assert paid["explanation"].iloc[1] == (
+        "Dispute X2 about 2025-01, deal D2025-01 (claim): partly accepted by Finance Lead on 2025-02-12; "
+        "120.00 USD of 300.00 USD claimed."
+    )
+    meta = _metadata(february)
+    assert meta["dispute_lines"] == 2
+    assert meta["refused_disputes"] == [
+        "dispute X5: A's statement for 2025-01 has 2 lines, not a line 9; correct line_no in disputes "
+        "(or leave it blank and name the deal)"
+    ]
+    # Commission 4,000.00, the disputes 620.00; 1,000 above the draw is recovered from earnings first.
+    pay = february.output_for_node("payouts")
+    assert int(pay["adjustments_minor"].iloc[0]) == 620_00
+    assert int(pay["payable_minor"].iloc[0]) == int(ledger["amount_minor"].sum())
+
+    march = month_end("2025-03", disputes=disputes)
+    assert not _ledger(march)["component"].str.startswith("dispute:").any()

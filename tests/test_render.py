@@ -41,6 +41,7 @@ from attain.packs.render import (
 from attain.packs.review import pack_list, rep_review
 from attain.roster import roster_as_of
 from attain.settings import Settings
+from tests import measures_builders as build
 from tests.test_review import INJECTION, MONTH, SETTINGS, make_tables
 
 FINGERPRINT = "fp-3f9a1c"
@@ -381,3 +382,76 @@ def test_a_carried_balance_is_named_in_the_statement_of_both_languages():
     )
     assert "结转" in text and "结转余额回收" in text
     assert "本月结转或回收：US$120.00；待回收结转余额：US$120.00。" in re.sub(r"\s+", "", text)
+
+
+def test_open_disputes_are_listed_for_the_rep_and_the_manager_and_nowhere_else(tmp_path):
+    """R2's open dispute is in R2's pack (in Chinese) and in the manager's team list; R3's pack, of the same
+    team, shows only R3's own decided dispute with its resolution."""
+    tables = make_tables()
+    tables.disputes = build.disputes(
+        {
+            "dispute_id": "DS-7",
+            "rep_id": "R2",
+            "month": "2026-09",
+            "line_no": 2,
+            "claim": "Huaxin 提成少算",
+            "amount_claimed_minor": 45_000,
+        },
+        {
+            "dispute_id": "DS-8",
+            "rep_id": "R3",
+            "month": "2026-09",
+            "claim": "Missing SPIFF on Acme",
+            "amount_claimed_minor": 20_000,
+            "status": "rejected",
+            "resolution": "Acme is not a SPIFF product",
+            "decided_by": "陈梅",
+            "decided_at": "2026-10-08",
+        },
+    )
+    rendered = render_packs(MONTH, tables, SETTINGS, tmp_path, FINGERPRINT, processes=1).table.set_index("person_id")
+
+    def text(person: str) -> str:
+        return re.sub(r"\s+", "", _text(PdfReader(tmp_path / rendered.loc[person, "path"])))
+
+    r2, r3, manager = text("R2"), text("R3"), text("M1")
+    assert "申诉" in r2 and "DS-7" in r2 and "Huaxin提成少算" in r2 and "待处理" in r2 and "US$450.00" in r2
+    assert "DS-8" not in r2
+    assert "DS-8" in r3 and "AcmeisnotaSPIFFproduct" in r3 and "Rejected" in r3 and "DS-7" not in r3
+    assert "未决申诉" in manager and manager.count("DS-7") == 2  # the team list and R2's own review
+
+
+def test_the_projection_is_worded_in_the_readers_language_and_marked_as_not_pay():
+    """The forecast section prints the projection's figures and the next step in words, in both languages."""
+    tables = make_tables()
+    row = {
+        "month": MONTH,
+        "currency": "USD",
+        "open_count": 3,
+        "open_pipeline_minor": 2_000_000,
+        "win_rate": 0.4,
+        "win_rate_basis": "rep",
+        "expected_credit_minor": 800_000,
+        "payout_now_minor": 30_000,
+        "expected_payout_minor": 70_000,
+        "target_minor": 1_000_000,
+        "credit_minor": 600_000,
+        "payout_at_target_minor": 50_000,
+        "next_step": "accelerator",
+        "next_step_at": "1.2",
+        "next_step_component": "commission",
+        "next_step_minor": 1_240_000,
+    }
+    tables.earnings_forecast = pd.DataFrame([{**row, "rep_id": "R3"}, {**row, "rep_id": "R2"}])
+    renderer = Renderer()
+
+    def text(rep_id: str, locale: str) -> str:
+        pdf = renderer.pdf(renderer.html(rep_review(rep_id, MONTH, tables, SETTINGS), locale, FINGERPRINT))
+        return re.sub(r"\s+", " ", _text(PdfReader(io.BytesIO(pdf))))
+
+    english = text("R3", "en")
+    assert "A projection, not pay" in english
+    assert "If your 3 open deals ($20,000.00) closed at your win rate of 40.0%" in english
+    assert "$12,400.00 more credit reaches the 120% accelerator of commission." in english
+    chinese = re.sub(r"\s+", "", text("R2", "zh_CN"))
+    assert "仅为预测" in chinese and "再增加US$12,400.00业绩即可达到commission的120%加速档。" in chinese

@@ -275,10 +275,10 @@ def test_missing_required_file(tmp_path):
 
 def test_optional_files_may_be_absent(tmp_path):
     folder = data_dir(tmp_path)
-    for name in ("credit_splits", "surveys"):
+    for name in ("credit_splits", "surveys", "disputes"):
         (folder / f"{name}.csv").unlink()
     result = load_inputs(folder, "2025-03", Settings(), today=TODAY)
-    assert result.credit_splits.empty and result.surveys.empty
+    assert result.credit_splits.empty and result.surveys.empty and result.disputes.empty
     assert "share" in result.credit_splits.columns and "source_row" in result.surveys.columns
     assert set(result.sources) == {"deals", "reps", "targets", "fx_rates"}
 
@@ -388,7 +388,7 @@ def test_validate_path_reports_a_folder_or_one_file(tmp_path):
     lines = lone.text().splitlines()
     assert lines[1] == (
         "  context from the same folder: credit_splits.csv, reps.csv (the roster), targets.csv, "
-        "fx_rates.csv, surveys.csv"
+        "fx_rates.csv, surveys.csv, disputes.csv"
     )
     assert lines[2:8] == [
         "  march_export.csv (deals): 2 rows read, 1 accepted, 1 quarantined, 0 outside the month or repeated",
@@ -479,3 +479,33 @@ def test_deals_from_excel_with_real_dates_and_numbers_match_the_csv(tmp_path):
     got = load_inputs(folder, "2025-03", Settings(), today=TODAY).deals
     pd.testing.assert_frame_equal(got.drop(columns="source_file"), expected.drop(columns="source_file"))
     assert got["source_file"].unique().tolist() == ["deals.xlsx"]
+
+
+def test_disputes_are_validated_row_by_row_and_seen_as_known_at_the_month_end(tmp_path):
+    """Every dispute row is accepted, quarantined with a reason, or outside the snapshot (a later month)."""
+    result = load(tmp_path, "disputes")
+    found = problems(result, "disputes")
+    assert found == {
+        (3, "rep_id"): "rep_id R99 is not a rep_id in reps; add the rep to reps or correct the id",
+        (4, "deal_id"): "deal_id D9999 is not a deal in deals; correct the id, or leave it blank and name the "
+        "statement line (line_no)",
+        (5, "decided_by"): "the dispute is accepted but decided_by is blank; enter who decided it and when "
+        "(decided_at as YYYY-MM-DD)",
+        (6, "amount_granted"): "amount_granted '20' does not fit a partly accepted dispute: enter an amount above "
+        "zero and below the amount claimed (10)",
+        (7, "line_no"): "line_no 0 is not a statement line; lines are numbered from 1, or leave it blank",
+        (8, "status"): "status 'maybe' is not open, accepted, rejected or partly accepted; correct it",
+        (9, "amount_granted"): "a rejected dispute pays nothing: leave amount_granted blank (it is '10'), or set "
+        "the status",
+        (12, "amount_claimed"): "amount_claimed 10.005 has more than 2 decimal places (USD has 2); amounts are "
+        "never rounded on input: correct the value",
+    }
+    source = result.sources["disputes"]
+    assert (source.rows_read, source.rows_accepted, source.rows_quarantined, source.rows_skipped) == (11, 2, 8, 1)
+    disputes = result.disputes.set_index("dispute_id")
+    assert disputes.at["DS-001", "status"] == "partly accepted"
+    assert disputes.at["DS-001", "amount_granted_minor"] == 6000
+    assert disputes.at["DS-001", "currency"] == "USD"
+    # Decided on 2 April: not known at March's end, so still open in March's snapshot.
+    assert disputes.loc["DS-010", ["status", "decided_by"]].tolist() == ["open", ""]
+    assert pd.isna(disputes.at["DS-010", "amount_granted_minor"])

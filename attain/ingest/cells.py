@@ -20,6 +20,13 @@ def _canonical_locale(locale: str) -> str:
 
 _LOCALE_SPELLINGS = {code.lower().replace("_", "-"): code for code in LOCALES}
 
+
+def _dispute_status(text: str) -> str:
+    """'Partly_Accepted', 'partially accepted' -> 'partly accepted'; other words lower-cased (then checked)."""
+    words = " ".join(text.lower().replace("_", " ").replace("-", " ").split())
+    return "partly accepted" if words in ("partly accepted", "partially accepted") else words
+
+
 #: Case-insensitive columns, normalised once per distinct value when the file is read.
 _NORMALISE: dict[str, dict[str, Callable[[str], str]]] = {
     "deals": {"currency": str.upper, "stage": str.lower},
@@ -28,6 +35,7 @@ _NORMALISE: dict[str, dict[str, Callable[[str], str]]] = {
     "targets": {"scope": str.lower, "metric": str.lower},
     "fx_rates": {"currency": str.upper},
     "surveys": {"scale": str.lower},
+    "disputes": {"status": _dispute_status},
 }
 
 

@@ -33,7 +33,9 @@ REP_ROLES = ["rep", "manager"]
 LOCALES = ["en", "zh_CN"]
 TARGET_SCOPES = ["rep", "team"]
 METRICS = ["revenue", "won_deals", "new_accounts"]
-INPUT_TABLES = ["deals", "credit_splits", "reps", "targets", "fx_rates", "surveys"]
+INPUT_TABLES = ["deals", "credit_splits", "reps", "targets", "fx_rates", "surveys", "disputes"]
+#: How a dispute stands; accepted and partly accepted ones are paid as adjustments (docs/plans.md "Disputes").
+DISPUTE_STATUSES = ["open", "accepted", "rejected", "partly accepted"]
 
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 #: A positive or zero decimal literal such as "60", "0.92", "12.5".
@@ -229,6 +231,58 @@ class SurveysSchema(_Traced):
         strict = "filter"
 
 
+class DisputesSchema(_Traced):
+    """disputes: a rep's claim against a month's statement and its decision (optional input, full history).
+
+    Amounts are in the rep's plan currency of the disputed month (``currency``, from the roster). A decision
+    dated after the snapshot's month end is not known yet: the dispute counts as open in that snapshot.
+    """
+
+    dispute_id: Series[str] = pa.Field(ne="", unique=True, description="unique dispute id")
+    rep_id: Series[str] = _required_text("the rep who raised it (a roster rep)")
+    month: Series[str] = pa.Field(str_matches=MONTH_PATTERN, description="month of the disputed statement YYYY-MM")
+    line_no: Series[pd.Int64Dtype] = pa.Field(
+        metadata=OPTIONAL, ge=1, nullable=True, description="the disputed statement line; blank: a deal or the month"
+    )
+    deal_id: Series[str] = pa.Field(metadata=OPTIONAL, description="the disputed deal (a deal of deals); may be blank")
+    claim: Series[str] = _required_text("what the rep claims, in their words")
+    amount_claimed_minor: Series[pd.Int64Dtype] = pa.Field(
+        metadata={"header_name": "amount_claimed"}, nullable=True, description="minor units of `currency`"
+    )
+    currency: Series[str] = pa.Field(metadata=COMPUTED, description="the rep's plan currency in `month`")
+    status: Series[str] = pa.Field(isin=DISPUTE_STATUSES, description="open, accepted, rejected or partly accepted")
+    resolution: Series[str] = pa.Field(metadata=OPTIONAL, description="why it was decided so")
+    amount_granted_minor: Series[pd.Int64Dtype] = pa.Field(
+        metadata={"header_name": "amount_granted", "in_header": "optional"},
+        nullable=True,
+        description="what is paid (minor units); blank on accepted = the amount claimed",
+    )
+    decided_by: Series[str] = pa.Field(metadata=OPTIONAL, description="who decided")
+    decided_at: Series[pd.Timestamp] = pa.Field(metadata=OPTIONAL, nullable=True, description="when it was decided")
+
+    @pa.dataframe_check(name="decision_recorded", ignore_na=False)
+    def decision_recorded(cls, df: pd.DataFrame) -> pd.Series:
+        """A decided dispute says who decided it and when."""
+        decided = df["status"].isin(DISPUTE_STATUSES) & (df["status"] != "open")
+        return ~decided | ((df["decided_by"] != "") & df["decided_at"].notna())
+
+    @pa.dataframe_check(name="granted_fits_status", ignore_na=False)
+    def granted_fits_status(cls, df: pd.DataFrame) -> pd.Series:
+        """Open and rejected pay nothing; partly accepted pays more than nothing and less than claimed."""
+        granted, claimed = df["amount_granted_minor"], df["amount_claimed_minor"]
+        nothing = granted.isna() | granted.eq(0)
+        partly = granted.gt(0) & (claimed.isna() | granted.lt(claimed))
+        return (
+            ~df["status"].isin(DISPUTE_STATUSES)
+            | (df["status"].isin(["open", "rejected"]) & nothing)
+            | ((df["status"] == "partly accepted") & partly)
+            | ((df["status"] == "accepted") & granted.notna())
+        ).fillna(False)
+
+    class Config:
+        strict = "filter"
+
+
 class QuarantineSchema(pa.DataFrameModel):
     """quarantine: one row per (input row, column) problem; nothing is dropped silently."""
 
@@ -253,6 +307,7 @@ INPUT_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "targets": TargetsSchema,
     "fx_rates": FxRatesSchema,
     "surveys": SurveysSchema,
+    "disputes": DisputesSchema,
 }
 
 

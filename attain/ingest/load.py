@@ -38,6 +38,7 @@ from attain.ingest.contract import CONTRACT, REQUIRED_TABLES
 from attain.ingest.crm import adapt
 from attain.ingest.deals import _validate_deals
 from attain.ingest.details import _contract_details, _export_details
+from attain.ingest.disputes import _validate_disputes
 from attain.ingest.fx_rates import _check_fx_coverage, _validate_fx
 from attain.ingest.people import _roster_ids, _validate_reps, _validate_targets
 from attain.ingest.profiles import UnknownExportError
@@ -60,6 +61,7 @@ class Inputs:
     targets: pd.DataFrame
     fx_rates: pd.DataFrame
     surveys: pd.DataFrame
+    disputes: pd.DataFrame
 
 
 @dataclass
@@ -175,6 +177,7 @@ def _ingest(
         )
     targets = _validate_targets(tables["targets"], reps, roster, settings.base_currency)
     surveys = _validate_surveys(tables["surveys"], deals, deals_table, end, settings)
+    disputes = _validate_disputes(tables["disputes"], deals, deals_table, reps, roster, month, end)
 
     results = {
         "deals": deals,
@@ -183,6 +186,7 @@ def _ingest(
         "targets": targets,
         "fx_rates": fx_rates,
         "surveys": surveys,
+        "disputes": disputes,
     }
     quarantine = _quarantine(tables, month)
     sources = {

@@ -191,4 +191,39 @@ _REASONS: dict[tuple[str, str], tuple[str, _Reason]] = {
         "deal_id",
         _each("deal_id and account are both blank; enter the deal surveyed or the account", "deal_id"),
     ),
+    ("disputes", "dispute_id"): ("dispute_id", _each("dispute_id is blank; every dispute needs an id", "dispute_id")),
+    ("disputes", "rep_id"): ("rep_id", _each("rep_id is blank; enter the rep_id of the rep who disputes", "rep_id")),
+    ("disputes", "month"): ("month", _MONTH_REASON),
+    ("disputes", "line_no"): (
+        "line_no",
+        _each("line_no {v} is not a statement line; lines are numbered from 1, or leave it blank", "line_no"),
+    ),
+    ("disputes", "claim"): ("claim", _each("claim is blank; write what the rep claims", "claim")),
+    ("disputes", "status"): (
+        "status",
+        _blank_or(
+            "status",
+            "status is blank; enter open, accepted, rejected or partly accepted",
+            "status '{v}' is not open, accepted, rejected or partly accepted; correct it",
+        ),
+    ),
+    ("disputes", "decision_recorded"): (
+        "decided_by",
+        lambda rows: [
+            f"the dispute is {s} but {'decided_by' if not b else 'decided_at'} is blank; enter who decided it "
+            "and when (decided_at as YYYY-MM-DD)"
+            for s, b in zip(rows["status"], rows["decided_by"], strict=True)
+        ],
+    ),
+    ("disputes", "granted_fits_status"): (
+        "amount_granted",
+        lambda rows: [
+            {
+                "partly accepted": f"amount_granted '{g}' does not fit a partly accepted dispute: enter an amount "
+                f"above zero and below the amount claimed ({c or 'blank'})",
+                "accepted": "amount_granted is blank and so is amount_claimed; enter the amount granted",
+            }.get(s, f"a {s} dispute pays nothing: leave amount_granted blank (it is '{g}'), or set the status")
+            for s, g, c in zip(rows["status"], rows["amount_granted"], rows["amount_claimed"], strict=True)
+        ],
+    ),
 }

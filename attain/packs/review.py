@@ -79,6 +79,8 @@ class ReviewTables:
     targets: pd.DataFrame
     quarantine: pd.DataFrame | None = None
     credit_splits: pd.DataFrame | None = None
+    disputes: pd.DataFrame | None = None
+    earnings_forecast: pd.DataFrame | None = None
     _groups: dict[tuple[str, str], dict] = field(default_factory=dict, init=False, repr=False)
 
     def records(self, table: str, key: str, value: str, **equal: object) -> list[dict]:
@@ -350,7 +352,24 @@ def rep_review(
         "statement": statement,
         "findings": findings(att, trend, pipeline, company_pipeline, satisfaction),
         "next_target": _next_target(tables, rep_id, month, currency, trend),
+        "disputes": _disputes(tables, rep_id, month),
+        "forecast": next(iter(tables.records("earnings_forecast", "rep_id", rep_id)), None)
+        if tables.earnings_forecast is not None
+        else None,
     }
+
+
+def _disputes(tables: ReviewTables, rep_id: str, month: str) -> list[dict]:
+    """The rep's disputes still open at the month's end, then those decided in the month (newest first
+    within each), as rows of the ``disputes`` table."""
+    if tables.disputes is None:
+        return []
+    rows = tables.records("disputes", "rep_id", rep_id)
+    open_ = [r for r in rows if r["status"] == "open"]
+    decided = [r for r in rows if r["decided_at"] is not None and f"{r['decided_at']:%Y-%m}" == month]
+    return sorted(open_, key=lambda r: (r["month"], r["dispute_id"])) + sorted(
+        decided, key=lambda r: (r["decided_at"], r["dispute_id"])
+    )
 
 
 def team_members(roster: pd.DataFrame, manager_id: str) -> list[str]:
@@ -420,6 +439,12 @@ def manager_review(
         "payable_by_currency": {str(c): int(v) for c, v in payable.items()},
         "quarantined_rows": quarantined,
         "members": [by_id[r] for r in ranking["rep_id"]],
+        "open_disputes": [
+            {**d, "name": by_id[r]["person"]["name"]}
+            for r in ranking["rep_id"]
+            for d in by_id[r]["disputes"]
+            if d["status"] == "open"
+        ],
     }
 
 

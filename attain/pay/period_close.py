@@ -25,6 +25,7 @@ The two agree right after a close; where a closed month's differ, what was paid 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Collection, Iterator
@@ -37,7 +38,7 @@ import pandas as pd
 from attain import stages
 from attain.ingest.load import Inputs
 from attain.money import money_text
-from attain.pay import ledger
+from attain.pay import disputes, ledger
 from attain.pay.lines import BALANCE_KINDS, LEDGER_COLUMNS
 from attain.pay.plans import PlanBook
 from attain.periods import add_months, parse_month, trailing
@@ -364,6 +365,8 @@ class LedgerRun:
     fingerprint: str | None
     #: Recent months with credited deals but no stored ledger (draws and clawbacks assume nothing was paid).
     months_without_ledger: list[str]
+    #: Decided disputes that could not be paid, each with its reason (``attain.pay.disputes``).
+    refused_disputes: list[str] = dataclasses.field(default_factory=list)
 
 
 def ledger_for_run(
@@ -384,7 +387,8 @@ def ledger_for_run(
     - ``plan_book``: loads the plans, only when the month is open (a closed month needs none).
 
     A closed month returns its frozen ledger unchanged. An open month is computed from ``measures``, with
-    adjustment lines for the closed months just before it, and a fingerprint of ``inputs``, the plans and
+    adjustment lines for the closed months just before it and for the decided disputes it pays
+    (``attain.pay.disputes``), and a fingerprint of ``inputs``, the plans and
     the settings (the fiscal calendar or minimum responses change what is paid).
     """
     if month in closed:
@@ -398,8 +402,12 @@ def ledger_for_run(
     lines = stages.ledger_of_month(
         month, plans, inputs.reps, measures, history if not history.empty else None, settings
     )
-    adjustments = closed_month_adjustments(inputs, plans, month, settings, earlier, history)
-    if not adjustments.empty:
+    granted = disputes.dispute_lines(inputs.disputes, month, history, lines)
+    parts = [closed_month_adjustments(inputs, plans, month, settings, earlier, history), granted.lines]
+    adjustments = (
+        pd.concat([p for p in parts if not p.empty], ignore_index=True) if any(len(p) for p in parts) else None
+    )
+    if adjustments is not None:
         lines = ledger.with_adjustments(lines, adjustments, history, inputs.reps)
     texts = {**plans.texts, "settings": repr(settings)}
-    return LedgerRun(lines, "open", input_fingerprint(vars(inputs), texts), missing)
+    return LedgerRun(lines, "open", input_fingerprint(vars(inputs), texts), missing, granted.refused)
