@@ -33,7 +33,7 @@ REP_ROLES = ["rep", "manager"]
 LOCALES = ["en", "zh_CN"]
 TARGET_SCOPES = ["rep", "team"]
 METRICS = ["revenue", "won_deals", "new_accounts"]
-INPUT_TABLES = ["deals", "credit_splits", "reps", "targets", "fx_rates", "surveys"]
+INPUT_TABLES = ["deals", "credit_splits", "reps", "targets", "fx_rates", "surveys", "self_assessments"]
 
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 #: A positive or zero decimal literal such as "60", "0.92", "12.5".
@@ -229,6 +229,23 @@ class SurveysSchema(_Traced):
         strict = "filter"
 
 
+class SelfAssessmentsSchema(_Traced):
+    """self_assessments: a rep's own view of the month and the help they ask for (issue 13 item 3)."""
+
+    rep_id: Series[str] = _required_text("the rep writing (a roster rep)")
+    month: Series[str] = pa.Field(str_matches=MONTH_PATTERN, description="the month reviewed, YYYY-MM")
+    text: Series[str] = pa.Field(metadata=OPTIONAL, description="the rep's own view of the month")
+    help_wanted: Series[str] = pa.Field(metadata=OPTIONAL, description="the help, training or support asked for")
+
+    @pa.dataframe_check(name="text_or_help_wanted", ignore_na=False)
+    def text_or_help_wanted(cls, df: pd.DataFrame) -> pd.Series:
+        """A row says something: its own view, the help wanted, or both."""
+        return (df["text"] != "") | (df["help_wanted"] != "")
+
+    class Config:
+        strict = "filter"
+
+
 class QuarantineSchema(pa.DataFrameModel):
     """quarantine: one row per (input row, column) problem; nothing is dropped silently."""
 
@@ -253,6 +270,7 @@ INPUT_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "targets": TargetsSchema,
     "fx_rates": FxRatesSchema,
     "surveys": SurveysSchema,
+    "self_assessments": SelfAssessmentsSchema,
 }
 
 

@@ -17,7 +17,7 @@ from attain.ingest.quarantine import TableSource
 from attain.ingest.raw import InputFileError
 from attain.ingest.readers import find_input, read_table
 from attain.periods import add_months, month_of
-from attain.readiness import month_readiness
+from attain.readiness import coaching_problems, month_readiness
 from attain.settings import Settings
 
 
@@ -111,6 +111,7 @@ def validate_path(
         result = _ingest(path, month, settings, today=today, encodings=encodings, crm=crm)
         plans = Path(plans_dir) if plans_dir is not None else path / "plans"
         problems, warnings = month_readiness(result, month, settings, plans)
+        problems += coaching_problems(path)
         return ValidationReport(month, result.sources, result.quarantine, problems=problems, warnings=warnings)
     if not path.is_file():
         raise InputFileError(path, f"file not found in {path.parent}; check the file name and folder")
