@@ -183,6 +183,8 @@ def test_validate_and_the_packs_stop_on_a_bad_coaching_yaml(examples, capsys):
     assert main(["validate", str(examples), "--month", "2025-03"]) == 1
     out = capsys.readouterr().out
     assert "problem(s) that would stop `attain run --month 2025-03`" in out and expected in out
+    assert main(["validate", str(examples / "coaching.yaml"), "--month", "2025-03"]) == 1  # the file alone
+    assert expected in capsys.readouterr().out
     tables = (
         *("deals", "credit_splits", "reps", "targets", "quarantine", "self_assessments"),
         *("attainment", "attainment_trend", "pipeline_health", "satisfaction", "incentive_ledger", "payouts"),
