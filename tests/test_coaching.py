@@ -167,6 +167,23 @@ def test_a_bad_coaching_yaml_names_the_file_the_entry_and_the_field(tmp_path, en
     assert str(error.value).startswith(f"{path}: {where}: ") and what in str(error.value)
 
 
+def test_replace_defaults_uses_only_the_files_entries(tmp_path):
+    (tmp_path / "coaching.yaml").write_text(
+        "replace_defaults: true\nsuggestions:\n  - id: calls\n"
+        "    trigger: {measure: coverage, comparison: below, threshold: 2}\n"
+        "    action: {en: Call ten accounts a day., zh_CN: 每天联系十个客户。}\n",
+        encoding="utf-8",
+    )
+    assert [e.id for e in load_catalogue(tmp_path).entries] == ["calls"]
+    assert len(load_catalogue(None).entries) == 8
+
+
+def test_a_coaching_yml_is_not_ignored_silently(tmp_path):
+    (tmp_path / "coaching.yml").write_text("suggestions: []\n", encoding="utf-8")
+    with pytest.raises(CoachingError, match=r"coaching\.yml: \(file\): rename it coaching\.yaml"):
+        load_catalogue(tmp_path)
+
+
 @pytest.fixture
 def examples(tmp_path) -> Path:
     data = tmp_path / "data"

@@ -90,10 +90,9 @@ class CoachingEntry:
 
 @dataclass(frozen=True)
 class Catalogue:
-    """The entries in force, in the order the pack lists their suggestions, and the files they came from."""
+    """The entries in force, in the order the pack lists their suggestions."""
 
     entries: tuple[CoachingEntry, ...]
-    sources: tuple[str, ...]
 
 
 def load_catalogue(data_dir: Path | str | None = None) -> Catalogue:
@@ -106,15 +105,17 @@ def load_catalogue(data_dir: Path | str | None = None) -> Catalogue:
     """
     default = _read(DEFAULT_CATALOGUE, DEFAULT_CATALOGUE.name)
     path = Path(data_dir) / COACHING_FILE if data_dir is not None else None
+    if path is not None and not path.is_file() and path.with_suffix(".yml").is_file():
+        raise CoachingError(
+            f"{path.with_suffix('.yml')}: (file): rename it {COACHING_FILE}; Attain reads that name only"
+        )
     if path is None or not path.is_file():
-        return _built(default, DEFAULT_CATALOGUE.name)
+        return _built(default["suggestions"], DEFAULT_CATALOGUE.name)
     custom = _read(path, str(path))
     raw = {} if custom["replace_defaults"] else {e["id"]: e for e in default["suggestions"]}
     for entry in custom["suggestions"]:
         raw[entry["id"]] = {**raw.get(entry["id"], {}), **entry}
-    merged = {"replace_defaults": False, "suggestions": list(raw.values())}
-    sources = (str(path),) if custom["replace_defaults"] else (DEFAULT_CATALOGUE.name, str(path))
-    return _built(merged, str(path), sources)
+    return _built(list(raw.values()), str(path))
 
 
 @cache
@@ -153,10 +154,10 @@ def _read(path: Path, name: str) -> dict:
     return {"replace_defaults": replace, "suggestions": checked}
 
 
-def _built(document: dict, name: str, sources: tuple[str, ...] | None = None) -> Catalogue:
+def _built(checked: list[dict], name: str) -> Catalogue:
     """The catalogue of checked entries; an entry switched on must have a trigger and an action."""
     entries = []
-    for raw in document["suggestions"]:
+    for raw in checked:
         if not raw.get("enabled", True):
             continue
         for field in ("trigger", "action"):
@@ -166,7 +167,7 @@ def _built(document: dict, name: str, sources: tuple[str, ...] | None = None) ->
                     "give it (docs/review-packs.md), or use the id of a built-in entry to change that one"
                 )
         entries.append(CoachingEntry(raw["id"], raw["trigger"], raw["action"], raw.get("resource")))
-    return Catalogue(tuple(entries), sources or (name,))
+    return Catalogue(tuple(entries))
 
 
 class _Reader:
