@@ -12,7 +12,7 @@ from pipelines.partitions import monthly
 from pipelines.resources import AttainConfig
 
 #: The validated input tables, in the order of docs/input-contract.md.
-INPUT_TABLES = ("deals", "credit_splits", "reps", "targets", "fx_rates", "surveys", "disputes")
+INPUT_TABLES = ("deals", "credit_splits", "reps", "targets", "fx_rates", "surveys", "disputes", "self_assessments")
 
 _DESCRIPTIONS = {
     "deals": "Deals known at the month's end, validated: amounts in minor units, stages won/lost/open.",
@@ -22,6 +22,7 @@ _DESCRIPTIONS = {
     "fx_rates": "Monthly FX rates against the base currency.",
     "surveys": "Customer survey responses.",
     "disputes": "Disputes raised by reps and how each was decided, who decided and when (full history).",
+    "self_assessments": "Reps' own view of the month and the help they ask for (printed in their packs).",
     "quarantine": "Rejected rows: file, row, column and the reason a person can act on.",
 }
 

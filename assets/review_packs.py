@@ -4,9 +4,10 @@ import dataclasses
 from typing import cast
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetKey, AssetRecordsFilter, DagsterInstance, Output, asset
+from dagster import AssetExecutionContext, AssetKey, AssetRecordsFilter, DagsterInstance, Failure, Output, asset
 
 from assets.common import run_month, stamped, table_metadata, unstamped
+from attain.packs.coaching import CoachingError, load_catalogue
 from attain.packs.render import render_packs
 from attain.packs.review import ReviewTables
 from attain.pay import period_close
@@ -32,14 +33,21 @@ def review_packs(
     payouts: pd.DataFrame,
     disputes: pd.DataFrame,
     earnings_forecast: pd.DataFrame,
+    self_assessments: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
     """Render every rep's and every manager's pack for the month, in parallel across processes.
 
     Each PDF carries the month, the person and the fingerprint of the inputs its figures came from. A pack
     that fails (an error, or longer than ``pack_time_limit``) fails alone: it is listed in the metadata
     ``failed_packs`` (read by the pack check, the deliveries and the run summary) and the others go on.
+    The coaching suggestions come from the built-in catalogue extended by the data folder's ``coaching.yaml``
+    (a bad one stops the run with its file, entry and field).
     """
     month = run_month(context)
+    try:
+        coaching = load_catalogue(attain.data_dir)
+    except CoachingError as error:  # coaching.yaml of the data folder to fix: one message naming the entry
+        raise Failure(description=str(error), allow_retries=False) from None
     tables = ReviewTables(
         reps=unstamped(reps),
         attainment=attainment,
@@ -54,6 +62,8 @@ def review_packs(
         credit_splits=unstamped(credit_splits),
         disputes=unstamped(disputes),
         earnings_forecast=earnings_forecast,
+        self_assessments=unstamped(self_assessments),
+        coaching=coaching,
     )
     with warehouse.connect() as con:
         fingerprint = period_close.stored_fingerprint(con, month)

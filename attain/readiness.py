@@ -7,7 +7,8 @@ asset checks call the same functions), so ``attain validate`` fails exactly wher
 - an active person without a target for the month nor an explicit "no target" row
   (:func:`attain.measures.targets.reps_without_targets`);
 - a plan file that does not parse or validate, a plan id on the roster that no plan file defines, or a plan
-  not yet in force (:func:`attain.pay.plans.load_plans`, :meth:`attain.pay.plans.PlanBook.for_rep`).
+  not yet in force (:func:`attain.pay.plans.load_plans`, :meth:`attain.pay.plans.PlanBook.for_rep`);
+- a ``coaching.yaml`` in the data folder that does not parse or validate (:func:`coaching_problems`).
 
 Plan references that match nothing in the data (a SPIFF naming a product no deal has) do not stop the run,
 but silently pay nothing: they are warnings, with the closest spelling the deals use.
@@ -23,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from attain.measures import targets as target_rules
+from attain.packs.coaching import CoachingError, load_catalogue
 from attain.pay.plans import PlanBook, PlanError, load_plans
 from attain.periods import month_end, month_start
 from attain.roster import active_in_month, roster_as_of
@@ -103,6 +105,16 @@ def _in_folder(plans_dir: Path, message: str) -> str:
     """A plan message naming its file within the plans folder: ``plans/ae.yaml: ...``."""
     name = message.split(": ", 1)[0]
     return f"{plans_dir.name}/{message}" if (plans_dir / name).is_file() else message
+
+
+def coaching_problems(data_dir: Path) -> list[str]:
+    """The data folder's ``coaching.yaml`` loaded as the review packs load it: its problem (naming the file, the
+    entry and the field), or nothing when it is valid or absent (issue 13 item 3)."""
+    try:
+        load_catalogue(data_dir)
+    except CoachingError as error:
+        return [str(error)]
+    return []
 
 
 def plan_reference_warnings(

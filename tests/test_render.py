@@ -127,7 +127,7 @@ def test_chinese_pack_has_real_chinese_text(packs):
         "佣金",
         "2026年10月9日",
         "US$252.00",
-        "第 1 页，共 2 页",
+        "第 1 页，共 3 页",  # the review, then coaching, the rep's own view and the sign-off
     ):
         assert phrase in text
     fonts = {

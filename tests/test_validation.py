@@ -275,10 +275,11 @@ def test_missing_required_file(tmp_path):
 
 def test_optional_files_may_be_absent(tmp_path):
     folder = data_dir(tmp_path)
-    for name in ("credit_splits", "surveys", "disputes"):
+    for name in ("credit_splits", "surveys", "disputes", "self_assessments"):
         (folder / f"{name}.csv").unlink()
     result = load_inputs(folder, "2025-03", Settings(), today=TODAY)
-    assert result.credit_splits.empty and result.surveys.empty and result.disputes.empty
+    assert result.credit_splits.empty and result.surveys.empty
+    assert result.disputes.empty and result.self_assessments.empty
     assert "share" in result.credit_splits.columns and "source_row" in result.surveys.columns
     assert set(result.sources) == {"deals", "reps", "targets", "fx_rates"}
 
@@ -388,7 +389,7 @@ def test_validate_path_reports_a_folder_or_one_file(tmp_path):
     lines = lone.text().splitlines()
     assert lines[1] == (
         "  context from the same folder: credit_splits.csv, reps.csv (the roster), targets.csv, "
-        "fx_rates.csv, surveys.csv, disputes.csv"
+        "fx_rates.csv, surveys.csv, disputes.csv, self_assessments.csv"
     )
     assert lines[2:8] == [
         "  march_export.csv (deals): 2 rows read, 1 accepted, 1 quarantined, 0 outside the month or repeated",

@@ -33,7 +33,7 @@ REP_ROLES = ["rep", "manager"]
 LOCALES = ["en", "zh_CN"]
 TARGET_SCOPES = ["rep", "team"]
 METRICS = ["revenue", "won_deals", "new_accounts"]
-INPUT_TABLES = ["deals", "credit_splits", "reps", "targets", "fx_rates", "surveys", "disputes"]
+INPUT_TABLES = ["deals", "credit_splits", "reps", "targets", "fx_rates", "surveys", "disputes", "self_assessments"]
 #: How a dispute stands; accepted and partly accepted ones are paid as adjustments (docs/plans.md "Disputes").
 DISPUTE_STATUSES = ["open", "accepted", "rejected", "partly accepted"]
 
@@ -279,6 +279,20 @@ class DisputesSchema(_Traced):
             | ((df["status"] == "accepted") & granted.notna())
         ).fillna(False)
 
+
+class SelfAssessmentsSchema(_Traced):
+    """self_assessments: a rep's own view of the month and the help they ask for (issue 13 item 3)."""
+
+    rep_id: Series[str] = _required_text("the rep writing (a roster rep)")
+    month: Series[str] = pa.Field(str_matches=MONTH_PATTERN, description="the month reviewed, YYYY-MM")
+    text: Series[str] = pa.Field(metadata=OPTIONAL, description="the rep's own view of the month")
+    help_wanted: Series[str] = pa.Field(metadata=OPTIONAL, description="the help, training or support asked for")
+
+    @pa.dataframe_check(name="text_or_help_wanted", ignore_na=False)
+    def text_or_help_wanted(cls, df: pd.DataFrame) -> pd.Series:
+        """A row says something: its own view, the help wanted, or both."""
+        return (df["text"] != "") | (df["help_wanted"] != "")
+
     class Config:
         strict = "filter"
 
@@ -308,6 +322,7 @@ INPUT_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "fx_rates": FxRatesSchema,
     "surveys": SurveysSchema,
     "disputes": DisputesSchema,
+    "self_assessments": SelfAssessmentsSchema,
 }
 
 

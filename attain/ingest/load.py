@@ -45,6 +45,7 @@ from attain.ingest.profiles import UnknownExportError
 from attain.ingest.quarantine import TableSource, _empty, _finish, _quarantine, _sanitise, _source, _Table
 from attain.ingest.raw import InputFileError, RawTable
 from attain.ingest.readers import INPUT_SUFFIXES, find_input, read_table
+from attain.ingest.self_assessments import _validate_self_assessments
 from attain.ingest.splits import _validate_splits
 from attain.ingest.surveys import _validate_surveys
 from attain.periods import month_end, parse_month
@@ -66,9 +67,11 @@ class Inputs:
 
 @dataclass
 class IngestResult(Inputs):
-    """The validated snapshot of one month and everything rejected on the way."""
+    """The validated snapshot of one month and everything rejected on the way; ``self_assessments`` only feed
+    the review packs (issue 13 item 3), so they are not one of the ``Inputs`` the pay stages read."""
 
     quarantine: pd.DataFrame
+    self_assessments: pd.DataFrame
     sources: dict[str, TableSource] = field(default_factory=dict)
 
 
@@ -178,6 +181,7 @@ def _ingest(
     targets = _validate_targets(tables["targets"], reps, roster, settings.base_currency)
     surveys = _validate_surveys(tables["surveys"], deals, deals_table, end, settings)
     disputes = _validate_disputes(tables["disputes"], deals, deals_table, reps, roster, month, end)
+    self_assessments = _validate_self_assessments(tables["self_assessments"], roster)
 
     results = {
         "deals": deals,
@@ -187,6 +191,7 @@ def _ingest(
         "fx_rates": fx_rates,
         "surveys": surveys,
         "disputes": disputes,
+        "self_assessments": self_assessments,
     }
     quarantine = _quarantine(tables, month)
     sources = {

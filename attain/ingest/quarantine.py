@@ -247,6 +247,7 @@ _DISPLAY_TEXT = {
     "targets": ("reason", "author"),
     "surveys": ("account", "comment"),
     "disputes": ("claim", "resolution", "decided_by"),
+    "self_assessments": ("text", "help_wanted"),
 }
 #: Line breaks and tabs become a space (words stay apart); every other C0/C1 control character and the
 #: bidi overrides and isolates (U+202A-U+202E, U+2066-U+2069) are removed: none is legitimate in a name.

@@ -226,4 +226,10 @@ _REASONS: dict[tuple[str, str], tuple[str, _Reason]] = {
             for s, g, c in zip(rows["status"], rows["amount_granted"], rows["amount_claimed"], strict=True)
         ],
     ),
+    ("self_assessments", "rep_id"): ("rep_id", _each("rep_id is blank; enter the rep_id of the rep writing", "rep_id")),
+    ("self_assessments", "month"): ("month", _MONTH_REASON),
+    ("self_assessments", "text_or_help_wanted"): (
+        "text",
+        _each("text and help_wanted are both blank; write the rep's own view, the help wanted, or both", "text"),
+    ),
 }

@@ -10,14 +10,15 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from attain.ingest.contract import CONTRACT
+from attain.ingest.contract import CONTRACT, QUARANTINE_COLUMNS
 from attain.ingest.load import _CrmOptions, _ingest, _path
 from attain.ingest.profiles import OWNER_ALIASES
 from attain.ingest.quarantine import TableSource
 from attain.ingest.raw import InputFileError
 from attain.ingest.readers import find_input, read_table
+from attain.packs.coaching import COACHING_FILE
 from attain.periods import add_months, month_of
-from attain.readiness import month_readiness
+from attain.readiness import coaching_problems, month_readiness
 from attain.settings import Settings
 
 
@@ -98,7 +99,8 @@ def validate_path(
     deals file is checked without a roster when its folder has none (owners are
     then not matched) and an ``owner_aliases`` file next to it is used. A
     folder is also checked for what would stop its month-end run (targets,
-    plans in ``plans_dir``, default ``<folder>/plans``, the quarantine limit).
+    plans in ``plans_dir``, default ``<folder>/plans``, the quarantine limit, ``coaching.yaml``); a lone
+    ``coaching.yaml`` is checked as the review packs load it.
     """
     settings = settings or Settings()
     path = Path(path)
@@ -111,9 +113,19 @@ def validate_path(
         result = _ingest(path, month, settings, today=today, encodings=encodings, crm=crm)
         plans = Path(plans_dir) if plans_dir is not None else path / "plans"
         problems, warnings = month_readiness(result, month, settings, plans)
+        problems += coaching_problems(path)
         return ValidationReport(month, result.sources, result.quarantine, problems=problems, warnings=warnings)
     if not path.is_file():
         raise InputFileError(path, f"file not found in {path.parent}; check the file name and folder")
+    if path.name == COACHING_FILE:  # the coaching catalogue: not a table, checked as the packs load it
+        empty = pd.DataFrame(columns=QUARANTINE_COLUMNS)
+        return ValidationReport(
+            month,
+            {},
+            empty,
+            notes=[f"{path.name}: the coaching catalogue of the review packs, extending the built-in one"],
+            problems=coaching_problems(path.parent),
+        )
     table = _table_of_file(path, encodings)
     if crm.owner_aliases is None:
         crm = replace(crm, owner_aliases=find_input(path.parent, OWNER_ALIASES))

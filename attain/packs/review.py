@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from attain.money import round_half_up, to_minor
+from attain.packs.coaching import Catalogue, coaching_measures, default_catalogue, suggestions
 from attain.periods import add_months, month_end, month_start, trailing
 from attain.roster import roster_for_month
 from attain.settings import Settings
@@ -65,6 +66,8 @@ class ReviewTables:
     ``deals`` is the validated snapshot of the month; ``targets`` the validated targets (the rows for
     the month after are used for the next-period SMART target, ``amount_minor`` or ``amount``);
     ``satisfaction`` may hold both windows; ``quarantine`` is the month's quarantine (only counted).
+    ``self_assessments`` (optional input) are the reps' own views; ``coaching`` is the catalogue of suggested
+    actions (``attain.packs.coaching.load_catalogue``; None: the built-in one).
     Lookups by person are grouped once and cached, so a pack costs dictionary look-ups, not scans.
     """
 
@@ -82,6 +85,8 @@ class ReviewTables:
     disputes: pd.DataFrame | None = None
     earnings_forecast: pd.DataFrame | None = None
     _groups: dict[tuple[str, str], dict] = field(default_factory=dict, init=False, repr=False)
+    self_assessments: pd.DataFrame | None = None  # issue 13 item 3
+    coaching: Catalogue | None = None  # issue 13 item 3
 
     def records(self, table: str, key: str, value: str, **equal: object) -> list[dict]:
         """The rows of ``table`` whose ``key`` column equals ``value`` (and each column of ``equal``
@@ -356,6 +361,8 @@ def rep_review(
         "forecast": next(iter(tables.records("earnings_forecast", "rep_id", rep_id)), None)
         if tables.earnings_forecast is not None
         else None,
+        "coaching": _coaching(tables, person, month, att, trend, pipeline, company_pipeline, satisfaction),
+        "self_assessment": next(iter(tables.records("self_assessments", "rep_id", rep_id, month=month)), None),
     }
 
 
@@ -370,6 +377,27 @@ def _disputes(tables: ReviewTables, rep_id: str, month: str) -> list[dict]:
     return sorted(open_, key=lambda r: (r["month"], r["dispute_id"])) + sorted(
         decided, key=lambda r: (r["decided_at"], r["dispute_id"])
     )
+
+
+def _coaching(
+    tables: ReviewTables,
+    person: dict,
+    month: str,
+    att: dict,
+    trend: list[dict],
+    pipeline: dict | None,
+    company_pipeline: dict | None,
+    satisfaction: dict[str, dict | None],
+) -> list[dict]:
+    """The suggested actions of the coaching catalogue whose trigger the rep's figures fire (each with its
+    figure, and the team's or company's where the trigger compares with it)."""
+    team = next(
+        iter(tables.records("pipeline_health", "scope_id", person["team"] or "", scope="team", month=month)), None
+    )
+    measures = coaching_measures(
+        att, trend, pipeline, team, company_pipeline, satisfaction, int(RULES["win_rate_min_closed"])
+    )
+    return suggestions(tables.coaching or default_catalogue(), measures)
 
 
 def team_members(roster: pd.DataFrame, manager_id: str) -> list[str]:
