@@ -434,7 +434,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _partition_keys() -> list[str]:
     from pipelines.partitions import monthly
 
-    return monthly.get_partition_keys()
+    return list(monthly.get_partition_keys())
 
 
 def _run_as_of(args: argparse.Namespace) -> int:

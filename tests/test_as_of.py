@@ -53,7 +53,7 @@ def test_working_days_skip_weekends_and_the_holidays_setting():
 
 
 def test_an_as_of_day_outside_the_month_is_refused_with_the_days_it_may_be():
-    with pytest.raises(AsOfError, match="2025-03-01 is not in 2025-02.*from 2025-02-01 to 2025-02-28"):
+    with pytest.raises(AsOfError, match=r"2025-03-01 is not in 2025-02.*from 2025-02-01 to 2025-02-28"):
         parse_as_of("2025-02", "2025-03-01")
     with pytest.raises(AsOfError, match="not a date"):
         parse_as_of("2025-02", "27 Feb")
