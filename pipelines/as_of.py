@@ -5,10 +5,13 @@ the month and the day. It is not a partitioned asset job on purpose: it material
 tables, ledger, finance export, period close and deliveries are never touched by it (docs/review-packs.md).
 """
 
+from collections.abc import Callable
+from pathlib import Path
+
 from dagster import Config, Failure, OpExecutionContext, job, op
 from pydantic import Field
 
-from attain.as_of import run_as_of
+from attain.as_of import AsOfResult, run_as_of
 from attain.measures.time_progress import AsOfError
 from pipelines.resources import AttainConfig
 
@@ -53,6 +56,20 @@ def behind(time_progress) -> list[str]:
         time_progress["scope"].eq("rep") & time_progress["metric"].eq("revenue") & time_progress["lagging"]
     ]
     return sorted(rows["scope_id"].astype(str))
+
+
+def summary(result: AsOfResult, month: str, shown: Callable[[Path], str] = str) -> list[str]:
+    """What `attain run --as-of` prints: the days elapsed, the reps behind, the packs and what was not done."""
+    e, table, lagging = result.elapsed, result.packs.table, behind(result.time_progress)
+    lines = [
+        f"as-of run {month} to {e.as_of.isoformat()}: PROVISIONAL",
+        f"  elapsed: {e.days} of {e.total} {e.unit} days ({float(e.share):.1%}); targets pro-rated by that share",
+        f"  reps behind time progress (revenue): {', '.join(lagging) if lagging else 'none'}",
+        f"  packs: {(table['kind'] == 'rep').sum()} rep, {(table['kind'] == 'manager').sum()} manager in "
+        f"{shown(result.folder / month / 'packs')}",
+        "  nothing paid, closed, exported or e-mailed; the month-end of the month is unchanged",
+    ]
+    return lines + [f"  pack FAILED: {f.reason}" for f in result.packs.failed]
 
 
 @job(description="Provisional review packs of a month as of a day inside it (time progress); pays nothing.")

@@ -406,11 +406,12 @@ def _print_summaries(summaries: list[MonthSummary]) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.partitions import monthly
     from pipelines.resources import default_resources
 
     if args.as_of is not None:
         return _run_as_of(args)
-    if args.month not in _partition_keys():
+    if args.month not in monthly.get_partition_keys():
         print(f"error: {args.month} has not ended yet: run it after its last day, or give --as-of", file=sys.stderr)
         return EXIT_USAGE
     months = month_span(args.month, args.to or args.month)
@@ -431,17 +432,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _print_summaries(summaries)
 
 
-def _partition_keys() -> list[str]:
-    from pipelines.partitions import monthly
-
-    return list(monthly.get_partition_keys())
-
-
 def _run_as_of(args: argparse.Namespace) -> int:
     """`attain run --month M --as-of DAY`: provisional packs of M so far (issue 13 item 2); pays nothing."""
     from attain.as_of import run_as_of
     from attain.measures.time_progress import AsOfError
-    from pipelines.as_of import behind
+    from pipelines.as_of import summary
     from pipelines.resources import default_resources
 
     if args.to or args.until or args.only or args.resend:
@@ -458,25 +453,12 @@ def _run_as_of(args: argparse.Namespace) -> int:
             ingest=attain.ingest_options(),
             processes=attain.option("render_processes"),
         )
-    except AsOfError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except Exception as error:
-        if type(error).__name__ not in INPUT_ERRORS:
+    except Exception as error:  # a day outside the month is a usage error, a bad input file an input problem
+        if not isinstance(error, AsOfError) and type(error).__name__ not in INPUT_ERRORS:
             raise
         print(f"error: {error}", file=sys.stderr)
-        return EXIT_PROBLEMS
-    e, table, folder = result.elapsed, result.packs.table, result.folder / args.month / "packs"
-    lagging = behind(result.time_progress)
-    lines = [
-        f"as-of run {args.month} to {e.as_of.isoformat()}: PROVISIONAL",
-        f"  elapsed: {e.days} of {e.total} {e.unit} days ({float(e.share):.1%}); targets pro-rated by that share",
-        f"  reps behind time progress (revenue): {', '.join(lagging) if lagging else 'none'}",
-        f"  packs: {(table['kind'] == 'rep').sum()} rep, {(table['kind'] == 'manager').sum()} manager in {_shown(folder)}",
-        "  nothing paid, closed, exported or e-mailed; the month-end of the month is unchanged",
-    ]
-    lines += [f"  pack FAILED: {f.reason}" for f in result.packs.failed]
-    print("\n".join(lines))
+        return EXIT_USAGE if isinstance(error, AsOfError) else EXIT_PROBLEMS
+    print("\n".join(summary(result, args.month, _shown)))
     return EXIT_PARTIAL if result.packs.failed else EXIT_OK
 
 

@@ -59,6 +59,16 @@ def test_an_as_of_day_outside_the_month_is_refused_with_the_days_it_may_be():
         parse_as_of("2025-02", "27 Feb")
 
 
+def test_the_cli_refuses_a_day_outside_the_month_and_a_month_in_progress_without_as_of(tmp_path, capsys):
+    argv = ["run", "--month", "2025-02", "--data", str(EXAMPLES), "--var", str(tmp_path), "--quiet"]
+    assert main([*argv, "--as-of", "2025-03-01"]) == 2
+    assert "--as-of 2025-03-01 is not in 2025-02" in capsys.readouterr().err
+    current = dt.datetime.now(dt.UTC).strftime("%Y-%m")
+    assert main(["run", "--month", current, "--var", str(tmp_path), "--quiet"]) == 2
+    assert f"{current} has not ended yet" in capsys.readouterr().err
+    assert not (tmp_path / "output").exists() and not (tmp_path / "warehouse.duckdb").exists()
+
+
 def test_allocation_sums_exactly_and_gives_leftover_units_to_the_largest_remainders():
     assert target_review.allocate(100, [Fraction(1)] * 3, ["a", "b", "c"]) == [34, 33, 33]
     assert target_review.allocate(1000, [Fraction(2), Fraction(1), Fraction(0)], ["a", "b", "c"]) == [667, 333, 0]
