@@ -32,7 +32,7 @@ def as_of_packs(context: OpExecutionContext, config: AsOfConfig, attain: AttainC
             config.month,
             config.as_of,
             attain.settings(),
-            attain.output_path,
+            attain.output_dir,
             ingest=attain.ingest_options(),
             processes=attain.option("render_processes"),
         )

@@ -449,7 +449,7 @@ def _run_as_of(args: argparse.Namespace) -> int:
             args.month,
             args.as_of,
             attain.settings(),
-            attain.output_path,
+            attain.output_dir,
             ingest=attain.ingest_options(),
             processes=attain.option("render_processes"),
         )
