@@ -67,7 +67,8 @@ class ReviewTables:
     the month after are used for the next-period SMART target, ``amount_minor`` or ``amount``);
     ``satisfaction`` may hold both windows; ``quarantine`` is the month's quarantine (only counted).
     An as-of run (``attain.as_of``) also gives ``time_progress`` (``attain.measures.time_progress``) and
-    ``as_of`` (``provisional``); its packs then say they are provisional and show the month's time progress.
+    ``as_of`` (``Elapsed.printed()`` and the gap): its packs then say they are provisional and show the
+    month's time progress.
     Lookups by person are grouped once and cached, so a pack costs dictionary look-ups, not scans.
     """
 
@@ -83,7 +84,7 @@ class ReviewTables:
     quarantine: pd.DataFrame | None = None
     credit_splits: pd.DataFrame | None = None
     time_progress: pd.DataFrame | None = None  # issue 13 item 2: an as-of run's time_progress table
-    as_of: dict | None = None  # issue 13 item 2: an as-of run's elapsed days (``provisional``)
+    as_of: dict | None = None  # issue 13 item 2: an as-of run's elapsed days
     _groups: dict[tuple[str, str], dict] = field(default_factory=dict, init=False, repr=False)
 
     def records(self, table: str, key: str, value: str, **equal: object) -> list[dict]:
