@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import difflib
 import re
 import shlex
@@ -42,6 +43,13 @@ class Settings:
     - ``median_multiple``: a won deal more than this many times the rep's median won deal is quarantined.
     - ``text_max_length``: display text (names, accounts, products) is cut to this many characters.
     - ``pack_time_limit``: seconds one PDF pack may take to render before it fails alone.
+    - ``time_progress_days``: how an as-of run counts the share of the month elapsed: ``calendar`` days or
+      ``working`` days (Monday to Friday, less ``holidays``).
+    - ``holidays``: days that are not working days, ISO date -> name (``{"2026-12-25": "Christmas"}``).
+    - ``time_progress_gap``: an as-of run warns when attainment of the whole month's target lags the share of the
+      month elapsed by more than this (0.10 = 10 percentage points).
+    - ``target_review_low`` / ``target_review_high``: the manager's target review flags a target as likely too high
+      when most months' attainment is below the first, too low when most are above the second.
     """
 
     fiscal_year_start: int = 1
@@ -57,6 +65,13 @@ class Settings:
     median_multiple: int = 1000
     text_max_length: int = 200
     pack_time_limit: int = 120
+    # issue 13 item 2: time progress of an as-of run
+    time_progress_days: str = "calendar"
+    holidays: dict[str, str] = field(default_factory=dict)
+    time_progress_gap: Decimal = Decimal("0.10")
+    # issue 13 item 4: the manager's target review
+    target_review_low: Decimal = Decimal("0.70")
+    target_review_high: Decimal = Decimal("1.30")
 
     @property
     def calendar(self) -> FiscalCalendar:
@@ -186,6 +201,25 @@ def _choice(*choices: str) -> Callable[[object], str]:
     return parse
 
 
+def _day_count(value: object) -> str:
+    """How elapsed days are counted: ``calendar`` or ``working``."""
+    text = _text(value).lower()
+    if text not in ("calendar", "working"):
+        raise ValueError("is not calendar or working")
+    return text
+
+
+def _iso_date(value: object) -> str:
+    """A day written ``YYYY-MM-DD`` (a YAML date or text), as that text."""
+    text = str(value).strip()
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ValueError("is not a date written YYYY-MM-DD") from None
+
+
 def _yes_no(value: object) -> bool:
     if isinstance(value, bool):
         return value
@@ -218,6 +252,13 @@ OPTIONS: dict[str, Option] = {
         Option("date_order", "--date-order", _choice("DMY", "MDY"), "DMY"),
         Option("decimal_comma", "--decimal-comma", _yes_no, True, off_flag="--decimal-point"),
         Option("render_processes", "--render-processes", _whole(1), 4, default=2),
+        # issue 13 item 2: time progress of an as-of run
+        Option("time_progress_days", "--time-progress-days", _day_count, "working"),
+        Option("holidays", "--holiday", _text, {"2026-12-25": "Christmas"}, keyed=True, parse_key=_iso_date),
+        Option("time_progress_gap", "--time-progress-gap", _decimal(Decimal(1)), Decimal("0.15")),
+        # issue 13 item 4: the manager's target review
+        Option("target_review_low", "--target-review-low", _decimal(Decimal(1)), Decimal("0.60")),
+        Option("target_review_high", "--target-review-high", _decimal(), Decimal("1.50")),
     )
 }
 

@@ -83,6 +83,19 @@ def _month(value: str) -> str:
     return value
 
 
+def _run_month(value: str) -> str:
+    """The month of `attain run`: one that can be run, or (for ``--as-of``) the month in progress."""
+    from pipelines.partitions import monthly
+
+    try:
+        return _month(value)
+    except argparse.ArgumentTypeError:
+        current = pd.Timestamp.now(tz=monthly.timezone).strftime("%Y-%m")
+        if value != current:
+            raise
+        return value
+
+
 def _var(args: argparse.Namespace) -> Path:
     return Path(args.var or read_environment().var or DEFAULT_VAR).resolve()
 
@@ -393,8 +406,14 @@ def _print_summaries(summaries: list[MonthSummary]) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.partitions import monthly
     from pipelines.resources import default_resources
 
+    if args.as_of is not None:
+        return _run_as_of(args)
+    if args.month not in monthly.get_partition_keys():
+        print(f"error: {args.month} has not ended yet: run it after its last day, or give --as-of", file=sys.stderr)
+        return EXIT_USAGE
     months = month_span(args.month, args.to or args.month)
     config = _ingest_config(args)
     # attain.yaml and the environment are checked before any step runs: a wrong setting is one line, not a failed run
@@ -411,6 +430,36 @@ def cmd_run(args: argparse.Namespace) -> int:
         wait=args.wait,
     )
     return _print_summaries(summaries)
+
+
+def _run_as_of(args: argparse.Namespace) -> int:
+    """`attain run --month M --as-of DAY`: provisional packs of M so far (issue 13 item 2); pays nothing."""
+    from attain.as_of import run_as_of
+    from attain.measures.time_progress import AsOfError
+    from pipelines.as_of import summary
+    from pipelines.resources import default_resources
+
+    if args.to or args.until or args.only or args.resend:
+        print("error: --as-of measures one month so far: leave out --to, --until, --only and --resend", file=sys.stderr)
+        return EXIT_USAGE
+    attain = default_resources(var=_var(args), data_dir=args.data, **_ingest_config(args))["attain"]
+    try:
+        result = run_as_of(
+            attain.data_dir,
+            args.month,
+            args.as_of,
+            attain.settings(),
+            attain.output_dir,
+            ingest=attain.ingest_options(),
+            processes=attain.option("render_processes"),
+        )
+    except Exception as error:  # a day outside the month is a usage error, a bad input file an input problem
+        if not isinstance(error, AsOfError) and type(error).__name__ not in INPUT_ERRORS:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(error, AsOfError) else EXIT_PROBLEMS
+    print("\n".join(summary(result, args.month, _shown)))
+    return EXIT_PARTIAL if result.packs.failed else EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -577,6 +626,11 @@ _SETTING_HELP = {
     "text_max_length": "characters of display text (names, accounts, products) kept",
     "pack_time_limit": "seconds one PDF pack may take to render",
     "render_processes": "processes rendering PDF packs in parallel (default 2)",
+    "time_progress_days": "as-of runs: count calendar or working days elapsed (default calendar)",
+    "holidays": "as-of runs: a day that is not a working day, e.g. 2026-12-25=Christmas (repeatable)",
+    "time_progress_gap": "as-of runs: warn when attainment lags the month elapsed by more than this (default 0.10)",
+    "target_review_low": "target review: most months below this attainment flags a target too high (default 0.70)",
+    "target_review_high": "target review: most months above this attainment flags a target too low (default 1.30)",
 }
 
 
@@ -586,6 +640,7 @@ _KEYED_METAVAR = {
     "encodings": "TABLE=ENCODING",
     "product_aliases": "SPELLING=NAME",
     "amount_ceilings": "CCY=AMOUNT",
+    "holidays": "DATE=NAME",
 }
 
 
@@ -669,7 +724,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_maven)
 
     p = add("run", help="run the month-end for a month (or a range: backfill)")
-    p.add_argument("--month", type=_month, required=True)
+    p.add_argument("--month", type=_run_month, required=True)
+    p.add_argument(
+        "--as-of", metavar="YYYY-MM-DD", help="provisional packs of the month so far, to this day (pays nothing)"
+    )
     p.add_argument("--to", type=_month, help="last month of a backfill range")
     p.add_argument("--data", type=Path, help="input folder (default: ATTAIN_DATA_DIR or var/demo-data)")
     _deals_file_options(p)

@@ -107,6 +107,17 @@ class AttainConfig(ConfigurableResource):
     text_max_length: int | None = Field(default=None, description="Characters of display text kept.")
     pack_time_limit: int | None = Field(default=None, description="Seconds one PDF pack may take to render.")
     render_processes: int | None = Field(default=None, description="Processes rendering PDF packs (default 2).")
+    # issue 13 item 2: time progress of an as-of run
+    time_progress_days: str | None = Field(default=None, description="'calendar' or 'working' days elapsed.")
+    holidays: dict[str, str] | None = Field(
+        default=None, description="Days that are not working days, e.g. {'2026-12-25': Christmas}."
+    )
+    time_progress_gap: str | None = Field(
+        default=None, description="Warn when attainment lags the month elapsed by more than this, e.g. '0.10'."
+    )
+    # issue 13 item 4: the manager's target review
+    target_review_low: str | None = Field(default=None, description="Most months below this: target too high.")
+    target_review_high: str | None = Field(default=None, description="Most months above this: target too low.")
 
     def options(self) -> dict:
         """Every setting given: the data folder's attain.yaml, overridden by the fields set here."""

@@ -317,6 +317,12 @@ class Renderer:
                 "Team review: %(name)s, %(month)s", name=person["name"], month=i18n.format_month(month, locale)
             )
         )
+        if review.get("as_of"):  # issue 13 item 2: an as-of run's pack says so in its title
+            title = gettext(
+                "%(title)s (provisional, as of %(date)s)",
+                title=title,
+                date=i18n.format_date(review["as_of"]["date"], locale),
+            )
         meta = {
             "title": title,
             "author": "Attain",
@@ -330,6 +336,7 @@ class Renderer:
             "ngettext": ngettext,
             "meta": meta,
             "page_label": _page_label(gettext),
+            "as_of": review.get("as_of"),
             "r" if kind == "rep" else "m": review,
         }
         return self.templates[kind].render(context)

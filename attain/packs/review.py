@@ -18,6 +18,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
+from attain.measures import target_review
 from attain.money import round_half_up, to_minor
 from attain.packs.coaching import Catalogue, coaching_measures, default_catalogue, suggestions
 from attain.periods import add_months, month_end, month_start, trailing
@@ -68,6 +69,9 @@ class ReviewTables:
     ``satisfaction`` may hold both windows; ``quarantine`` is the month's quarantine (only counted).
     ``self_assessments`` (optional input) are the reps' own views; ``coaching`` is the catalogue of suggested
     actions (``attain.packs.coaching.load_catalogue``; None: the built-in one).
+    An as-of run (``attain.as_of``) also gives ``time_progress`` (``attain.measures.time_progress``) and
+    ``as_of`` (``Elapsed.printed()`` and the gap): its packs then say they are provisional and show the
+    month's time progress.
     Lookups by person are grouped once and cached, so a pack costs dictionary look-ups, not scans.
     """
 
@@ -84,6 +88,8 @@ class ReviewTables:
     credit_splits: pd.DataFrame | None = None
     disputes: pd.DataFrame | None = None
     earnings_forecast: pd.DataFrame | None = None
+    time_progress: pd.DataFrame | None = None  # issue 13 item 2: an as-of run's time_progress table
+    as_of: dict | None = None  # issue 13 item 2: an as-of run's elapsed days
     _groups: dict[tuple[str, str], dict] = field(default_factory=dict, init=False, repr=False)
     self_assessments: pd.DataFrame | None = None  # issue 13 item 3
     coaching: Catalogue | None = None  # issue 13 item 3
@@ -322,6 +328,14 @@ def findings(
     return out
 
 
+def _time_progress(tables: ReviewTables, scope: str, scope_id: str) -> list[dict]:
+    """An as-of run's time progress rows of one scope, in pack metric order (empty in a month-end run)."""
+    if tables.time_progress is None:
+        return []
+    rows = tables.records("time_progress", "scope_id", scope_id, scope=scope)
+    return sorted(rows, key=lambda r: (METRICS.index(r["metric"]), r["currency"]))
+
+
 def rep_review(
     rep_id: str, month: str, tables: ReviewTables, settings: Settings, roster: pd.DataFrame | None = None
 ) -> dict:
@@ -342,6 +356,8 @@ def rep_review(
     return {
         "kind": "rep",
         "month": month,
+        "as_of": tables.as_of,
+        "time_progress": _time_progress(tables, "rep", rep_id),
         "quarter": settings.calendar.quarter_label(month),
         "fiscal_year": settings.calendar.year_label(month),
         "person": person,
@@ -456,6 +472,17 @@ def manager_review(
     return {
         "kind": "manager",
         "month": month,
+        "as_of": tables.as_of,
+        "time_progress": _time_progress(tables, "manager", manager_id),
+        "target_review": target_review.review_team(
+            [m["person"] for m in members],
+            month,
+            tables.attainment_trend,
+            tables.targets,
+            person,
+            settings,
+            complete_through=add_months(month, -1) if tables.as_of else month,
+        ),
         "quarter": settings.calendar.quarter_label(month),
         "fiscal_year": settings.calendar.year_label(month),
         "person": person,
