@@ -8,6 +8,8 @@
     attain reopen --month 2026-10 --reason "..."
     attain payouts --month 2026-10 --format csv|xlsx
     attain statement --rep R001 --month 2026-10
+    attain whatif --plans DRAFT --from 2026-01 --to 2026-10   model past months under draft plans
+    attain plans diff OLD NEW        what changed between two plan files or folders, in words
 
 Everything a run writes goes below one folder, ``var/`` in the repo by default (ATTAIN_VAR or --var). One
 command at a time works on a var folder (``pipelines.run_lock``): another one stops at once with who holds it,
@@ -135,6 +137,7 @@ class MonthSummary:
     failed_packs: list[dict] = field(default_factory=list)  # person_id, kind, locale, reason
     failed_deliveries: list[dict] = field(default_factory=list)  # recipient, address, answer (the server's)
     stopped_on_input: bool = False  # the run stopped because of its inputs or settings, not a fault
+    unapproved_plans: list[str] = field(default_factory=list)  # issue 14 item 4: plan versions nobody approved
 
     @property
     def complete(self) -> bool:
@@ -177,6 +180,7 @@ class MonthSummary:
                 f"  warning: no ledger for {', '.join(gaps)}; draws and clawbacks assume nothing was paid "
                 f"then (run `attain run --month {gaps[0]} --to {gaps[-1]} --until payouts` first)"
             )
+        out += [f"  warning: {warning}" for warning in self.unapproved_plans]
         if "sent" in c:
             out.append(
                 f"  deliveries: {c['sent']} sent, {c.get('skipped', 0)} already sent, {c.get('failed', 0)} failed"
@@ -267,12 +271,15 @@ def _summary(month: str, result, resources: Mapping[str, Any]) -> MonthSummary:
             error = "; ".join(_check_message(e) for e in failed_checks)
             stopped_on_input = {e.check_name for e in failed_checks} <= INPUT_CHECKS
     history_gaps: list[str] = []
+    unapproved_plans: list[str] = []
     failed_packs: list[dict] = []
     failed_deliveries: list[dict] = []
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
         if mat.asset_key.path[-1] == "incentive_ledger" and "months_without_ledger" in mat.metadata:
             history_gaps = list(mat.metadata["months_without_ledger"].value)
+        if mat.asset_key.path[-1] == "plan_versions" and "unapproved_plans" in mat.metadata:
+            unapproved_plans = list(mat.metadata["unapproved_plans"].value)
         if mat.asset_key.path[-1] == "review_packs" and "failed_packs" in mat.metadata:
             failed_packs = list(mat.metadata["failed_packs"].value)
         if mat.asset_key.path[-1] == "deliveries":
@@ -299,6 +306,7 @@ def _summary(month: str, result, resources: Mapping[str, Any]) -> MonthSummary:
         failed_packs,
         failed_deliveries,
         stopped_on_input,
+        unapproved_plans,
     )
 
 
@@ -520,7 +528,7 @@ def cmd_close(args: argparse.Namespace) -> int:
     from pipelines.resources import default_resources
 
     resources = default_resources(var=_var(args))
-    ledger, payouts = _warehouse_tables(args, "incentive_ledger", "payouts")
+    ledger, payouts, versions = _warehouse_tables(args, "incentive_ledger", "payouts", "plan_versions")
     try:
         reconcile(payouts, ledger)  # a month whose run stopped before payouts, or mismatched, is not closed
     except ExportError as error:
@@ -528,7 +536,9 @@ def cmd_close(args: argparse.Namespace) -> int:
         return EXIT_PROBLEMS
     with resources["warehouse"].connect() as con:
         fingerprint = period_close.stored_fingerprint(con, args.month)
-        period_close.close_month(con, args.month, ledger, fingerprint, by=args.by, note=args.note)
+        period_close.close_month(
+            con, args.month, ledger, fingerprint, by=args.by, note=args.note, plan_versions=versions
+        )
     print(f"{args.month} closed by {args.by}: {len(ledger)} ledger lines frozen (inputs {fingerprint[:12]})")
     return EXIT_OK
 
@@ -559,6 +569,61 @@ def cmd_statement(args: argparse.Namespace) -> int:
     ledger, payouts = _warehouse_tables(args, "incentive_ledger", "payouts")
     print(format_statement(ledger, payouts, args.rep, args.month))
     return EXIT_OK
+
+
+def cmd_whatif(args: argparse.Namespace) -> int:
+    """Model ``--from``..``--to`` under the draft plans (issue 14 item 1): files, then one line per currency."""
+    from assets.whatif import run_whatif
+    from attain.ingest.raw import InputFileError
+    from attain.pay.plans import PlanError
+    from pipelines.resources import default_resources
+
+    if args.to < args.start:
+        print(f"error: --to {args.to} is before --from {args.start}", file=sys.stderr)
+        return EXIT_USAGE
+    resources = default_resources(var=_var(args), data_dir=args.data)
+    try:
+        with run_lock(_var(args), f"`attain whatif` for {args.start} to {args.to}"):
+            run = run_whatif(resources["attain"], resources["warehouse"], args.plans, args.start, args.to, args.name)
+    except (PlanError, InputFileError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    for path in run.files:
+        print(_shown(path))
+    print("\n".join(run.lines) if run.lines else "nobody is paid in these months under either plan")
+    return EXIT_OK
+
+
+def cmd_plans_diff(args: argparse.Namespace) -> int:
+    """Print what changed from the OLD plans to the NEW ones, one sentence a line (issue 14 item 4)."""
+    from attain.pay.plan_diff import diff_paths
+    from attain.pay.plans import PlanError
+
+    try:
+        changes = diff_paths(args.old, args.new)
+    except PlanError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print("\n".join(changes) if changes else "no change: the plans pay alike")
+    return EXIT_OK
+
+
+def _whatif_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """`attain whatif` and `attain plans diff` (issue 14 items 1 and 4)."""
+    p = add("whatif", help="pay past months again under draft plans and compare (writes nothing to the warehouse)")
+    p.add_argument("--plans", type=Path, required=True, help="draft plans: a folder (or one file); others stay")
+    p.add_argument("--from", dest="start", type=_month, required=True, help="first month modelled")
+    p.add_argument("--to", type=_month, required=True, help="last month modelled")
+    p.add_argument("--data", type=Path, help="input folder (default: ATTAIN_DATA_DIR or var/demo-data)")
+    p.add_argument("--name", default="", help="folder under var/output/whatif/ (default: DRAFT_FROM_TO)")
+    p.set_defaults(func=cmd_whatif)
+
+    p = add("plans", help="work with plan files")
+    plans = p.add_subparsers(dest="plans_command", required=True)
+    d = plans.add_parser("diff", help="what changed between two plan files or folders, in words")
+    d.add_argument("old", type=Path)
+    d.add_argument("new", type=Path)
+    d.set_defaults(func=cmd_plans_diff)
 
 
 #: What each setting flag does, for `attain run --help` (README "Settings" says more).
@@ -710,6 +775,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rep", required=True)
     p.add_argument("--month", type=_month, required=True)
     p.set_defaults(func=cmd_statement)
+    _whatif_commands(add)
     return parser
 
 
