@@ -7,7 +7,6 @@ asset is materialised, no closed month or delivery is touched. The only output i
 ``<output>/whatif/<name>/``.
 """
 
-
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,16 +41,14 @@ def real_history(warehouse: Warehouse, first: str) -> pd.DataFrame:
     start = add_months(first, -HISTORY_MONTHS)
     stored = warehouse.read("incentive_ledger", "month >= ? AND month < ?", [start, first])
     with warehouse.connect() as con:
-        has_closed = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'closed_periods'"
-        ).fetchone()[0]
+        found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'closed_periods'")
+        has_closed = (found.fetchone() or (0,))[0]
         closed = sorted(m for m in period_close.closed_months(con) if start <= m < first) if has_closed else []
         frozen = [period_close.frozen_ledger(con, m) for m in closed]
     if not stored.empty and closed:
         stored = stored[~stored["month"].isin(closed)]
-    return (
-        pd.concat([f for f in (stored, *frozen) if not f.empty], ignore_index=True) if len(stored) or frozen else stored
-    )
+    parts = [f for f in (stored, *frozen) if not f.empty]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def run_whatif(

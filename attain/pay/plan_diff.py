@@ -223,18 +223,17 @@ def _diff_component(old: Component, new: Component, currency: str) -> list[str]:
             )
     for i in range(max(len(old.milestones), len(new.milestones))):
         label = f"milestone {i + 1}"
-        if i >= len(old.milestones):
-            m = new.milestones[i]
-            out.append(f"{label} added (at {percent_text(m.at)}: {money_text(m.amount_minor, currency)})")
-        elif i >= len(new.milestones):
-            m = old.milestones[i]
-            out.append(f"{label} removed (at {percent_text(m.at)}: {money_text(m.amount_minor, currency)})")
+        if i >= len(old.milestones) or i >= len(new.milestones):
+            gone = i >= len(new.milestones)
+            one = (old if gone else new).milestones[i]
+            shown = f"at {percent_text(one.at)}: {money_text(one.amount_minor, currency)}"
+            out.append(f"{label} {'removed' if gone else 'added'} ({shown})")
         else:
-            a, b = old.milestones[i], new.milestones[i]
+            was, now = old.milestones[i], new.milestones[i]
             out += _field_changes(
                 [
-                    (f"{label} at", a.at, b.at, percent_text),
-                    (f"{label} amount", a.amount_minor, b.amount_minor, lambda v: money_text(v, currency)),
+                    (f"{label} at", was.at, now.at, percent_text),
+                    (f"{label} amount", was.amount_minor, now.amount_minor, lambda v: money_text(v, currency)),
                 ]
             )
     gates_old = [f"{_condition(g.condition)} for {g.applies_to}" for g in old.gates]
