@@ -14,6 +14,7 @@ from attain.ingest.load import Inputs
 from attain.pay import whatif
 from attain.pay.plans import PlanBook, parse_plan_text
 from pipelines.cli import main
+from pipelines.definitions import build_definitions
 from tests import measures_builders as build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,3 +152,11 @@ def test_whatif_over_a_closed_month_reads_the_warehouse_and_changes_nothing(tmp_
     assert "Cost of the change" in text and "USD" in text
     assert main([*args, "--var", str(var), "--name", "double"]) == 0
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == files  # the same figures, the same bytes
+
+    # the same model from the Dagster UI: the `whatif` job with its config writes the same files
+    job = build_definitions(var=var, data_dir=data).resolve_job_def("whatif")
+    config = {"plans_dir": str(draft), "first_month": "2025-03", "last_month": "2025-03", "name": "from-ui"}
+    assert job.execute_in_process(run_config={"ops": {"model_draft_plans": {"config": config}}}).success
+    ui = var / "output" / "whatif" / "from-ui"
+    assert {p.name: p.read_bytes() for p in ui.iterdir()} == files
+    assert _contents(database) == before
