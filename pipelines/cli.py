@@ -585,7 +585,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     try:
         with run_lock(_var(args), f"`attain whatif` for {args.start} to {args.to}"):
             run = run_whatif(resources["attain"], resources["warehouse"], args.plans, args.start, args.to, args.name)
-    except (PlanError, InputFileError) as error:
+    except (PlanError, InputFileError, ValueError) as error:  # a plan, an input file, a rep's currency vs plan
         print(f"error: {error}", file=sys.stderr)
         return EXIT_PROBLEMS
     for path in run.files:
