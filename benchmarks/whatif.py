@@ -13,6 +13,7 @@ middle rate, a lower accelerator threshold) and compares them per rep and month.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -73,7 +74,9 @@ def main() -> None:
     args = parser.parse_args()
     data = build()
     reps = data["reps"].assign(plan_id=lambda r: "p_" + r["currency"].str.lower())
-    inputs = Inputs(data["deals"], data["splits"], reps, data["targets"], data["fx"], data["surveys"])
+    tables = {"deals": data["deals"], "credit_splits": data["splits"], "reps": reps, "targets": data["targets"]}
+    tables |= {"fx_rates": data["fx"], "surveys": data["surveys"]}
+    inputs = Inputs(**{f.name: tables.get(f.name, pd.DataFrame()) for f in dataclasses.fields(Inputs)})
     settings = Settings()
     now, draft = book("6%", "100%"), book("7%", "90%")
     best = {"floor": (float("inf"), float("inf")), "whatif": (float("inf"), float("inf"))}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from pypdf import PdfReader
 
@@ -41,22 +43,24 @@ def _book(rate1: str, rate2: str) -> PlanBook:
 
 
 def _inputs() -> Inputs:
-    """Two reps in March 2025: A reaches 120% of 10,000.00, B 50%."""
-    return Inputs(
-        deals=build.deals(
+    """Two reps in March 2025: A reaches 120% of 10,000.00, B 50%. Input tables the ledger does not read are
+    empty (the snapshot's fields are taken from ``Inputs`` itself)."""
+    tables = {
+        "deals": build.deals(
             {"deal_id": "D1", "owner_id": "A", "amount_minor": 8_000_00, "close_date": "2025-03-03"},
             {"deal_id": "D2", "owner_id": "A", "amount_minor": 4_000_00, "close_date": "2025-03-09"},
             {"deal_id": "D3", "owner_id": "B", "amount_minor": 5_000_00, "close_date": "2025-03-12"},
         ),
-        credit_splits=build.splits(),
-        reps=build.reps({"rep_id": "A", "team": "North"}, {"rep_id": "B", "team": "South", "region": "R2"}),
-        targets=build.targets(
+        "credit_splits": build.splits(),
+        "reps": build.reps({"rep_id": "A", "team": "North"}, {"rep_id": "B", "team": "South", "region": "R2"}),
+        "targets": build.targets(
             ("rep", "A", "2025-03", "revenue", "10000", "2025-01-01"),
             ("rep", "B", "2025-03", "revenue", "10000", "2025-01-01"),
         ),
-        fx_rates=build.fx(("2025-03", "USD", "1")),
-        surveys=build.surveys(),
-    )
+        "fx_rates": build.fx(("2025-03", "USD", "1")),
+        "surveys": build.surveys(),
+    }
+    return Inputs(**{f.name: tables.get(f.name, pd.DataFrame()) for f in dataclasses.fields(Inputs)})
 
 
 def test_a_doubled_rate_pays_exactly_twice_the_commission_lines():
