@@ -24,6 +24,7 @@ from attain import stages
 from attain.ingest.load import Inputs
 from attain.pay import forecast, period_close
 from attain.pay import payouts as payout_rules
+from attain.pay import plans as plan_rules
 from attain.pay.disputes import COMPONENT_PREFIX
 from attain.pay.plans import load_plans
 from attain.stages import Measures
@@ -125,6 +126,7 @@ def incentive_ledger(
     partitions_def=monthly,
     group_name="reward",
     ins={"incentive_ledger": earlier_ledgers(including_this_month=True)},
+    deps=["plan_versions"],  # paid under the recorded plan versions: a run up to payouts records them too
 )
 def payouts(context: AssetExecutionContext, incentive_ledger: pd.DataFrame, reps: pd.DataFrame) -> Output[pd.DataFrame]:
     """Per rep: earnings, draws, adjustments and what is payable; each the sum of its ledger lines.
@@ -191,3 +193,26 @@ def earnings_forecast(
             open_pipeline_by_currency=money_totals(table, "open_pipeline_minor"),
         ),
     )
+
+
+@asset(metadata=MONTH_PARTITION, partitions_def=monthly, group_name="reward")
+def plan_versions(
+    context: AssetExecutionContext, attain: AttainConfig, warehouse: Warehouse, incentive_ledger: pd.DataFrame
+) -> Output[pd.DataFrame]:
+    """Per plan id of the month's ledger: the version in force, who approved it and the SHA-256 of its file.
+
+    A closed month keeps the versions it was frozen with (``closed_plan_versions``), as its ledger is kept. A
+    version without ``approved_by``/``approved_at`` is paid, with a warning in the log and the run summary.
+    """
+    month = run_month(context)
+    with warehouse.connect() as con:
+        frozen = period_close.frozen_plan_versions(con, month) if period_close.is_closed(con, month) else None
+    if frozen is not None and len(frozen):
+        table = frozen
+    else:
+        used = sorted(set(incentive_ledger["plan_id"].dropna())) if len(incentive_ledger) else []
+        table = plan_rules.plan_versions(load_plans(attain.plans_path), used, month)
+    unapproved = plan_rules.unapproved(table)
+    for warning in unapproved:
+        context.log.warning(warning)
+    return Output(stamped(table, month), metadata=table_metadata(table, unapproved_plans=unapproved))

@@ -11,7 +11,8 @@ asset checks call the same functions), so ``attain validate`` fails exactly wher
 - a ``coaching.yaml`` in the data folder that does not parse or validate (:func:`coaching_problems`).
 
 Plan references that match nothing in the data (a SPIFF naming a product no deal has) do not stop the run,
-but silently pay nothing: they are warnings, with the closest spelling the deals use.
+but silently pay nothing: they are warnings, with the closest spelling the deals use. So is a plan version in force
+that says nobody approved it (no ``approved_by``/``approved_at``): the run pays it and warns the same way.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import pandas as pd
 
 from attain.measures import targets as target_rules
 from attain.packs.coaching import CoachingError, load_catalogue
-from attain.pay.plans import PlanBook, PlanError, load_plans
+from attain.pay.plans import PlanBook, PlanError, load_plans, plan_versions, unapproved
 from attain.periods import month_end, month_start
 from attain.roster import active_in_month, roster_as_of
 from attain.settings import Settings, how_to_set
@@ -195,4 +196,18 @@ def month_readiness(inputs, month: str, settings: Settings, plans_dir: Path) -> 
     book, plans = plan_problems(plans_dir, people, month)
     problems += plans
     warnings = plan_reference_warnings(book, plans_dir, people, inputs.deals, month) if book else []
+    if book:
+        warnings += unapproved_warnings(book, people, month)
     return problems, warnings
+
+
+def unapproved_warnings(book: PlanBook, people: pd.DataFrame, month: str) -> list[str]:
+    """A warning per plan version in force for ``people`` in ``month`` that says nobody approved it."""
+    in_force = []
+    for plan_id in sorted(set(people["plan_id"].astype(str))):
+        try:
+            book.for_rep(plan_id, month)
+        except PlanError:
+            continue  # a problem already
+        in_force.append(plan_id)
+    return unapproved(plan_versions(book, in_force, month))

@@ -8,6 +8,8 @@
     attain reopen --month 2026-10 --reason "..."
     attain payouts --month 2026-10 --format csv|xlsx
     attain statement --rep R001 --month 2026-10
+    attain whatif --plans DRAFT --from 2026-01 --to 2026-10   model past months under draft plans
+    attain plans diff OLD NEW        what changed between two plan files or folders, in words
 
 Everything a run writes goes below one folder, ``var/`` in the repo by default (ATTAIN_VAR or --var). One
 command at a time works on a var folder (``pipelines.run_lock``): another one stops at once with who holds it,
@@ -148,6 +150,7 @@ class MonthSummary:
     failed_packs: list[dict] = field(default_factory=list)  # person_id, kind, locale, reason
     failed_deliveries: list[dict] = field(default_factory=list)  # recipient, address, answer (the server's)
     stopped_on_input: bool = False  # the run stopped because of its inputs or settings, not a fault
+    unapproved_plans: list[str] = field(default_factory=list)  # issue 14 item 4: plan versions nobody approved
 
     @property
     def complete(self) -> bool:
@@ -190,6 +193,7 @@ class MonthSummary:
                 f"  warning: no ledger for {', '.join(gaps)}; draws and clawbacks assume nothing was paid "
                 f"then (run `attain run --month {gaps[0]} --to {gaps[-1]} --until payouts` first)"
             )
+        out += [f"  warning: {warning}" for warning in self.unapproved_plans]
         if "sent" in c:
             out.append(
                 f"  deliveries: {c['sent']} sent, {c.get('skipped', 0)} already sent, {c.get('failed', 0)} failed"
@@ -280,12 +284,15 @@ def _summary(month: str, result, resources: Mapping[str, Any]) -> MonthSummary:
             error = "; ".join(_check_message(e) for e in failed_checks)
             stopped_on_input = {e.check_name for e in failed_checks} <= INPUT_CHECKS
     history_gaps: list[str] = []
+    unapproved_plans: list[str] = []
     failed_packs: list[dict] = []
     failed_deliveries: list[dict] = []
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
         if mat.asset_key.path[-1] == "incentive_ledger" and "months_without_ledger" in mat.metadata:
             history_gaps = list(mat.metadata["months_without_ledger"].value)
+        if mat.asset_key.path[-1] == "plan_versions" and "unapproved_plans" in mat.metadata:
+            unapproved_plans = list(mat.metadata["unapproved_plans"].value)
         if mat.asset_key.path[-1] == "review_packs" and "failed_packs" in mat.metadata:
             failed_packs = list(mat.metadata["failed_packs"].value)
         if mat.asset_key.path[-1] == "deliveries":
@@ -312,6 +319,7 @@ def _summary(month: str, result, resources: Mapping[str, Any]) -> MonthSummary:
         failed_packs,
         failed_deliveries,
         stopped_on_input,
+        unapproved_plans,
     )
 
 
@@ -569,7 +577,7 @@ def cmd_close(args: argparse.Namespace) -> int:
     from pipelines.resources import default_resources
 
     resources = default_resources(var=_var(args))
-    ledger, payouts = _warehouse_tables(args, "incentive_ledger", "payouts")
+    ledger, payouts, versions = _warehouse_tables(args, "incentive_ledger", "payouts", "plan_versions")
     try:
         reconcile(payouts, ledger)  # a month whose run stopped before payouts, or mismatched, is not closed
     except ExportError as error:
@@ -577,7 +585,9 @@ def cmd_close(args: argparse.Namespace) -> int:
         return EXIT_PROBLEMS
     with resources["warehouse"].connect() as con:
         fingerprint = period_close.stored_fingerprint(con, args.month)
-        period_close.close_month(con, args.month, ledger, fingerprint, by=args.by, note=args.note)
+        period_close.close_month(
+            con, args.month, ledger, fingerprint, by=args.by, note=args.note, plan_versions=versions
+        )
     print(f"{args.month} closed by {args.by}: {len(ledger)} ledger lines frozen (inputs {fingerprint[:12]})")
     return EXIT_OK
 
@@ -768,6 +778,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rep", required=True)
     p.add_argument("--month", type=_month, required=True)
     p.set_defaults(func=cmd_statement)
+    from pipelines.cli_plans import plan_commands
+
+    plan_commands(add)
     return parser
 
 

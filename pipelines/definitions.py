@@ -5,6 +5,7 @@ from __future__ import annotations
 from dagster import Definitions, colored_console_logger, in_process_executor, load_assets_from_modules
 
 from assets import attainment, delivery, finance, incentives, ingest, review_packs, satisfaction
+from assets.whatif import whatif_job
 from checks.asset_checks import ALL_CHECKS
 from pipelines.as_of import as_of_review
 from pipelines.jobs import month_end_job
@@ -23,7 +24,7 @@ def build_definitions(**resource_overrides) -> Definitions:
     return Definitions(
         assets=load_assets_from_modules(list(STAGE_MODULES)),
         asset_checks=ALL_CHECKS,
-        jobs=[month_end_job, as_of_review],
+        jobs=[month_end_job, as_of_review, whatif_job],
         schedules=[month_end_schedule],
         sensors=failure_alert_sensors(resources["mailer"]),  # the alert goes through the mailer's SMTP server
         resources=resources,

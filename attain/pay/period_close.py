@@ -6,7 +6,8 @@ Three tables in the warehouse (any DB-API connection with ``?`` parameters; Duck
 - ``closed_ledger``: the frozen ``incentive_ledger`` lines of each closed month;
 - ``period_log``: every close and reopen, with who, when and why (append-only);
 - ``input_fingerprints``: the fingerprint of the inputs of each month's latest run
-  (``record_fingerprint`` after computing the ledger; ``close`` freezes it).
+  (``record_fingerprint`` after computing the ledger; ``close`` freezes it);
+- ``closed_plan_versions``: the plan versions (and file hashes) the frozen ledger was paid under.
 
 A closed month's figures are what was paid. When a later run recomputes that
 month from late or corrected data, ``adjustment_lines`` turns the difference
@@ -40,7 +41,7 @@ from attain.ingest.load import Inputs
 from attain.money import money_text
 from attain.pay import disputes, ledger
 from attain.pay.lines import BALANCE_KINDS, LEDGER_COLUMNS
-from attain.pay.plans import PlanBook
+from attain.pay.plans import PLAN_VERSION_COLUMNS, PlanBook
 from attain.periods import add_months, parse_month, trailing
 from attain.settings import Settings
 
@@ -59,6 +60,9 @@ _SCHEMA = (
     "recorded_at TIMESTAMP NOT NULL)",
     "CREATE TABLE IF NOT EXISTS period_log (logged_at TIMESTAMP NOT NULL, month VARCHAR NOT NULL, "
     "action VARCHAR NOT NULL, performed_by VARCHAR NOT NULL, reason VARCHAR, fingerprint VARCHAR, detail VARCHAR)",
+    # issue 14 item 4: the plan versions a closed month was paid under
+    "CREATE TABLE IF NOT EXISTS closed_plan_versions (month VARCHAR, plan_id VARCHAR, effective_from VARCHAR, "
+    "version VARCHAR, approved_by VARCHAR, approved_at VARCHAR, source VARCHAR, sha256 VARCHAR)",
 )
 
 
@@ -152,8 +156,17 @@ def closed_months(con) -> set[str]:
     return {row[0] for row in con.execute("SELECT month FROM closed_periods").fetchall()}
 
 
-def close_month(con, month: str, ledger: pd.DataFrame, fingerprint: str, by: str, note: str = "") -> None:
-    """Freeze ``ledger`` (the month's lines) as ``month``'s paid figures, in one transaction."""
+def close_month(
+    con,
+    month: str,
+    ledger: pd.DataFrame,
+    fingerprint: str,
+    by: str,
+    note: str = "",
+    plan_versions: pd.DataFrame | None = None,
+) -> None:
+    """Freeze ``ledger`` (the month's lines) as ``month``'s paid figures, and the ``plan_versions`` rows it was
+    computed under, in one transaction."""
     parse_month(month)
     if not by.strip():
         raise PeriodCloseError(f"close {month}: say who closes the month (by)")
@@ -175,6 +188,10 @@ def close_month(con, month: str, ledger: pd.DataFrame, fingerprint: str, by: str
         con.execute("INSERT INTO closed_periods VALUES (?, ?, ?, ?, ?)", [month, fingerprint, _now(), by, note])
         con.execute("DELETE FROM closed_ledger WHERE month = ?", [month])
         _insert_lines(con, frozen)
+        con.execute("DELETE FROM closed_plan_versions WHERE month = ?", [month])
+        if plan_versions is not None and len(plan_versions):
+            rows = plan_versions[PLAN_VERSION_COLUMNS].astype(str).itertuples(index=False, name=None)
+            con.executemany("INSERT INTO closed_plan_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", list(rows))
         con.execute(
             "INSERT INTO period_log VALUES (?, ?, 'close', ?, ?, ?, ?)",
             [_now(), month, by, note, fingerprint, f"{len(frozen)} lines, amount total {total} minor units"],
@@ -212,6 +229,7 @@ def reopen_month(con, month: str, reason: str, by: str) -> None:
     with _transaction(con):
         con.execute("DELETE FROM closed_periods WHERE month = ?", [month])
         con.execute("DELETE FROM closed_ledger WHERE month = ?", [month])
+        con.execute("DELETE FROM closed_plan_versions WHERE month = ?", [month])
         con.execute(
             "INSERT INTO period_log VALUES (?, ?, 'reopen', ?, ?, ?, ?)",
             [
@@ -233,6 +251,16 @@ def frozen_ledger(con, month: str) -> pd.DataFrame:
     )
     frame = pd.DataFrame(cursor.fetchall(), columns=LEDGER_COLUMNS)
     return frame.astype({"base_minor": np.int64, "amount_minor": np.int64, "line_no": np.int64})
+
+
+def frozen_plan_versions(con, month: str) -> pd.DataFrame:
+    """The plan versions a closed month was frozen with (empty when not closed)."""
+    ensure_tables(con)
+    cursor = con.execute(
+        f"SELECT {', '.join(PLAN_VERSION_COLUMNS)} FROM closed_plan_versions WHERE month = ? ORDER BY plan_id",
+        [month],
+    )
+    return pd.DataFrame(cursor.fetchall(), columns=PLAN_VERSION_COLUMNS, dtype=object)
 
 
 def period_log(con) -> pd.DataFrame:

@@ -10,18 +10,24 @@ as ``0.5`` or ``"50%"``.
 A plan id may have several versions, each ``effective_from`` a month (one YAML
 document per version, in one file or several); the version in force for a month
 is the latest whose ``effective_from`` is on or before it.
+
+A version may say who approved it (``version``, ``approved_by``, ``approved_at``, optional): a month run with a
+version that has no approval is paid, with a warning (``unapproved``). The book keeps the SHA-256 of each file's
+bytes, which the month's ``plan_versions`` table records (``plan_versions``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
+import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from attain.money import MoneyError, minor_digits, to_minor
@@ -162,14 +168,37 @@ class Plan:
     draw: Draw | None
     clawback: Clawback | None
     source: str
+    # issue 14 item 4: who approved this version, and its own version label (all optional)
+    version: str | None = None
+    approved_by: str | None = None
+    approved_at: str | None = None
+
+    @property
+    def approved(self) -> bool:
+        """Whether the version says who approved it and when."""
+        return bool(self.approved_by and self.approved_at)
+
+
+#: Columns of the ``plan_versions`` table: the plan version each plan id of a month's ledger used.
+PLAN_VERSION_COLUMNS = [
+    "month",
+    "plan_id",
+    "effective_from",
+    "version",
+    "approved_by",
+    "approved_at",
+    "source",
+    "sha256",
+]
 
 
 @dataclass
 class PlanBook:
-    """Every plan version loaded from a folder, plus the file texts (for fingerprints)."""
+    """Every plan version loaded from a folder, plus the file texts (for fingerprints) and their SHA-256."""
 
     versions: dict[str, list[Plan]] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)
 
     @property
     def plan_ids(self) -> list[str]:
@@ -218,11 +247,18 @@ def load_plans(plans_dir: Path | str) -> PlanBook:
     folder = Path(plans_dir)
     if not folder.is_dir():
         raise PlanError(f"{folder}: (folder): the plans folder does not exist; create it with one YAML file per plan")
+    return load_plan_files(sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]))
+
+
+def load_plan_files(paths: list[Path]) -> PlanBook:
+    """Load and validate the plan files ``paths`` as one book (a folder's files, or a single file)."""
     book = PlanBook()
     seen: dict[tuple[str, str | None], str] = {}
-    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
-        text = path.read_text(encoding="utf-8")
+    for path in paths:
+        data = path.read_bytes()
+        text = data.decode("utf-8")
         book.texts[path.name] = text
+        book.hashes[path.name] = hashlib.sha256(data).hexdigest()
         for plan in parse_plan_text(text, path.name):
             key = (plan.plan_id, plan.effective_from)
             if key in seen:
@@ -236,6 +272,37 @@ def load_plans(plans_dir: Path | str) -> PlanBook:
     for versions in book.versions.values():
         versions.sort(key=lambda p: p.effective_from or "0000-01")
     return book
+
+
+def plan_versions(book: PlanBook, plan_ids: list[str], month: str) -> pd.DataFrame:
+    """The ``plan_versions`` rows of ``month``: for each plan id, the version in force, its approval and the
+    SHA-256 of the file that defines it (so a ledger line traces back to the exact plan text)."""
+    rows = []
+    for plan_id in sorted(set(plan_ids)):
+        plan = book.for_rep(plan_id, month)
+        rows.append(
+            [
+                month,
+                plan.plan_id,
+                plan.effective_from or "",
+                plan.version or "",
+                plan.approved_by or "",
+                plan.approved_at or "",
+                plan.source,
+                book.hashes.get(plan.source, ""),
+            ]
+        )
+    return pd.DataFrame(rows, columns=PLAN_VERSION_COLUMNS, dtype=object)
+
+
+def unapproved(versions: pd.DataFrame) -> list[str]:
+    """A warning per row of a ``plan_versions`` table whose version says nobody approved it."""
+    missing = versions[(versions["approved_by"] == "") | (versions["approved_at"] == "")]
+    return [
+        f"plan {row.plan_id!r} ({row.source}, version {row.version or '(none)'}, in force in {row.month}) is not "
+        "approved: add approved_by and approved_at to the plan file once it is"
+        for row in missing.itertuples()
+    ]
 
 
 def parse_plan_text(text: str, source: str) -> list[Plan]:
@@ -385,6 +452,9 @@ class _Reader:
                 "draw",
                 "clawback",
                 "components",
+                "version",
+                "approved_by",
+                "approved_at",
             ),
             ("plan_id", "currency", "components"),
         )
@@ -427,7 +497,29 @@ class _Reader:
             draw=self.draw(doc["draw"], currency) if doc.get("draw") is not None else None,
             clawback=clawback,
             source=self.source,
+            version=self.label(doc["version"], "version") if doc.get("version") is not None else None,
+            approved_by=self.text(doc["approved_by"], "approved_by") if doc.get("approved_by") is not None else None,
+            approved_at=self.moment(doc["approved_at"], "approved_at") if doc.get("approved_at") is not None else None,
         )
+
+    def label(self, value: Any, path: str) -> str:
+        """A version label: text or a number (``3``, ``2027.1``, ``"v3"``), kept as written."""
+        if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)) or str(value).strip() == "":
+            raise self.fail(path, f'expected a version label such as 3 or "2027-01 rev 2", found {value!r}')
+        return str(value).strip()
+
+    def moment(self, value: Any, path: str) -> str:
+        """A date or date-time (``2026-11-20`` or ``2026-11-20T14:30:00Z``), as ISO text."""
+        if isinstance(value, dt.date):  # YAML reads both dates and date-times
+            return value.isoformat()
+        text = str(value).strip()
+        try:
+            dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise self.fail(
+                path, f"{value!r} is not a date; write YYYY-MM-DD or YYYY-MM-DDTHH:MM, for example 2026-11-20"
+            ) from None
+        return text
 
     def draw(self, raw: Any, currency: str) -> Draw:
         raw = self.mapping(raw, "draw", ("kind", "amount", "from", "until", "first_months"), ("kind", "amount"))
