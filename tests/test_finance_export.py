@@ -117,6 +117,8 @@ def ledger_of(rows) -> pd.DataFrame:
                 "amount_minor": a,
                 "explanation": "hand-made",
                 "for_month": MONTH,
+                "reason_code": "",
+                "explain_args": "{}",
             }
             for r, c, k, a in rows
         ]
