@@ -88,8 +88,14 @@ def filled(code: str) -> explain.Sentence:
 
 
 def english_words(text: str, names: Iterable[str]) -> list[str]:
-    """The English words of ``text`` once every name of ``names`` (longest first) is taken out."""
-    for name in sorted({str(n) for n in names if isinstance(n, str) and n}, key=len, reverse=True):
+    """The English words of ``text`` once every name of ``names`` (longest first) is taken out; a name may
+    wrap onto the next line (whitespace runs compare as one space, zero-width break opportunities as none)."""
+
+    def squeeze(value: str) -> str:
+        return " ".join(value.replace("\u200b", "").split())
+
+    text = squeeze(text)
+    for name in sorted({squeeze(n) for n in names if isinstance(n, str) and n}, key=len, reverse=True):
         text = text.replace(name, " ")
     return ENGLISH_WORD.findall(text)
 
