@@ -30,6 +30,7 @@ def review_packs(
     satisfaction: pd.DataFrame,
     incentive_ledger: pd.DataFrame,
     payouts: pd.DataFrame,
+    segment_summary: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
     """Render every rep's and every manager's pack for the month, in parallel across processes.
 
@@ -50,6 +51,7 @@ def review_packs(
         targets=unstamped(targets),
         quarantine=unstamped(quarantine),
         credit_splits=unstamped(credit_splits),
+        segments=segment_summary,
     )
     with warehouse.connect() as con:
         fingerprint = period_close.stored_fingerprint(con, month)

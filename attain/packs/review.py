@@ -19,6 +19,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
+from attain.measures.satisfaction import SEGMENT_BOUNDS
 from attain.money import round_half_up, to_minor
 from attain.periods import add_months, month_end, month_start, trailing
 from attain.roster import roster_for_month
@@ -80,6 +81,8 @@ class ReviewTables:
     targets: pd.DataFrame
     quarantine: pd.DataFrame | None = None
     credit_splits: pd.DataFrame | None = None
+    #: issue 13 item 6: ``segment_summary`` (attain.measures.segments), the rep's customers by ABC segment
+    segments: pd.DataFrame | None = None
     _groups: dict[tuple[str, str], dict] = field(default_factory=dict, init=False, repr=False)
 
     def records(self, table: str, key: str, value: str, **equal: object) -> list[dict]:
@@ -191,6 +194,16 @@ def _sentence(line: dict) -> dict | None:
     if not isinstance(code, str) or not code:
         return None
     return {"code": code, "args": json.loads(line["explain_args"])}
+
+
+def _segments(tables: ReviewTables, rep_id: str, month: str) -> list[dict]:
+    """The rep's A, B and C rows of ``segment_summary`` (one set per plan currency), with ``csat_share`` the
+    segment's ``csat_pct`` (0-100) as a ratio; empty when the rep has no credited revenue in the 12 months."""
+    if tables.segments is None:
+        return []
+    rows = tables.records("segments", "rep_id", rep_id, month=month)
+    rows = sorted(rows, key=lambda row: (row["currency"], row["segment"]))
+    return [{**row, "csat_share": None if row["csat_pct"] is None else row["csat_pct"] / 100} for row in rows]
 
 
 def _target_value(row: dict, currency: str) -> int | None:
@@ -361,6 +374,8 @@ def rep_review(
         "statement": statement,
         "findings": findings(att, trend, pipeline, company_pipeline, satisfaction),
         "next_target": _next_target(tables, rep_id, month, currency, trend),
+        "segments": _segments(tables, rep_id, month),
+        "segment_bounds": [bound / 100 for bound in SEGMENT_BOUNDS],
     }
 
 
