@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Callable
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -95,7 +96,7 @@ def _missing(value: object) -> bool:
     return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
 
 
-def format_percent(ratio: float | None, locale: str, digits: int = 1) -> str:
+def format_percent(ratio: float | Decimal | None, locale: str, digits: int = 1) -> str:
     """``1.0456`` -> ``104.6%``; a missing ratio (None, NaN, <NA>) prints as an em dash."""
     if ratio is None or _missing(ratio):
         return MISSING
@@ -147,7 +148,7 @@ def explanation(sentence: explain.Sentence, locale: str) -> str:
     """A ledger line's explanation (``attain.pay.explain``: reason code and facts) in ``locale``: the
     sentence's translated template filled with its facts, each formatted for the locale."""
     translations = translator(locale)
-    typed = {
+    typed: dict[str, Callable[..., str]] = {
         "money": lambda minor, currency: format_money(minor, currency, locale),
         "pct": lambda ratio: format_rate(ratio, locale),
         "att": lambda actual, target: format_percent(

@@ -43,8 +43,9 @@ def _clawbacks(
         inside = days <= rule.window_days
         window = sentence("window.days", n=int(rule.window_days))
     else:
+        assert rule.window_months is not None  # the plan loader requires window_days or window_months
         inside = (cancelled <= closed + pd.DateOffset(months=rule.window_months)).to_numpy()
-        window = sentence("window.months", n=int(rule.window_months))
+        window = sentence("window.months", n=rule.window_months)
     sources = paid[
         paid["kind"].isin(CLAWBACK_SOURCE_KINDS) & (paid["amount_minor"] != 0) & paid["rep_id"].isin(events["rep_id"])
     ]
