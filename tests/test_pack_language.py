@@ -101,7 +101,9 @@ def english_words(text: str, names: Iterable[str]) -> list[str]:
 
 
 def test_every_sentence_has_a_chinese_template_and_english_stays_the_record():
-    for code in explain.SENTENCES:
+    chinese_catalogue = i18n.translator("zh_CN")
+    for code, template in explain.SENTENCES.items():
+        assert chinese_catalogue.pgettext(i18n.LEDGER_CONTEXT, template) != template, f"{code}: no Chinese template"
         sentence = filled(code)
         chinese = i18n.explanation(sentence, "zh_CN")
         assert english_words(chinese, _TEXTS.values()) == [], (code, chinese)

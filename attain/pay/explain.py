@@ -30,102 +30,161 @@ from typing import Any
 
 from attain.money import money_text
 
+
+def pgettext(context: str, message: str) -> str:
+    """Marks ``message`` for the catalogues (``pybabel extract`` collects ``pgettext`` calls; ``context`` is
+    ``ledger``) and returns it unchanged: the English sentence is the msgid, translated when a pack prints it."""
+    return message
+
+
 #: Each reason code and its sentence in English (the gettext msgid of the translations, context ``ledger``).
 SENTENCES: dict[str, str] = {
     # commission lines: rate x base, and what credit the base is
-    "commission.per_deal": "%(rate)s x %(base)s of deal %(deal)s's %(credit)s credit in the %(band)s %(ccy)s band"
-    "%(withheld)s",
-    "commission.flat": "%(rate)s x %(base)s of %(period)s credit (%(deals)s)%(withheld)s",
-    "commission.retro_attainment": "%(rate)s x %(base)s all credit of %(period)s: attainment %(att)s reached the "
-    "%(band)s band (%(deals)s)%(withheld)s",
-    "commission.retro_total": "%(rate)s x %(base)s all credit of %(period)s: total credit %(total)s reached the "
-    "%(band)s band (%(deals)s)%(withheld)s",
-    "commission.between": "%(rate)s x %(base)s of credit between %(low)s and %(high)s of the %(target)s target of "
-    "%(period)s (%(deals)s)%(withheld)s",
-    "commission.above": "%(rate)s x %(base)s of credit above %(low)s of the %(target)s target of %(period)s "
-    "(%(deals)s)%(withheld)s",
-    "commission.amount_band": "%(rate)s x %(base)s of %(period)s credit in the %(band)s %(ccy)s band "
-    "(%(deals)s)%(withheld)s",
-    "commission.withheld": "; accelerator rate %(rate)s withheld: %(why)s",
-    "commission.not_paid": "Not paid: %(why)s.",
-    "commission.no_target": "No revenue target for %(period)s: the attainment bands cannot be applied; ask sales "
-    "operations to set one.",
-    "commission.below_threshold": "Attainment %(att)s is below the %(threshold)s threshold: nothing is paid.",
-    "commission.below_amount": "Credit %(total)s is below the %(threshold)s threshold: nothing is paid.",
-    "commission.no_credit": "No credited revenue in %(period)s.",
+    "commission.per_deal": pgettext(
+        "ledger", "%(rate)s x %(base)s of deal %(deal)s's %(credit)s credit in the %(band)s %(ccy)s band%(withheld)s"
+    ),
+    "commission.flat": pgettext("ledger", "%(rate)s x %(base)s of %(period)s credit (%(deals)s)%(withheld)s"),
+    "commission.retro_attainment": pgettext(
+        "ledger",
+        "%(rate)s x %(base)s all credit of %(period)s: attainment %(att)s reached the "
+        "%(band)s band (%(deals)s)%(withheld)s",
+    ),
+    "commission.retro_total": pgettext(
+        "ledger",
+        "%(rate)s x %(base)s all credit of %(period)s: total credit %(total)s reached the "
+        "%(band)s band (%(deals)s)%(withheld)s",
+    ),
+    "commission.between": pgettext(
+        "ledger",
+        "%(rate)s x %(base)s of credit between %(low)s and %(high)s of the %(target)s target of "
+        "%(period)s (%(deals)s)%(withheld)s",
+    ),
+    "commission.above": pgettext(
+        "ledger",
+        "%(rate)s x %(base)s of credit above %(low)s of the %(target)s target of %(period)s (%(deals)s)%(withheld)s",
+    ),
+    "commission.amount_band": pgettext(
+        "ledger", "%(rate)s x %(base)s of %(period)s credit in the %(band)s %(ccy)s band (%(deals)s)%(withheld)s"
+    ),
+    "commission.withheld": pgettext("ledger", "; accelerator rate %(rate)s withheld: %(why)s"),
+    "commission.not_paid": pgettext("ledger", "Not paid: %(why)s."),
+    "commission.no_target": pgettext(
+        "ledger",
+        "No revenue target for %(period)s: the attainment bands cannot be applied; ask sales operations to set one.",
+    ),
+    "commission.below_threshold": pgettext(
+        "ledger", "Attainment %(att)s is below the %(threshold)s threshold: nothing is paid."
+    ),
+    "commission.below_amount": pgettext(
+        "ledger", "Credit %(total)s is below the %(threshold)s threshold: nothing is paid."
+    ),
+    "commission.no_credit": pgettext("ledger", "No credited revenue in %(period)s."),
     # the period a component pays on, the deals a line lists
-    "period.qtd": "%(quarter)s (QTD)",
-    "deals.one": "deal %(ids)s",
-    "deals.many": "deals %(ids)s",
-    "deals.more": "deals %(ids)s and %(more)s more",
+    "period.qtd": pgettext("ledger", "%(quarter)s (QTD)"),
+    "deals.one": pgettext("ledger", "deal %(ids)s"),
+    "deals.many": pgettext("ledger", "deals %(ids)s"),
+    "deals.more": pgettext("ledger", "deals %(ids)s and %(more)s more"),
     # conditions (gates and penalties)
-    "condition.rep": "%(period)s %(metric)s",
-    "condition.team": "team %(period)s %(metric)s",
-    "condition.managed": "managed team %(period)s %(metric)s",
-    "condition.actual": "%(label)s %(value)s (needs %(op)s %(limit)s)",
-    "condition.attainment": "%(label)s attainment %(att)s (needs %(op)s %(limit)s)",
-    "condition.no_target": "%(label)s attainment: no target",
-    "condition.few_responses": "%(measure)s: not enough responses",
-    "condition.score": "%(measure)s %(value)s (needs %(op)s %(limit)s)",
-    "term.month": "month",
-    "term.QTD": "QTD",
-    "term.YTD": "YTD",
-    "term.revenue": "revenue",
-    "term.won_deals": "won_deals",
-    "term.new_accounts": "new_accounts",
-    "term.csat_pct": "CSAT",
-    "term.csat_mean": "CSAT mean",
-    "term.nps": "NPS",
+    "condition.rep": pgettext("ledger", "%(period)s %(metric)s"),
+    "condition.team": pgettext("ledger", "team %(period)s %(metric)s"),
+    "condition.managed": pgettext("ledger", "managed team %(period)s %(metric)s"),
+    "condition.actual": pgettext("ledger", "%(label)s %(value)s (needs %(op)s %(limit)s)"),
+    "condition.attainment": pgettext("ledger", "%(label)s attainment %(att)s (needs %(op)s %(limit)s)"),
+    "condition.no_target": pgettext("ledger", "%(label)s attainment: no target"),
+    "condition.few_responses": pgettext("ledger", "%(measure)s: not enough responses"),
+    "condition.score": pgettext("ledger", "%(measure)s %(value)s (needs %(op)s %(limit)s)"),
+    "term.month": pgettext("ledger", "month"),
+    "term.QTD": pgettext("ledger", "QTD"),
+    "term.YTD": pgettext("ledger", "YTD"),
+    "term.revenue": pgettext("ledger", "revenue"),
+    "term.won_deals": pgettext("ledger", "won_deals"),
+    "term.new_accounts": pgettext("ledger", "new_accounts"),
+    "term.csat_pct": pgettext("ledger", "CSAT"),
+    "term.csat_mean": pgettext("ledger", "CSAT mean"),
+    "term.nps": pgettext("ledger", "NPS"),
     # milestone and team bonuses
-    "whose.rep": "your",
-    "whose.team": "team %(team)s's",
-    "whose.manager": "your managed team's",
-    "bonus.reached": "Milestone bonus: %(whose)s %(period)s %(metric)s attainment %(att)s reached %(milestone)s",
-    "bonus.no_target": "No %(metric)s target for %(whose)s %(period)s: no milestone can be reached.",
-    "bonus.below": "%(whose)s %(period)s %(metric)s attainment %(att)s is below the first milestone (%(milestone)s).",
+    "whose.rep": pgettext("ledger", "your"),
+    "whose.team": pgettext("ledger", "team %(team)s's"),
+    "whose.manager": pgettext("ledger", "your managed team's"),
+    "bonus.reached": pgettext(
+        "ledger", "Milestone bonus: %(whose)s %(period)s %(metric)s attainment %(att)s reached %(milestone)s"
+    ),
+    "bonus.no_target": pgettext(
+        "ledger", "No %(metric)s target for %(whose)s %(period)s: no milestone can be reached."
+    ),
+    "bonus.below": pgettext(
+        "ledger", "%(whose)s %(period)s %(metric)s attainment %(att)s is below the first milestone (%(milestone)s)."
+    ),
     # SPIFFs
-    "spiff.per_deal.one": "SPIFF: %(n)s qualifying deal%(rule)s x %(amount)s (%(deals)s)",
-    "spiff.per_deal.many": "SPIFF: %(n)s qualifying deals%(rule)s x %(amount)s (%(deals)s)",
-    "spiff.rate": "SPIFF: %(rate)s x %(base)s of credit on qualifying deals%(rule)s (%(deals)s)",
-    "spiff.products": " (product %(products)s)",
-    "spiff.dates": " (closed %(start)s to %(end)s)",
-    "spiff.products_dates": " (product %(products)s; closed %(start)s to %(end)s)",
+    "spiff.per_deal.one": pgettext("ledger", "SPIFF: %(n)s qualifying deal%(rule)s x %(amount)s (%(deals)s)"),
+    "spiff.per_deal.many": pgettext("ledger", "SPIFF: %(n)s qualifying deals%(rule)s x %(amount)s (%(deals)s)"),
+    "spiff.rate": pgettext("ledger", "SPIFF: %(rate)s x %(base)s of credit on qualifying deals%(rule)s (%(deals)s)"),
+    "spiff.products": pgettext("ledger", " (product %(products)s)"),
+    "spiff.dates": pgettext("ledger", " (closed %(start)s to %(end)s)"),
+    "spiff.products_dates": pgettext("ledger", " (product %(products)s; closed %(start)s to %(end)s)"),
     # penalties and caps
-    "penalty.multiplier": "Penalty: %(why)s: variable pay %(base)s (%(components)s) x %(multiplier)s, a reduction of "
-    "%(cut)s",
-    "penalty.fixed": "Penalty: %(why)s: fixed deduction of %(amount)s",
-    "cap": "Cap: %(what)s pays at most %(cap)s; %(earned)s earned, %(cut)s cut off",
-    "cap.component": "component %(id)s",
-    "cap.plan": "plan %(id)s",
+    "penalty.multiplier": pgettext(
+        "ledger", "Penalty: %(why)s: variable pay %(base)s (%(components)s) x %(multiplier)s, a reduction of %(cut)s"
+    ),
+    "penalty.fixed": pgettext("ledger", "Penalty: %(why)s: fixed deduction of %(amount)s"),
+    "cap": pgettext("ledger", "Cap: %(what)s pays at most %(cap)s; %(earned)s earned, %(cut)s cut off"),
+    "cap.component": pgettext("ledger", "component %(id)s"),
+    "cap.plan": pgettext("ledger", "plan %(id)s"),
     # clawbacks
-    "clawback": "Clawback: deal %(deal)s closed %(closed)s, cancelled %(cancelled)s (%(days)s days, within "
-    "%(window)s): returns %(how)s paid in %(paid_in)s (%(component)s%(band)s)",
-    "clawback.rate": "%(rate)s x %(base)s",
-    "clawback.per_deal": "%(amount)s per deal",
-    "clawback.band": ", band %(band)s",
-    "clawback.outside": "Deal %(deal)s cancelled %(cancelled)s, outside %(window)s: nothing is clawed back.",
-    "clawback.unpaid": "Deal %(deal)s cancelled %(cancelled)s: no commission or SPIFF was paid on it, nothing to "
-    "claw back.",
-    "window.none": "this plan has no clawback window",
-    "window.days": "the %(n)s-day clawback window",
-    "window.months": "the %(n)s-month clawback window",
+    "clawback": pgettext(
+        "ledger",
+        "Clawback: deal %(deal)s closed %(closed)s, cancelled %(cancelled)s (%(days)s days, within "
+        "%(window)s): returns %(how)s paid in %(paid_in)s (%(component)s%(band)s)",
+    ),
+    "clawback.rate": pgettext("ledger", "%(rate)s x %(base)s"),
+    "clawback.per_deal": pgettext("ledger", "%(amount)s per deal"),
+    "clawback.band": pgettext("ledger", ", band %(band)s"),
+    "clawback.outside": pgettext(
+        "ledger", "Deal %(deal)s cancelled %(cancelled)s, outside %(window)s: nothing is clawed back."
+    ),
+    "clawback.unpaid": pgettext(
+        "ledger", "Deal %(deal)s cancelled %(cancelled)s: no commission or SPIFF was paid on it, nothing to claw back."
+    ),
+    "window.none": pgettext("ledger", "this plan has no clawback window"),
+    "window.days": pgettext("ledger", "the %(n)s-day clawback window"),
+    "window.months": pgettext("ledger", "the %(n)s-month clawback window"),
     # draws and guarantees
-    "guarantee": "Guarantee: earnings %(earnings)s topped up to the %(guarantee)s guarantee (not recovered later)",
-    "draw": "Recoverable draw: earnings %(earnings)s below the %(draw)s draw; %(advance)s advanced, outstanding "
-    "balance now %(balance)s",
-    "draw_recovery": "Draw recovery: %(recovered)s of earnings above %(floor)s recovers the outstanding %(owed)s "
-    "draw; balance now %(balance)s",
+    "guarantee": pgettext(
+        "ledger", "Guarantee: earnings %(earnings)s topped up to the %(guarantee)s guarantee (not recovered later)"
+    ),
+    "draw": pgettext(
+        "ledger",
+        "Recoverable draw: earnings %(earnings)s below the %(draw)s draw; %(advance)s advanced, outstanding "
+        "balance now %(balance)s",
+    ),
+    "draw_recovery": pgettext(
+        "ledger",
+        "Draw recovery: %(recovered)s of earnings above %(floor)s recovers the outstanding %(owed)s "
+        "draw; balance now %(balance)s",
+    ),
     # carried balances
-    "carry_forward": "Carried forward: this month's lines sum to %(total)s (more recovered than earned), so nothing "
-    "is paid and %(carried)s becomes a balance recovered from later earnings; balance now %(balance)s",
-    "recovery": "Recovery of the balance carried forward from %(source)s: %(recovered)s of this month's %(payable)s "
-    "payable; %(left)s of it still to recover",
-    "recovery.not_recovered": "Not recovered: the rep leaves on %(leaves)s with %(outstanding)s of carried balance "
-    "outstanding; it is reported here for finance to settle, not forgiven",
+    "carry_forward": pgettext(
+        "ledger",
+        "Carried forward: this month's lines sum to %(total)s (more recovered than earned), so nothing "
+        "is paid and %(carried)s becomes a balance recovered from later earnings; balance now %(balance)s",
+    ),
+    "recovery": pgettext(
+        "ledger",
+        "Recovery of the balance carried forward from %(source)s: %(recovered)s of this month's %(payable)s "
+        "payable; %(left)s of it still to recover",
+    ),
+    "recovery.not_recovered": pgettext(
+        "ledger",
+        "Not recovered: the rep leaves on %(leaves)s with %(outstanding)s of carried balance "
+        "outstanding; it is reported here for finance to settle, not forgiven",
+    ),
     # adjustments of closed months
-    "adjustment": "Adjustment for %(for_month)s (%(component)s): recomputed with later data %(now)s, %(paid)s paid "
-    "when %(for_month)s was closed%(already)s: %(sign)s%(diff)s",
-    "adjustment.already": ", %(done)s already adjusted",
+    "adjustment": pgettext(
+        "ledger",
+        "Adjustment for %(for_month)s (%(component)s): recomputed with later data %(now)s, %(paid)s paid "
+        "when %(for_month)s was closed%(already)s: %(sign)s%(diff)s",
+    ),
+    "adjustment.already": pgettext("ledger", ", %(done)s already adjusted"),
 }
 
 #: A sentence: ``{"code": reason code, "args": {name: argument}}``.
