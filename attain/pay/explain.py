@@ -239,9 +239,13 @@ def deals(ids: str, shown: int = 5) -> Sentence:
     return sentence("deals.many" if len(parts) > 1 else "deals.one", ids=listed)
 
 
+#: One encoder for every line (``json.dumps`` with options builds a new one per call).
+_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def args_json(nested: Sentence) -> str:
     """The ``explain_args`` column: the sentence's arguments as compact, key-sorted JSON."""
-    return json.dumps(nested["args"], ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return _JSON.encode(nested["args"])
 
 
 @functools.lru_cache(maxsize=4096)
