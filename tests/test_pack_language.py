@@ -28,10 +28,10 @@ ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
 
 #: How the focused fixture fills a sentence's placeholders: typed facts by name, nested sentences by name.
 _MONEY = "base credit target total amount cap earned earnings guarantee draw advance balance recovered floor owed"
-_MONEY += " carried payable left outstanding now paid diff done"
+_MONEY += " carried payable left outstanding now paid diff done granted claimed"
 _PCT = {"rate", "low", "high", "threshold", "milestone", "limit", "cut"}
-_DATES = {"closed", "cancelled", "leaves", "start", "end"}
-_MONTHS = {"period", "paid_in", "source", "for_month"}
+_DATES = {"closed", "cancelled", "leaves", "start", "end", "on"}
+_MONTHS = {"period", "paid_in", "source", "for_month", "month"}
 _NESTED = {
     "why": "condition.attainment",
     "label": "condition.team",
@@ -45,13 +45,15 @@ _NESTED = {
     "already": "adjustment.already",
     "measure": "term.csat_mean",
     "deals": "deals.more",
+    "where": "dispute.line",
+    "status": "term.partly_accepted",
 }
 _TEXTS = {
     "deal": "D-2001",
     "ids": "D-2001, D-2002",
     "band": "100%-120%",
     "ccy": "USD",
-    "id": "commission",
+    "id": "D-17",
     "products": "GTX Pro",
     "components": "commission",
     "component": "commission",
@@ -61,6 +63,9 @@ _TEXTS = {
     "multiplier": "0.9",
     "quarter": "FY2026 Q4",
     "value": "92.5%",
+    "line": 2,
+    "claim": "费率有误",
+    "by": "陈梅",
 }
 
 
@@ -121,7 +126,12 @@ def _kind(code: str) -> str:
     head = code.split(".")[0]
     kinds = {"bonus": "bonus", "spiff": "spiff", "penalty": "penalty", "cap": "cap", "clawback": "clawback"}
     kinds |= {"guarantee": "guarantee", "draw": "draw", "draw_recovery": "draw_recovery"}
-    kinds |= {"carry_forward": "carry_forward", "recovery": "recovery", "adjustment": "adjustment"}
+    kinds |= {
+        "carry_forward": "carry_forward",
+        "recovery": "recovery",
+        "adjustment": "adjustment",
+        "dispute": "adjustment",
+    }
     return kinds.get(head, "commission")
 
 

@@ -185,6 +185,15 @@ SENTENCES: dict[str, str] = {
         "when %(for_month)s was closed%(already)s: %(sign)s%(diff)s",
     ),
     "adjustment.already": pgettext("ledger", ", %(done)s already adjusted"),
+    # decided disputes paid as adjustment lines (attain.pay.disputes, issue 14)
+    "dispute": pgettext(
+        "ledger",
+        "Dispute %(id)s about %(where)s (%(claim)s): %(status)s by %(by)s on %(on)s; %(granted)s of %(claimed)s claimed.",
+    ),
+    "dispute.line": pgettext("ledger", "%(month)s, line %(line)s"),
+    "dispute.deal": pgettext("ledger", "%(month)s, deal %(deal)s"),
+    "term.accepted": pgettext("ledger", "accepted"),
+    "term.partly_accepted": pgettext("ledger", "partly accepted"),
 }
 
 #: A sentence: ``{"code": reason code, "args": {name: argument}}``.
