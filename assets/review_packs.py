@@ -34,6 +34,7 @@ def review_packs(
     disputes: pd.DataFrame,
     earnings_forecast: pd.DataFrame,
     self_assessments: pd.DataFrame,
+    segment_summary: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
     """Render every rep's and every manager's pack for the month, in parallel across processes.
 
@@ -64,6 +65,7 @@ def review_packs(
         earnings_forecast=earnings_forecast,
         self_assessments=unstamped(self_assessments),
         coaching=coaching,
+        segments=segment_summary,
     )
     with warehouse.connect() as con:
         fingerprint = period_close.stored_fingerprint(con, month)

@@ -5,6 +5,7 @@ from dagster import AssetExecutionContext, Output, multi_asset
 
 from assets.common import run_month, stamped, table_metadata, table_out, unstamped
 from attain.measures import satisfaction as rules
+from attain.measures.segments import segment_summary
 from pipelines.partitions import monthly
 from pipelines.resources import AttainConfig
 
@@ -16,6 +17,7 @@ from pipelines.resources import AttainConfig
         ),
         "satisfaction_trend": table_out("Monthly CSAT and NPS, 12 months."),
         "account_segments": table_out("ABC segments of each rep's accounts by revenue share."),
+        "segment_summary": table_out("Per rep and ABC segment: accounts, revenue share, CSAT where enough responses."),
     },
     partitions_def=monthly,
     group_name="customers",
@@ -34,6 +36,7 @@ def satisfaction_stage(
     scores = rules.satisfaction(surveys, deals, roster, month, settings)
     trend = rules.satisfaction_trend(surveys, deals, roster, month, settings)
     segments = rules.account_segments(credited_deals.drop(columns=["month"]), month, settings)
+    summary = segment_summary(segments, surveys, deals, month, settings)
     withheld = int((~scores["enough"].astype(bool)).sum())
     yield Output(
         stamped(scores, month),
@@ -42,3 +45,4 @@ def satisfaction_stage(
     )
     yield Output(stamped(trend, month), output_name="satisfaction_trend", metadata=table_metadata(trend))
     yield Output(stamped(segments, month), output_name="account_segments", metadata=table_metadata(segments))
+    yield Output(stamped(summary, month), output_name="segment_summary", metadata=table_metadata(summary))

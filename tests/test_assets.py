@@ -144,6 +144,6 @@ def test_pipeline_health_and_satisfaction_are_stamped_with_the_month(attain, inp
         reps=inputs["reps"],
         credited_deals=measured["credited_deals"],
     )
-    assert set(outs) == {"satisfaction", "satisfaction_trend", "account_segments"}
+    assert set(outs) == {"satisfaction", "satisfaction_trend", "account_segments", "segment_summary"}
     for out in outs.values():
         assert out.value.empty or set(out.value["month"]) == {MONTH}

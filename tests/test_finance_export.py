@@ -117,6 +117,8 @@ def ledger_of(rows) -> pd.DataFrame:
                 "amount_minor": a,
                 "explanation": "hand-made",
                 "for_month": MONTH,
+                "reason_code": "",
+                "explain_args": "{}",
             }
             for r, c, k, a in rows
         ]
@@ -227,3 +229,17 @@ def test_a_rerun_writes_byte_identical_exports(tmp_path, month, monkeypatch):
     monkeypatch.setattr(dt, "datetime", _Later)  # what openpyxl asks for the time of saving
     second = [f.read_bytes() for f in write_payouts(pay, ledger, tmp_path / "b", MONTH)]
     assert first == second
+
+
+def test_xlsx_rates_are_exact_numbers_shown_as_percentages_and_csv_keeps_the_decimal(tmp_path):
+    """Issue 13 item 5: a person reads the XLSX, so a rate is the number 0.025 shown as 2.5%; the CSV keeps 0.025."""
+    ledger = ledger_of([("U", "USD", "commission", 2_500), ("U", "USD", "clawback", -100)])
+    ledger.loc[0, "rate"] = "0.025"
+    pay = payouts(ledger, roster("U"), MONTH)
+    csv_path = write_payouts(pay, ledger, tmp_path, MONTH, ("csv",))[1]
+    sheet = load_workbook(write_payouts(pay, ledger, tmp_path, MONTH, ("xlsx",))[0])["Ledger"]
+    header = [c.value for c in sheet[1]]
+    rates = [dict(zip(header, r, strict=True))["rate"] for r in sheet.iter_rows(min_row=2)]
+    assert [(r.value, r.data_type, r.number_format) for r in rates[:1]] == [(0.025, "n", "0.0##%")]
+    assert rates[1].value in (None, "")  # no rate: an empty cell
+    assert pd.read_csv(csv_path, dtype=str, keep_default_na=False)["rate"].tolist() == ["0.025", ""]

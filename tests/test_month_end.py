@@ -289,3 +289,23 @@ def test_a_pack_that_fails_fails_alone_and_the_rest_are_delivered(first_run, tmp
         ]
         assert attached == sorted(Path(p).name for p in team["path"])
         assert (reason in body) == (manager.rep_id == manager_id), "only the rep's own manager reads about it"
+
+
+def test_chinese_packs_of_the_demo_month_have_no_english_word(first_run):
+    """Issue 13 item 1: every zh_CN pack, read back page by page, holds no English word once the names are
+    taken out (people, teams, regions, accounts, products, deal, plan and component ids, currency codes, and
+    who set each target and why, as typed into the targets file)."""
+    from tests.test_pack_language import english_words
+
+    var, _ = first_run
+    reps, deals = _table(var, "reps", column="as_of"), _table(var, "deals", column="as_of")
+    ledger, targets = _table(var, "incentive_ledger"), _table(var, "targets", column="as_of")
+    assert ledger["reason_code"].str.len().min() > 0, "every line keeps its reason code"
+    names = [*reps["name"], *reps["team"], *reps["region"], *deals["account"], *deals["product"], *deals["deal_id"]]
+    names += [*ledger["component"], *ledger["plan_id"], *ledger["currency"], *targets["reason"], *targets["author"]]
+    packs = _table(var, "review_packs")
+    chinese = packs[packs["locale"] == "zh_CN"]
+    assert len(chinese) >= 3 and "manager" in set(chinese["kind"])
+    for path in chinese["path"]:
+        for number, page in enumerate(PdfReader(var / "output" / path).pages, start=1):
+            assert english_words(page.extract_text(), names) == [], f"{path} page {number}"

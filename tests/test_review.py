@@ -7,6 +7,8 @@ September. The render tests reuse it.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pandas as pd
 import pytest
 
@@ -610,7 +612,9 @@ def test_shared_deals_are_listed_with_the_credit_the_rep_had():
         }
     )
     r2 = rep_review("R2", MONTH, shared, SETTINGS)
-    assert [(d["deal_id"], d.get("credit")) for d in r2["won_deals"]][:1] == [("D-1001", "split 40%")]
+    assert [(d["deal_id"], d.get("credit")) for d in r2["won_deals"]][:1] == [
+        ("D-1001", {"role": "split", "share": Decimal("0.4")})
+    ]
     r3 = rep_review("R3", MONTH, shared, SETTINGS)
-    assert ("D-1002", "overlay") in [(d["deal_id"], d.get("credit")) for d in r3["won_deals"]]
+    assert ("D-1002", {"role": "overlay", "share": None}) in [(d["deal_id"], d.get("credit")) for d in r3["won_deals"]]
     assert "D-1001" not in [d["deal_id"] for d in rep_review("R2", MONTH, tables, SETTINGS)["won_deals"]]

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Callable
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from attain.money import from_minor
+from attain.pay import explain
 from attain.periods import month_start
 
 #: Locales a pack or e-mail can be written in (the roster's ``locale`` column).
@@ -93,7 +96,7 @@ def _missing(value: object) -> bool:
     return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
 
 
-def format_percent(ratio: float | None, locale: str, digits: int = 1) -> str:
+def format_percent(ratio: float | Decimal | None, locale: str, digits: int = 1) -> str:
     """``1.0456`` -> ``104.6%``; a missing ratio (None, NaN, <NA>) prints as an em dash."""
     if ratio is None or _missing(ratio):
         return MISSING
@@ -126,3 +129,37 @@ def format_month(month: str, locale: str) -> str:
 def format_month_short(month: str, locale: str) -> str:
     """``"2026-10"`` -> ``Oct`` (en) / ``10月`` (zh_CN): chart axis labels."""
     return babel.dates.format_skeleton("MMM", month_start(month), locale=_babel_locale(locale))
+
+
+def format_rate(ratio: Decimal | str | float | None, locale: str) -> str:
+    """An exact rate or share as a percentage with the decimals it has (``"0.025"`` -> ``2.5%``, ``"0.03"`` ->
+    ``3%``): plan rates, credit shares. Empty or missing -> an empty string (a line without a rate)."""
+    if ratio is None or ratio == "" or _missing(ratio):
+        return ""
+    exact = Decimal(str(ratio))
+    return babel.numbers.format_percent(exact, format="#,##0.########%", locale=_babel_locale(locale))
+
+
+#: Gettext context of the ledger's sentences in the catalogues (``msgctxt "ledger"``).
+LEDGER_CONTEXT = "ledger"
+
+
+def explanation(sentence: explain.Sentence, locale: str) -> str:
+    """A ledger line's explanation (``attain.pay.explain``: reason code and facts) in ``locale``: the
+    sentence's translated template filled with its facts, each formatted for the locale."""
+    translations = translator(locale)
+    typed: dict[str, Callable[..., str]] = {
+        "money": lambda minor, currency: format_money(minor, currency, locale),
+        "pct": lambda ratio: format_rate(ratio, locale),
+        "att": lambda actual, target: format_percent(
+            Decimal(explain.attainment_tenths(actual, target)) / 1000, locale, 1
+        ),
+        "date": lambda day: format_date(dt.date.fromisoformat(day), locale),
+        "month": lambda month: format_month(month, locale),
+    }
+    return explain.render(
+        sentence,
+        lambda code: str(translations.pgettext(LEDGER_CONTEXT, explain.SENTENCES[code])),
+        typed,
+        lambda n: format_number(n, locale),
+    )

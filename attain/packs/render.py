@@ -153,6 +153,21 @@ def _pct(ctx, ratio: float | None, digits: int = 1) -> str:
 
 
 @pass_context
+def _rate(ctx, ratio) -> str:
+    """An exact rate or share (``"0.025"``) as the locale's percentage (``2.5%``); issue 13 item 5."""
+    return i18n.format_rate(ratio, _locale(ctx))
+
+
+@pass_context
+def _explain(ctx, line: dict) -> str:
+    """A statement line's explanation in the reader's language (issue 13 item 1); a line stored without its
+    reason code (a ledger from before it was kept) prints its English ``explanation``."""
+    if line.get("explain"):
+        return i18n.explanation(line["explain"], _locale(ctx))
+    return line.get("explanation") or ""
+
+
+@pass_context
 def _num(ctx, value: float | None, digits: int = 0) -> str:
     return i18n.format_number(value, _locale(ctx), digits)
 
@@ -286,6 +301,8 @@ class Renderer:
         self.env.filters.update(
             money=_money,
             pct=_pct,
+            rate=_rate,
+            explain=_explain,
             num=_num,
             date=_date,
             month=_month,

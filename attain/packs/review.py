@@ -11,6 +11,7 @@ can cite it ("Revenue attainment 112.0% this month").
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from attain.measures import target_review
+from attain.measures.satisfaction import SEGMENT_BOUNDS
 from attain.money import round_half_up, to_minor
 from attain.packs.coaching import Catalogue, coaching_measures, default_catalogue, suggestions
 from attain.periods import add_months, month_end, month_start, trailing
@@ -90,6 +92,8 @@ class ReviewTables:
     earnings_forecast: pd.DataFrame | None = None
     time_progress: pd.DataFrame | None = None  # issue 13 item 2: an as-of run's time_progress table
     as_of: dict | None = None  # issue 13 item 2: an as-of run's elapsed days
+    #: issue 13 item 6: ``segment_summary`` (attain.measures.segments), the rep's customers by ABC segment
+    segments: pd.DataFrame | None = None
     _groups: dict[tuple[str, str], dict] = field(default_factory=dict, init=False, repr=False)
     self_assessments: pd.DataFrame | None = None  # issue 13 item 3
     coaching: Catalogue | None = None  # issue 13 item 3
@@ -158,14 +162,14 @@ def _pipeline(tables: ReviewTables, scope: str, scope_id: str, month: str) -> di
 
 def _deals(tables: ReviewTables, rep_id: str, month: str) -> tuple[list[dict], list[dict]]:
     """Won and lost deals that closed in ``month`` and that the rep owns or shares (split or overlay credit,
-    marked with ``credit`` such as ``"split 40%"``), by close date then deal id."""
+    marked with ``credit``: its ``role`` and, for a split, its ``share`` as a ratio), by close date then deal id."""
     first, last = pd.Timestamp(month_start(month)), pd.Timestamp(month_end(month))
     owned = {d["deal_id"]: d for d in tables.records("deals", "owner_id", rep_id)}
     shared = tables.records("credit_splits", "rep_id", rep_id) if tables.credit_splits is not None else []
     for split in shared:
         for deal in tables.records("deals", "deal_id", split["deal_id"]):
-            note = "overlay" if split["role"] == "overlay" else f"split {split['share']}%"
-            owned[deal["deal_id"]] = {**deal, "credit": note}
+            share = None if split["role"] == "overlay" else Decimal(str(split["share"])) / 100
+            owned[deal["deal_id"]] = {**deal, "credit": {"role": split["role"], "share": share}}
     rows = [d for d in owned.values() if d["close_date"] is not None and first <= pd.Timestamp(d["close_date"]) <= last]
     rows.sort(key=lambda d: (pd.Timestamp(d["close_date"]), d["deal_id"]))
     return [d for d in rows if d["stage"] == "won"], [d for d in rows if d["stage"] == "lost"]
@@ -181,8 +185,11 @@ def _satisfaction(tables: ReviewTables, rep_id: str, month: str) -> dict[str, di
 
 
 def _statement(tables: ReviewTables, rep_id: str, month: str) -> dict:
-    """The ledger lines exactly as stored, in statement order, and the payout they add up to."""
+    """The ledger lines exactly as stored, in statement order, and the payout they add up to. Each line's
+    ``explain`` is its explanation's sentence (reason code and facts, ``attain.pay.explain``) for the pack to
+    write in the reader's language, or None for a line stored without one (the English ``explanation`` prints)."""
     lines = sorted(tables.records("incentive_ledger", "rep_id", rep_id, month=month), key=lambda r: r["line_no"])
+    lines = [{**line, "explain": _sentence(line)} for line in lines]
     payouts = tables.records("payouts", "rep_id", rep_id, month=month)
     payout = payouts[0] if payouts else None
     total = sum(int(line["amount_minor"]) for line in lines)
@@ -193,6 +200,23 @@ def _statement(tables: ReviewTables, rep_id: str, month: str) -> dict:
         )
     currency = payout["currency"] if payout else (lines[0]["currency"] if lines else None)
     return {"lines": lines, "total_minor": total, "currency": currency, "payout": payout}
+
+
+def _sentence(line: dict) -> dict | None:
+    code = line.get("reason_code")
+    if not isinstance(code, str) or not code:
+        return None
+    return {"code": code, "args": json.loads(line["explain_args"])}
+
+
+def _segments(tables: ReviewTables, rep_id: str, month: str) -> list[dict]:
+    """The rep's A, B and C rows of ``segment_summary`` (one set per plan currency), with ``csat_share`` the
+    segment's ``csat_pct`` (0-100) as a ratio; empty when the rep has no credited revenue in the 12 months."""
+    if tables.segments is None:
+        return []
+    rows = tables.records("segments", "rep_id", rep_id, month=month)
+    rows = sorted(rows, key=lambda row: (row["currency"], row["segment"]))
+    return [{**row, "csat_share": None if row["csat_pct"] is None else row["csat_pct"] / 100} for row in rows]
 
 
 def _target_value(row: dict, currency: str) -> int | None:
@@ -379,6 +403,8 @@ def rep_review(
         else None,
         "coaching": _coaching(tables, person, month, att, trend, pipeline, company_pipeline, satisfaction),
         "self_assessment": next(iter(tables.records("self_assessments", "rep_id", rep_id, month=month)), None),
+        "segments": _segments(tables, rep_id, month),
+        "segment_bounds": [bound / 100 for bound in SEGMENT_BOUNDS],
     }
 
 

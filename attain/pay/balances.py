@@ -7,7 +7,9 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from attain.money import apply_ratios, money_text
+from attain.money import apply_ratios
+from attain.pay import explain
+from attain.pay.explain import Sentence, money, pct, sentence
 from attain.pay.lines import (
     _STAGE_CLAWBACK,
     _STAGE_DRAW,
@@ -15,7 +17,6 @@ from attain.pay.lines import (
     CLAWBACK_SOURCE_KINDS,
     _block,
     _Month,
-    percent_text,
 )
 from attain.pay.plans import Plan
 from attain.periods import month_end, parse_month
@@ -37,13 +38,14 @@ def _clawbacks(
     days = (cancelled - closed).dt.days.to_numpy()
     if rule is None:
         inside = np.zeros(len(events), dtype=bool)
-        window = "this plan has no clawback window"
+        window = sentence("window.none")
     elif rule.window_days is not None:
         inside = days <= rule.window_days
-        window = f"the {rule.window_days}-day clawback window"
+        window = sentence("window.days", n=int(rule.window_days))
     else:
+        assert rule.window_months is not None  # the plan loader requires window_days or window_months
         inside = (cancelled <= closed + pd.DateOffset(months=rule.window_months)).to_numpy()
-        window = f"the {rule.window_months}-month clawback window"
+        window = sentence("window.months", n=rule.window_months)
     sources = paid[
         paid["kind"].isin(CLAWBACK_SOURCE_KINDS) & (paid["amount_minor"] != 0) & paid["rep_id"].isin(events["rep_id"])
     ]
@@ -71,15 +73,24 @@ def _clawbacks(
         matched["band"] = matched["band"].fillna("").astype(str)
         for m, b, a in zip(matched.itertuples(), base, amounts, strict=True):
             how = (
-                f"{percent_text(Decimal(m.rate))} x {money_text(b, ccy)}"
+                sentence("clawback.rate", rate=pct(Decimal(m.rate)), base=money(b, ccy))
                 if m.rate != ""
-                else f"{money_text(-a, ccy)} per deal"
+                else sentence("clawback.per_deal", amount=money(-a, ccy))
             )
             cancelled, closed = pd.Timestamp(m.cancelled_date), pd.Timestamp(m.close_date)
             texts.append(
-                f"Clawback: deal {m.deal_id} closed {closed:%Y-%m-%d}, cancelled {cancelled:%Y-%m-%d} "
-                f"({(cancelled - closed).days} days, within {window}): returns {how} paid in "
-                f"{m.month_paid} ({m.component}{', band ' + m.band if m.band else ''})"
+                sentence(
+                    "clawback",
+                    deal=m.deal_id,
+                    closed=explain.date(closed),
+                    cancelled=explain.date(cancelled),
+                    days=int((cancelled - closed).days),
+                    window=window,
+                    how=how,
+                    paid_in=explain.month(m.month_paid),
+                    component=m.component,
+                    band=sentence("clawback.band", band=m.band) if m.band else "",
+                )
             )
         blocks.append(
             _block(
@@ -98,12 +109,16 @@ def _clawbacks(
         )
     unpaid = ~inside_events["event"].isin(matched["event"])
     outside = events[~inside]
-    notes = [
+    notes: list[tuple[str, str, Sentence]] = [
         (
             r.rep_id,
             r.deal_id,
-            f"Deal {r.deal_id} cancelled {pd.Timestamp(r.cancelled_date):%Y-%m-%d}, "
-            f"outside {window}: nothing is clawed back.",
+            sentence(
+                "clawback.outside",
+                deal=r.deal_id,
+                cancelled=explain.date(pd.Timestamp(r.cancelled_date)),
+                window=window,
+            ),
         )
         for r in outside.itertuples()
     ]
@@ -111,8 +126,7 @@ def _clawbacks(
         (
             r.rep_id,
             r.deal_id,
-            f"Deal {r.deal_id} cancelled {pd.Timestamp(r.cancelled_date):%Y-%m-%d}: "
-            "no commission or SPIFF was paid on it, nothing to claw back.",
+            sentence("clawback.unpaid", deal=r.deal_id, cancelled=explain.date(pd.Timestamp(r.cancelled_date))),
         )
         for r in inside_events[unpaid].itertuples()
     ]
@@ -224,11 +238,7 @@ def _draws(ctx: _Month, plan: Plan, roster: pd.DataFrame, earned: pd.Series, bal
     if draw is not None and draw.kind == "guarantee":
         top = np.where(active, np.maximum(amount - earnings, 0), 0)
         sel = np.flatnonzero(top > 0)
-        texts = [
-            f"Guarantee: earnings {money_text(earnings[i], ccy)} topped up to the "
-            f"{money_text(amount, ccy)} guarantee (not recovered later)"
-            for i in sel
-        ]
+        texts = [sentence("guarantee", earnings=money(earnings[i], ccy), guarantee=money(amount, ccy)) for i in sel]
         blocks.append(
             _block(
                 rep_ids[sel], "draw", "guarantee", top[sel], base=earnings[sel], explanation=texts, stage=_STAGE_DRAW
@@ -240,9 +250,13 @@ def _draws(ctx: _Month, plan: Plan, roster: pd.DataFrame, earned: pd.Series, bal
         advance = np.where(recoverable, np.maximum(amount - earnings, 0), 0)
         sel = np.flatnonzero(advance > 0)
         texts = [
-            f"Recoverable draw: earnings {money_text(earnings[i], ccy)} below the {money_text(amount, ccy)} draw; "
-            f"{money_text(advance[i], ccy)} advanced, outstanding balance now "
-            f"{money_text(owed[i] + advance[i], ccy)}"
+            sentence(
+                "draw",
+                earnings=money(earnings[i], ccy),
+                draw=money(amount, ccy),
+                advance=money(advance[i], ccy),
+                balance=money(owed[i] + advance[i], ccy),
+            )
             for i in sel
         ]
         blocks.append(
@@ -252,9 +266,13 @@ def _draws(ctx: _Month, plan: Plan, roster: pd.DataFrame, earned: pd.Series, bal
     recover = np.minimum(owed, np.maximum(earnings - floor, 0))
     sel = np.flatnonzero(recover > 0)
     texts = [
-        f"Draw recovery: {money_text(recover[i], ccy)} of earnings above "
-        f"{money_text(floor[i], ccy)} recovers the outstanding {money_text(owed[i], ccy)} draw; "
-        f"balance now {money_text(owed[i] - recover[i], ccy)}"
+        sentence(
+            "draw_recovery",
+            recovered=money(recover[i], ccy),
+            floor=money(floor[i], ccy),
+            owed=money(owed[i], ccy),
+            balance=money(owed[i] - recover[i], ccy),
+        )
         for i in sel
     ]
     blocks.append(
@@ -324,7 +342,7 @@ def settle_balances(
         sources = owed.loc[rep].sort_index() if rep in owing else pd.Series(dtype=np.int64)
         outstanding = int(sources.sum())
 
-        def line(kind: str, amount: int, base: int, text: str, source: str = month) -> None:
+        def line(kind: str, amount: int, base: int, text: Sentence, source: str = month) -> None:
             rows.append(
                 {
                     # line() is called only inside this iteration, so the loop's rep and ccy are the right ones.
@@ -334,8 +352,10 @@ def settle_balances(
                     "kind": kind,
                     "amount_minor": amount,
                     "base_minor": base,
-                    "explanation": text,
+                    "explanation": explain.english(text),
                     "for_month": source,
+                    "reason_code": text["code"],
+                    "explain_args": explain.args_json(text),
                 }
             )
 
@@ -345,9 +365,12 @@ def settle_balances(
                 "carry_forward",
                 -total,
                 total,
-                f"Carried forward: this month's lines sum to {money_text(total, ccy)} (more recovered than earned), "
-                f"so nothing is paid and {money_text(-total, ccy)} becomes a balance recovered from later earnings; "
-                f"balance now {money_text(outstanding, ccy)}",
+                sentence(
+                    "carry_forward",
+                    total=money(total, ccy),
+                    carried=money(-total, ccy),
+                    balance=money(outstanding, ccy),
+                ),
             )
         left = max(total, 0)
         for source, balance in sources.items():
@@ -359,8 +382,13 @@ def settle_balances(
                 "recovery",
                 -take,
                 left,
-                f"Recovery of the balance carried forward from {source}: {money_text(take, ccy)} of this month's "
-                f"{money_text(left, ccy)} payable; {money_text(int(balance) - take, ccy)} of it still to recover",
+                sentence(
+                    "recovery",
+                    source=explain.month(source),
+                    recovered=money(take, ccy),
+                    payable=money(left, ccy),
+                    left=money(int(balance) - take, ccy),
+                ),
                 source,
             )
             left -= take
@@ -370,12 +398,26 @@ def settle_balances(
                 "recovery",
                 0,
                 outstanding,
-                f"Not recovered: the rep leaves on {pd.Timestamp(gone):%Y-%m-%d} with {money_text(outstanding, ccy)} "
-                "of carried balance outstanding; it is reported here for finance to settle, not forgiven",
+                sentence(
+                    "recovery.not_recovered",
+                    leaves=explain.date(pd.Timestamp(gone)),
+                    outstanding=money(outstanding, ccy),
+                ),
             )
     out = pd.DataFrame(
         rows,
-        columns=["rep_id", "plan_id", "currency", "kind", "amount_minor", "base_minor", "explanation", "for_month"],
+        columns=[
+            "rep_id",
+            "plan_id",
+            "currency",
+            "kind",
+            "amount_minor",
+            "base_minor",
+            "explanation",
+            "for_month",
+            "reason_code",
+            "explain_args",
+        ],
     )
     return out.assign(component="balance", deal_ids="", band="", rate="").astype(
         {"amount_minor": np.int64, "base_minor": np.int64}

@@ -7,18 +7,17 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from attain.money import apply_ratio, money_text
+from attain.money import apply_ratio
+from attain.pay import explain
+from attain.pay.explain import att, money, pct, percent_text, sentence
 from attain.pay.lines import (
     _ATTAINMENT_SCOPE,
     _block,
     _condition,
-    _deals_text,
     _gates,
     _join_runs,
     _Month,
     _run_starts,
-    attainment_text,
-    percent_text,
 )
 from attain.pay.plans import Component, Plan
 
@@ -32,8 +31,8 @@ def _milestone_bonus(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFr
     actual, target = ctx.actual_target(scope, comp.metric, ctx.attainment_key(comp), ids)
     whole_ok, _, whole_why, _ = _gates(ctx, comp, roster)
     rep_ids = roster.index.to_numpy()
-    who = {"team": "team {team}'s", "manager": "your managed team's", "rep": "your"}[scope]
-    period_name = "month" if comp.period == "month" else "QTD"
+    period_name = sentence("term.month" if comp.period == "month" else "term.QTD")
+    metric = sentence(f"term.{comp.metric}")
     has = target > 0
     reached = np.stack([actual * m.at.denominator >= target * m.at.numerator for m in comp.milestones], axis=1)
     reached &= has[:, None]
@@ -42,11 +41,18 @@ def _milestone_bonus(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFr
         reached = top
     blocks, zero_idx, zero_text = [], [], []
     teams = roster["team"].astype(str).to_numpy() if "team" in roster else np.full(len(roster), "")
+    whose = [sentence(f"whose.{scope}", **({"team": team} if scope == "team" else {})) for team in teams]
     for j, milestone in enumerate(comp.milestones):
         sel = np.flatnonzero(reached[:, j] & whole_ok)
         texts = [
-            f"Milestone bonus: {who.format(team=teams[i])} {period_name} {comp.metric} attainment "
-            f"{attainment_text(actual[i], target[i])} reached {percent_text(milestone.at)}"
+            sentence(
+                "bonus.reached",
+                whose=whose[i],
+                period=period_name,
+                metric=metric,
+                att=att(actual[i], target[i]),
+                milestone=pct(milestone.at),
+            )
             for i in sel
         ]
         blocks.append(
@@ -65,17 +71,19 @@ def _milestone_bonus(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFr
     for i in np.flatnonzero(~reached.any(axis=1) | ~whole_ok):
         zero_idx.append(i)
         if not whole_ok[i]:
-            zero_text.append(f"Not paid: {whole_why[i]}.")
+            zero_text.append(sentence("commission.not_paid", why=whole_why[i]))
         elif not has[i]:
-            zero_text.append(
-                f"No {comp.metric} target for {who.format(team=teams[i])} {period_name}: no milestone can be reached."
-            )
+            zero_text.append(sentence("bonus.no_target", metric=metric, whose=whose[i], period=period_name))
         else:
-            subject = who.format(team=teams[i])
             zero_text.append(
-                f"{subject[:1].upper()}{subject[1:]} {period_name} {comp.metric} attainment "
-                f"{attainment_text(actual[i], target[i])} is below the first milestone "
-                f"({percent_text(comp.milestones[0].at)})."
+                sentence(
+                    "bonus.below",
+                    whose=explain.cap(whose[i]),
+                    period=period_name,
+                    metric=metric,
+                    att=att(actual[i], target[i]),
+                    milestone=pct(comp.milestones[0].at),
+                )
             )
     if zero_idx:
         idx = np.array(zero_idx)
@@ -113,18 +121,30 @@ def _spiff(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFrame, stage
         index=reps_sorted[starts],
     )
     ccy = plan.currency
-    what = []
-    if comp.products:
-        what.append(f"product {', '.join(comp.products)}")
-    if comp.valid_from or comp.valid_until:
-        what.append(f"closed {comp.valid_from or '...'} to {comp.valid_until or '...'}")
-    rule = f" ({'; '.join(what)})" if what else ""
+    dates = {
+        "start": explain.date(comp.valid_from) if comp.valid_from else "...",
+        "end": explain.date(comp.valid_until) if comp.valid_until else "...",
+    }
+    products = ", ".join(comp.products)
+    dated = bool(comp.valid_from or comp.valid_until)
+    rule: dict | str = ""
+    if comp.products and dated:
+        rule = sentence("spiff.products_dates", products=products, **dates)
+    elif comp.products:
+        rule = sentence("spiff.products", products=products)
+    elif dated:
+        rule = sentence("spiff.dates", **dates)
     base = per_rep["base"].to_numpy(dtype=np.int64)
     if comp.per_deal_minor is not None:
         amounts = per_rep["n"].to_numpy(dtype=np.int64) * comp.per_deal_minor
         texts = [
-            f"SPIFF: {n} qualifying deal{'s' if n > 1 else ''}{rule} x {money_text(comp.per_deal_minor, ccy)} "
-            f"({_deals_text(ids)})"
+            sentence(
+                "spiff.per_deal.many" if n > 1 else "spiff.per_deal.one",
+                n=int(n),
+                rule=rule,
+                amount=money(comp.per_deal_minor, ccy),
+                deals=explain.deals(ids),
+            )
             for n, ids in zip(per_rep["n"], per_rep["deal_ids"], strict=True)
         ]
         rate = ""
@@ -132,8 +152,7 @@ def _spiff(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFrame, stage
         assert comp.rate is not None  # the plan loader requires per_deal_minor or rate on a SPIFF
         amounts = apply_ratio(base, comp.rate)
         texts = [
-            f"SPIFF: {percent_text(comp.rate)} x {money_text(b, ccy)} of credit on qualifying deals{rule} "
-            f"({_deals_text(ids)})"
+            sentence("spiff.rate", rate=pct(comp.rate), base=money(b, ccy), rule=rule, deals=explain.deals(ids))
             for b, ids in zip(base, per_rep["deal_ids"], strict=True)
         ]
         rate = str(comp.rate)
@@ -172,8 +191,14 @@ def _penalty(
         cut = Decimal(1) - comp.multiplier
         amounts = -apply_ratio(variable, cut)
         explanation = [
-            f"Penalty: {texts[i]}: variable pay {money_text(v, ccy)} ({', '.join(applies)}) "
-            f"x {comp.multiplier.normalize():f}, a reduction of {percent_text(cut)}"
+            sentence(
+                "penalty.multiplier",
+                why=texts[i],
+                base=money(v, ccy),
+                components=", ".join(applies),
+                multiplier=f"{comp.multiplier.normalize():f}",
+                cut=pct(cut),
+            )
             for i, v in zip(sel, variable, strict=True)
         ]
         return [
@@ -189,12 +214,12 @@ def _penalty(
             )
         ]
     assert comp.amount_minor is not None  # a penalty without a multiplier has an amount (the plan loader requires one)
-    explanation = [f"Penalty: {texts[i]}: fixed deduction of {money_text(comp.amount_minor, ccy)}" for i in sel]
+    explanation = [sentence("penalty.fixed", why=texts[i], amount=money(comp.amount_minor, ccy)) for i in sel]
     return [_block(rep_ids[sel], comp.id, "penalty", -comp.amount_minor, explanation=explanation, stage=stage)]
 
 
 def _cap_lines(
-    lines: pd.DataFrame, cap_minor: int, component: str, what: str, currency: str, stage: int
+    lines: pd.DataFrame, cap_minor: int, component: str, what: explain.Sentence, currency: str, stage: int
 ) -> list[pd.DataFrame]:
     """A negative ``cap`` line for each rep whose ``lines`` sum above ``cap_minor``."""
     if lines.empty:
@@ -205,8 +230,7 @@ def _cap_lines(
         return []
     cut = cap_minor - over.to_numpy(dtype=np.int64)
     texts = [
-        f"Cap: {what} pays at most {money_text(cap_minor, currency)}; "
-        f"{money_text(t, currency)} earned, {money_text(-c, currency)} cut off"
+        sentence("cap", what=what, cap=money(cap_minor, currency), earned=money(t, currency), cut=money(-c, currency))
         for t, c in zip(over.to_numpy(), cut, strict=True)
     ]
     return [

@@ -8,18 +8,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attain.money import apply_ratios, format_minor, money_text
+from attain.money import apply_ratios, format_minor
+from attain.pay import explain
+from attain.pay.explain import Sentence, att, money, pct, percent_text, sentence
 from attain.pay.lines import (
     _INT64_MAX,
     _block,
     _ceil_fraction,
-    _deals_text,
     _gates,
     _join_runs,
     _Month,
     _run_starts,
-    attainment_text,
-    percent_text,
 )
 from attain.pay.plans import Band, Component, Plan
 
@@ -115,7 +114,11 @@ def _commission(ctx: _Month, plan: Plan, comp: Component, roster: pd.DataFrame, 
     total = np.zeros(n_reps, dtype=np.int64)
     np.add.at(total, rep_pos, credit)
     _, target = ctx.actual_target("rep", "revenue", ctx.attainment_key(comp), pd.Index(roster.index))
-    period_name = months[-1] if len(months) == 1 else f"{ctx.settings.calendar.quarter_label(ctx.month)} (QTD)"
+    period_name = (
+        explain.month(months[-1])
+        if len(months) == 1
+        else sentence("period.qtd", quarter=ctx.settings.calendar.quarter_label(ctx.month))
+    )
 
     # band lower bounds per rep (n_reps x n_bands) in minor units
     if comp.basis == "attainment":
@@ -195,11 +198,11 @@ def _slice_explanations(
     credit: np.ndarray,
     total: np.ndarray,
     target: np.ndarray,
-    period_name: str,
+    period_name: list | Sentence,
     flat: bool,
     accel_ok: np.ndarray,
-    accel_why: list[str],
-) -> list[str]:
+    accel_why: list[Sentence | None],
+) -> list[Sentence]:
     """The explanation of each commission line: rate x base, which credit it pays on, a withheld accelerator."""
     rep_idx = lines["rep"].to_numpy(dtype=np.int64)
     band_idx = lines["band"].to_numpy(dtype=np.int64)
@@ -211,32 +214,34 @@ def _slice_explanations(
         rep_idx, band_idx, base, rates, lines["deal_ids"], lines["first_row"], strict=True
     ):
         band = comp.bands[k]
+        withheld = (
+            sentence("commission.withheld", rate=pct(band.rate), why=accel_why[r])
+            if band.accelerator and not accel_ok[r]
+            else ""
+        )
+        facts: dict = {"rate": pct(Decimal(rate)), "base": money(b, ccy), "withheld": withheld}
         if comp.method == "per_deal":
-            scope = f"of deal {ids}'s {money_text(credit[first_row], ccy)} credit in the {labels[k]} {ccy} band"
+            code = "commission.per_deal"
+            facts |= {"deal": ids, "credit": money(credit[first_row], ccy), "band": labels[k], "ccy": ccy}
         elif flat:
-            scope = f"of {period_name} credit ({_deals_text(ids)})"
+            code, facts["period"], facts["deals"] = "commission.flat", period_name, explain.deals(ids)
         elif comp.method == "retroactive":
-            reach = (
-                f"attainment {attainment_text(total[r], target[r])}"
-                if comp.basis == "attainment"
-                else f"total credit {money_text(total[r], ccy)}"
-            )
-            scope = f"all credit of {period_name}: {reach} reached the {labels[k]} band ({_deals_text(ids)})"
+            facts |= {"period": period_name, "band": labels[k], "deals": explain.deals(ids)}
+            if comp.basis == "attainment":
+                code, facts["att"] = "commission.retro_attainment", att(total[r], target[r])
+            else:
+                code, facts["total"] = "commission.retro_total", money(total[r], ccy)
         elif comp.basis == "attainment":
-            where = (
-                f"between {percent_text(band.lower)} and {percent_text(comp.bands[k + 1].lower)}"
-                if k + 1 < n_bands
-                else f"above {percent_text(band.lower)}"
-            )
-            scope = (
-                f"of credit {where} of the {money_text(target[r], ccy)} target of {period_name} ({_deals_text(ids)})"
-            )
+            facts |= {"low": pct(band.lower), "target": money(target[r], ccy), "period": period_name}
+            facts["deals"] = explain.deals(ids)
+            if k + 1 < n_bands:
+                code, facts["high"] = "commission.between", pct(comp.bands[k + 1].lower)
+            else:
+                code = "commission.above"
         else:
-            scope = f"of {period_name} credit in the {labels[k]} {ccy} band ({_deals_text(ids)})"
-        text = f"{percent_text(Decimal(rate))} x {money_text(b, ccy)} {scope}"
-        if band.accelerator and not accel_ok[r]:
-            text += f"; accelerator rate {percent_text(band.rate)} withheld: {accel_why[r]}"
-        explanations.append(text)
+            code = "commission.amount_band"
+            facts |= {"period": period_name, "band": labels[k], "ccy": ccy, "deals": explain.deals(ids)}
+        explanations.append(sentence(code, **facts))
     return explanations
 
 
@@ -245,43 +250,35 @@ def _not_paid_reasons(
     ccy: str,
     paying: np.ndarray,
     whole_ok: np.ndarray,
-    whole_why: list[str],
+    whole_why: list[Sentence | None],
     no_target: np.ndarray,
     below_threshold: np.ndarray,
     total: np.ndarray,
     target: np.ndarray,
-    period_name: str,
-) -> list[tuple[np.signedinteger[Any], str]]:
+    period_name: list | Sentence,
+) -> list[tuple[np.signedinteger[Any], Sentence]]:
     """Why each rep that earns nothing on the component is not paid: its one zero line's explanation."""
     reasons = []
     for i in np.flatnonzero(~paying):
         if not whole_ok[i]:
-            reasons.append((i, f"Not paid: {whole_why[i]}."))
+            reasons.append((i, sentence("commission.not_paid", why=whole_why[i])))
         elif no_target[i]:
-            reasons.append(
-                (
-                    i,
-                    f"No revenue target for {period_name}: the attainment bands cannot be applied; "
-                    "ask sales operations to set one.",
-                )
-            )
+            reasons.append((i, sentence("commission.no_target", period=period_name)))
         elif below_threshold[i] and comp.basis == "attainment":
+            assert comp.threshold is not None  # below_threshold is all False without one
             reasons.append(
-                (
-                    i,
-                    f"Attainment {attainment_text(total[i], target[i])} is below the "
-                    f"{percent_text(comp.threshold)} threshold: nothing is paid.",
-                )
+                (i, sentence("commission.below_threshold", att=att(total[i], target[i]), threshold=pct(comp.threshold)))
             )
         elif below_threshold[i]:
             assert comp.threshold is not None  # below_threshold is all False without one
             reasons.append(
                 (
                     i,
-                    f"Credit {money_text(total[i], ccy)} is below the "
-                    f"{money_text(int(comp.threshold), ccy)} threshold: nothing is paid.",
+                    sentence(
+                        "commission.below_amount", total=money(total[i], ccy), threshold=money(int(comp.threshold), ccy)
+                    ),
                 )
             )
         else:
-            reasons.append((i, f"No credited revenue in {period_name}."))
+            reasons.append((i, sentence("commission.no_credit", period=period_name)))
     return reasons

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from attain.money import money_text
+from attain.pay import explain
 from attain.pay.lines import LEDGER_COLUMNS
 
 #: ``component`` of a dispute's adjustment line: this prefix and the dispute's id.
@@ -99,6 +99,7 @@ def dispute_lines(disputes: pd.DataFrame, month: str, history: pd.DataFrame, cur
     due = due[np.array(keep, dtype=bool)]
     plan_of = pd.concat([current, history]).drop_duplicates("rep_id").set_index("rep_id")["plan_id"]
     claimed = due["amount_claimed_minor"].fillna(due["amount_granted_minor"]).astype(np.int64)
+    texts = [_explanation(row, int(c)) for row, c in zip(due.itertuples(), claimed, strict=True)]
     lines = pd.DataFrame(
         {
             "month": month,
@@ -112,21 +113,34 @@ def dispute_lines(disputes: pd.DataFrame, month: str, history: pd.DataFrame, cur
             "band": "",
             "rate": "",
             "amount_minor": due["amount_granted_minor"].astype(np.int64).to_numpy(),
-            "explanation": [_explanation(row, int(c)) for row, c in zip(due.itertuples(), claimed, strict=True)],
+            "explanation": [explain.english(t) for t in texts],
             "for_month": due["month"].to_numpy(),
+            "reason_code": [t["code"] for t in texts],
+            "explain_args": [explain.args_json(t) for t in texts],
         }
     ).sort_values(["rep_id", "component"], kind="mergesort")
     lines["line_no"] = lines.groupby("rep_id").cumcount().astype(np.int64) + 1
     return DisputeLines(lines[LEDGER_COLUMNS].reset_index(drop=True), refused)
 
 
-def _explanation(row, claimed: int) -> str:
+def _explanation(row, claimed: int) -> explain.Sentence:
     """'Dispute D-17 about 2026-08, line 2 (rate wrong): accepted by Ana Li on 2026-09-10; 120.50 USD of
-    120.50 USD claimed.'"""
-    about = f"line {row.line_no}" if not pd.isna(row.line_no) else (f"deal {row.deal_id}" if row.deal_id else "")
-    where = f"{row.month}, {about}" if about else row.month
-    return (
-        f"Dispute {row.dispute_id} about {where} ({row.claim}): {row.status} by {row.decided_by} on "
-        f"{row.decided_at:%Y-%m-%d}; {money_text(int(row.amount_granted_minor), row.currency)} of "
-        f"{money_text(claimed, row.currency)} claimed."
+    120.50 USD claimed.', as a sentence the pack writes in the reader's language."""
+    where: explain.Sentence | list
+    if not pd.isna(row.line_no):
+        where = explain.sentence("dispute.line", month=explain.month(row.month), line=int(row.line_no))
+    elif row.deal_id:
+        where = explain.sentence("dispute.deal", month=explain.month(row.month), deal=row.deal_id)
+    else:
+        where = explain.month(row.month)
+    return explain.sentence(
+        "dispute",
+        id=row.dispute_id,
+        where=where,
+        claim=row.claim,
+        status=explain.sentence(f"term.{row.status.replace(' ', '_')}"),
+        by=row.decided_by,
+        on=explain.date(row.decided_at),
+        granted=explain.money(int(row.amount_granted_minor), row.currency),
+        claimed=explain.money(claimed, row.currency),
     )

@@ -124,7 +124,13 @@ def number_format(currency: str) -> str:
     return "#,##0." + "0" * digits if digits else "#,##0"
 
 
-def _write_xlsx(path: Path, sheets: dict[str, pd.DataFrame], money_headers: set[str]) -> None:
+#: The XLSX number format of a rate (issue 13 item 5): the exact ratio as a number, shown as a percentage (2.5%).
+RATE_FORMAT = "0.0##%"
+
+
+def _write_xlsx(
+    path: Path, sheets: dict[str, pd.DataFrame], money_headers: set[str], rate_headers: frozenset[str] = frozenset()
+) -> None:
     """Each sheet with a frozen header row that filters every column.
 
     Money cells are numbers (finance sums them) shown with their row's currency digits. Each is written as the
@@ -132,6 +138,8 @@ def _write_xlsx(path: Path, sheets: dict[str, pd.DataFrame], money_headers: set[
     ``8302.110000000001``; the spreadsheet reads it as the nearest double, exact to the minor unit below
     ``_XLSX_MAX_MINOR``. Text is always a string cell; text that would start a formula keeps its characters
     and gets the quote-prefix style (``quotePrefix="1"``), so it is shown literally and never evaluated.
+    A rate (``rate_headers``) is a number too, its exact decimal text shown as a percentage (``RATE_FORMAT``);
+    a line without a rate keeps an empty text cell.
     """
     book = Workbook()
     book.remove(book.active)
@@ -147,6 +155,11 @@ def _write_xlsx(path: Path, sheets: dict[str, pd.DataFrame], money_headers: set[
                     cell = sheet.cell(row=r, column=c, value=format(value, "f"))
                     cell.data_type = "n"  # the decimal text is the number: no float on the way
                     cell.number_format = formats[r - 2]
+                    continue
+                if header in rate_headers and value != "":
+                    cell = sheet.cell(row=r, column=c, value=format(Decimal(value), "f"))
+                    cell.data_type = "n"
+                    cell.number_format = RATE_FORMAT
                     continue
                 cell = sheet.cell(row=r, column=c, value=value)
                 if isinstance(value, str):
@@ -218,7 +231,7 @@ def write_payouts(
         path = out / f"payouts_{month}.xlsx"
         money = {h for c, h in PAYOUT_EXPORT + LEDGER_EXPORT if c.endswith("_minor")}
         sheets = {"Payouts": pay, "Ledger": lines, "Totals": totals(payouts)}
-        write_atomic(path, lambda p: _write_xlsx(p, sheets, money))
+        write_atomic(path, lambda p: _write_xlsx(p, sheets, money, frozenset({"rate"})))
         written.append(path)
     return written
 

@@ -37,6 +37,7 @@ import pandas as pd
 from attain.pay.balances import _clawbacks, _draws, draw_balances, settle_balances
 from attain.pay.bonuses import _cap_lines, _milestone_bonus, _penalty, _spiff
 from attain.pay.commission import _commission
+from attain.pay.explain import sentence
 from attain.pay.lines import _STAGE_BALANCE, _STAGE_PLAN_CAP, BALANCE_KINDS, LEDGER_COLUMNS, _block, _Month, of_month
 from attain.pay.plans import Plan, PlanBook
 from attain.periods import parse_month
@@ -130,21 +131,31 @@ def _plan_lines(
     """Every line of the reps of one plan, with ``_stage``/``_sub`` ordering columns."""
     blocks: list[pd.DataFrame] = []
     for stage, comp in enumerate(plan.components):
-        earlier = pd.concat(blocks, ignore_index=True) if blocks else _block([], "", "", 0, explanation="", stage=0)
+        earlier = pd.concat(blocks, ignore_index=True) if blocks else _block([], "", "", 0, explanation=[], stage=0)
         if comp.kind == "penalty":
             produced = _penalty(ctx, plan, comp, roster, stage * 10, earlier)
         else:
             produced = _COMPONENT_FUNCS[comp.kind](ctx, plan, comp, roster, stage * 10)
         if comp.cap_minor is not None and produced:
             produced += _cap_lines(
-                pd.concat(produced), comp.cap_minor, comp.id, f"component {comp.id}", plan.currency, stage * 10
+                pd.concat(produced),
+                comp.cap_minor,
+                comp.id,
+                sentence("cap.component", id=comp.id),
+                plan.currency,
+                stage * 10,
             )
         blocks += produced
     if plan.cap_minor is not None and blocks:
         blocks += _cap_lines(
-            pd.concat(blocks), plan.cap_minor, "plan_cap", f"plan {plan.plan_id}", plan.currency, _STAGE_PLAN_CAP
+            pd.concat(blocks),
+            plan.cap_minor,
+            "plan_cap",
+            sentence("cap.plan", id=plan.plan_id),
+            plan.currency,
+            _STAGE_PLAN_CAP,
         )
-    current = pd.concat(blocks, ignore_index=True) if blocks else _block([], "", "", 0, explanation="", stage=0)
+    current = pd.concat(blocks, ignore_index=True) if blocks else _block([], "", "", 0, explanation=[], stage=0)
     if len(events):
         paid = pd.concat(
             [

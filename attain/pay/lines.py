@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -10,7 +9,8 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from attain.money import money_text
+from attain.pay import explain
+from attain.pay.explain import Sentence
 from attain.pay.plans import Component, Condition
 from attain.settings import Settings
 
@@ -29,6 +29,9 @@ LEDGER_COLUMNS = [
     "explanation",
     "for_month",
     "line_no",
+    # issue 13 item 1: the explanation's facts, rendered in the reader's language by the packs (attain.pay.explain)
+    "reason_code",
+    "explain_args",
 ]
 #: Kinds paid as draws; payouts report them apart from earnings (every other kind but adjustments and balances).
 DRAW_KINDS = ("draw", "draw_recovery", "guarantee")
@@ -37,27 +40,8 @@ BALANCE_KINDS = ("carry_forward", "recovery")
 CLAWBACK_SOURCE_KINDS = ("commission", "spiff")
 _INT64_MAX = np.iinfo(np.int64).max
 _STAGE_PLAN_CAP, _STAGE_CLAWBACK, _STAGE_DRAW, _STAGE_BALANCE = 10_000, 20_000, 30_000, 40_000
-_DEALS_IN_EXPLANATION = 5
 #: Attainment-table scope of a plan's ``scope``/``team`` wording.
 _ATTAINMENT_SCOPE = {"rep": "rep", "team": "team", "managed": "manager", "own": "team"}
-
-
-# ---------------------------------------------------------------------------- formatting
-
-
-@functools.lru_cache(maxsize=4096)
-def percent_text(value: Decimal | Fraction) -> str:
-    """An exact ratio as a percentage with no trailing zeros: 0.075 -> ``"7.5%"``."""
-    if isinstance(value, Fraction):
-        value = Decimal(value.numerator) / Decimal(value.denominator)
-    text = format((Decimal(value) * 100).normalize(), "f")
-    return f"{text}%"
-
-
-def attainment_text(actual: int, target: int) -> str:
-    """Attainment to one decimal, rounded half-up from the exact integers: ``"92.5%"``."""
-    tenths = (2 * 1000 * int(actual) + int(target)) // (2 * int(target))
-    return f"{tenths / 10:.1f}%"
 
 
 def _run_starts(*keys: np.ndarray) -> np.ndarray:
@@ -77,13 +61,6 @@ def _join_runs(ids: np.ndarray, starts: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=object)
     ends = np.r_[starts[1:], len(ids)]
     return np.array([";".join(ids[a:b]) for a, b in zip(starts, ends, strict=True)], dtype=object)
-
-
-def _deals_text(ids: str) -> str:
-    parts = ids.split(";") if ids else []
-    shown = ", ".join(parts[:_DEALS_IN_EXPLANATION])
-    more = len(parts) - _DEALS_IN_EXPLANATION
-    return f"deal{'s' if len(parts) > 1 else ''} {shown}" + (f" and {more} more" if more > 0 else "")
 
 
 # ---------------------------------------------------------------------------- inputs
@@ -168,9 +145,11 @@ class _Month:
 def _block(
     rep_id, component, kind: str, amount, *, deal_ids="", base=0, band="", rate="", explanation, stage: int, sub=0
 ) -> pd.DataFrame:
-    """A frame of statement lines (columns broadcast from scalars)."""
+    """A frame of statement lines (columns broadcast from scalars). ``explanation``: one sentence
+    (``attain.pay.explain``) per line, or one for all; stored as its English text, code and arguments."""
     rep_id = np.asarray(rep_id, dtype=object)
     n = len(rep_id)
+    sentences = [explanation] * n if isinstance(explanation, dict) else list(explanation)
 
     def column(value, dtype=object) -> np.ndarray:
         return np.broadcast_to(np.asarray(value, dtype=dtype), n).copy()
@@ -185,7 +164,9 @@ def _block(
             "band": column(band),
             "rate": column(rate),
             "amount_minor": column(amount, np.int64),
-            "explanation": column(explanation),
+            "explanation": np.array([explain.english(t) for t in sentences], dtype=object).reshape(n),
+            "reason_code": np.array([t["code"] for t in sentences], dtype=object).reshape(n),
+            "explain_args": np.array([explain.args_json(t) for t in sentences], dtype=object).reshape(n),
             "_stage": stage,
             "_sub": column(sub, np.int64),
         },
@@ -196,7 +177,7 @@ def _block(
 # ---------------------------------------------------------------------------- conditions
 
 
-def _condition(ctx: _Month, cond: Condition, roster: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+def _condition(ctx: _Month, cond: Condition, roster: pd.DataFrame) -> tuple[np.ndarray, list[Sentence]]:
     """Whether ``cond`` holds for each rep of ``roster`` and a sentence stating the figure."""
     n = len(roster)
     limit = cond.at_least if cond.at_least is not None else cond.below
@@ -205,24 +186,31 @@ def _condition(ctx: _Month, cond: Condition, roster: pd.DataFrame) -> tuple[np.n
     if cond.measure in ("attainment", "actual"):
         ids = pd.Index(roster["team"] if cond.scope == "team" else roster.index)
         actual, target = ctx.actual_target(_ATTAINMENT_SCOPE[cond.scope], cond.metric, cond.period, ids)
-        who = {"rep": "", "team": "team ", "managed": "managed team "}[cond.scope]
-        label = f"{who}{cond.period.upper() if cond.period != 'month' else 'month'} {cond.metric}"
+        period = explain.sentence(f"term.{cond.period.upper() if cond.period != 'month' else 'month'}")
+        label = explain.sentence(
+            f"condition.{cond.scope}", period=period, metric=explain.sentence(f"term.{cond.metric}")
+        )
         if cond.measure == "actual":
             reached = actual >= int(limit)
             holds = reached if op == ">=" else ~reached
 
-            def figure(value: int) -> str:
-                return money_text(value, cond.currency) if cond.metric == "revenue" else str(int(value))
+            def figure(value: int) -> list | int:
+                return explain.money(value, cond.currency) if cond.metric == "revenue" else int(value)
 
-            return holds, [f"{label} {figure(a)} (needs {op} {figure(int(limit))})" for a in actual]
+            return holds, [
+                explain.sentence("condition.actual", label=label, value=figure(a), op=op, limit=figure(int(limit)))
+                for a in actual
+            ]
         frac = Fraction(limit)
         has = target > 0
         reached = actual * frac.denominator >= target * frac.numerator
         holds = np.where(has, reached if op == ">=" else ~reached, cond.if_no_data)
         texts = [
-            f"{label} attainment {attainment_text(a, t)} (needs {op} {percent_text(limit)})"
+            explain.sentence(
+                "condition.attainment", label=label, att=explain.att(a, t), op=op, limit=explain.pct(limit)
+            )
             if t > 0
-            else f"{label} attainment: no target"
+            else explain.sentence("condition.no_target", label=label)
             for a, t in zip(actual, target, strict=True)
         ]
         return holds.astype(bool), texts
@@ -235,24 +223,35 @@ def _condition(ctx: _Month, cond: Condition, roster: pd.DataFrame) -> tuple[np.n
     values = sat[cond.measure]
     enough = sat["enough"].fillna(False).astype(bool) & values.notna()
     holds, texts = np.empty(n, dtype=bool), []
-    name = {"csat_pct": "CSAT", "csat_mean": "CSAT mean", "nps": "NPS"}[cond.measure]
+    name = explain.sentence(f"term.{cond.measure}")
     for i, (ok, value) in enumerate(zip(enough, values, strict=True)):
         if not ok:
             holds[i] = cond.if_no_data
-            texts.append(f"{name}: not enough responses")
+            texts.append(explain.sentence("condition.few_responses", measure=name))
             continue
         exact = Decimal(repr(float(value)))
         holds[i] = exact >= limit if op == ">=" else exact < limit
         unit = "%" if cond.measure == "csat_pct" else ""
-        texts.append(f"{name} {exact.normalize():f}{unit} (needs {op} {limit.normalize():f}{unit})")
+        texts.append(
+            explain.sentence(
+                "condition.score",
+                measure=name,
+                value=f"{exact.normalize():f}{unit}",
+                op=op,
+                limit=f"{limit.normalize():f}{unit}",
+            )
+        )
     return holds, texts
 
 
-def _gates(ctx: _Month, comp: Component, roster: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
-    """(component allowed, accelerators allowed, reason texts) per rep of ``roster``."""
+def _gates(
+    ctx: _Month, comp: Component, roster: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, list[Sentence | None], list[Sentence | None]]:
+    """(component allowed, accelerators allowed, the failed conditions) per rep of ``roster``."""
     n = len(roster)
     whole, accel = np.ones(n, dtype=bool), np.ones(n, dtype=bool)
-    whole_why, accel_why = [""] * n, [""] * n
+    whole_why: list[Sentence | None] = [None] * n
+    accel_why: list[Sentence | None] = [None] * n
     for gate in comp.gates:
         holds, texts = _condition(ctx, gate.condition, roster)
         target, why = (whole, whole_why) if gate.applies_to == "component" else (accel, accel_why)

@@ -38,8 +38,7 @@ import pandas as pd
 
 from attain import stages
 from attain.ingest.load import Inputs
-from attain.money import money_text
-from attain.pay import disputes, ledger
+from attain.pay import disputes, explain, ledger
 from attain.pay.lines import BALANCE_KINDS, LEDGER_COLUMNS
 from attain.pay.plans import PLAN_VERSION_COLUMNS, PlanBook
 from attain.periods import add_months, parse_month, trailing
@@ -55,7 +54,11 @@ _SCHEMA = (
     "closed_at TIMESTAMP NOT NULL, closed_by VARCHAR NOT NULL, note VARCHAR)",
     "CREATE TABLE IF NOT EXISTS closed_ledger (month VARCHAR, rep_id VARCHAR, plan_id VARCHAR, currency VARCHAR, "
     "component VARCHAR, kind VARCHAR, deal_ids VARCHAR, base_minor BIGINT, band VARCHAR, rate VARCHAR, "
-    "amount_minor BIGINT, explanation VARCHAR, for_month VARCHAR, line_no BIGINT)",
+    "amount_minor BIGINT, explanation VARCHAR, for_month VARCHAR, line_no BIGINT, reason_code VARCHAR, "
+    "explain_args VARCHAR)",
+    # issue 13 item 1: a warehouse made before the explanation's facts were kept gains their columns
+    "ALTER TABLE closed_ledger ADD COLUMN IF NOT EXISTS reason_code VARCHAR",
+    "ALTER TABLE closed_ledger ADD COLUMN IF NOT EXISTS explain_args VARCHAR",
     "CREATE TABLE IF NOT EXISTS input_fingerprints (month VARCHAR PRIMARY KEY, fingerprint VARCHAR NOT NULL, "
     "recorded_at TIMESTAMP NOT NULL)",
     "CREATE TABLE IF NOT EXISTS period_log (logged_at TIMESTAMP NOT NULL, month VARCHAR NOT NULL, "
@@ -305,12 +308,17 @@ def adjustment_lines(
     texts = []
     for row in table.itertuples():
         ccy = row.currency
-        sign = "+" if row.diff > 0 else "-"
-        already = f", {money_text(row.done, ccy)} already adjusted" if row.done else ""
         texts.append(
-            f"Adjustment for {for_month} ({row.component}): recomputed with later data "
-            f"{money_text(row.now, ccy)}, {money_text(row.paid, ccy)} paid when {for_month} was closed"
-            f"{already}: {sign}{money_text(abs(row.diff), ccy)}"
+            explain.sentence(
+                "adjustment",
+                for_month=explain.month(for_month),
+                component=row.component,
+                now=explain.money(row.now, ccy),
+                paid=explain.money(row.paid, ccy),
+                already=explain.sentence("adjustment.already", done=explain.money(row.done, ccy)) if row.done else "",
+                sign="+" if row.diff > 0 else "-",
+                diff=explain.money(abs(row.diff), ccy),
+            )
         )
     out = pd.DataFrame(
         {
@@ -325,8 +333,10 @@ def adjustment_lines(
             "band": "",
             "rate": "",
             "amount_minor": table["diff"],
-            "explanation": texts,
+            "explanation": [explain.english(t) for t in texts],
             "for_month": for_month,
+            "reason_code": [t["code"] for t in texts],
+            "explain_args": [explain.args_json(t) for t in texts],
         }
     )
     out["line_no"] = out.groupby("rep_id").cumcount().astype(np.int64) + 1

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from attain.money import money_text
-from attain.pay.lines import percent_text
+from attain.pay.explain import percent_text
 from attain.pay.plans import Band, Component, Condition, Plan, PlanBook, PlanError, load_plan_files, load_plans
 
 
