@@ -31,7 +31,8 @@ def object_cells(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     if pc.count_distinct(head, mode="all").as_py() >= len(head) // 2:
         return column.to_numpy(zero_copy_only=False)
     encoded = pc.dictionary_encode(column).combine_chunks()
-    uniques = np.append(encoded.dictionary.to_numpy(zero_copy_only=False), None)
+    uniques = np.empty(len(encoded.dictionary) + 1, dtype=object)  # the last one, None, for nulls
+    uniques[:-1] = encoded.dictionary.to_numpy(zero_copy_only=False)
     codes = pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy(zero_copy_only=False)
     return uniques[codes]
 
