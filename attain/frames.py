@@ -43,6 +43,7 @@ def fetch_frame(con: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame:
     Text columns come through :func:`object_cells`; every other column through DuckDB's pandas conversion of
     the same Arrow data (so nullable integers, timestamps and decimals get exactly ``.df()``'s dtypes).
     """
+    con.complete()  # a result left unread by an earlier execute() (a fetchone) would refuse the query
     table = con.sql(query).to_arrow_table()
     names = table.column_names
     text = {n for n, kind in zip(names, table.schema.types, strict=True) if pa.types.is_string(kind)}

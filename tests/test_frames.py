@@ -91,3 +91,9 @@ def test_fingerprint_is_pandas_row_hash_of_the_whole_table():
     digest.update(f"table deals {len(frame)}\n{';'.join(columns)}\n".encode())
     digest.update(np.sort(rows).tobytes())
     assert input_fingerprint({"deals": frame}, {}) == digest.hexdigest()
+
+
+def test_fetch_frame_after_a_result_left_unread(con):
+    """The IO manager asks whether the table exists with a fetchone() on the same connection first."""
+    assert con.execute("SELECT count(*) FROM t").fetchone() == (30000,)
+    assert len(fetch_frame(con, "SELECT * FROM t WHERE flag")) == 7500
