@@ -4,11 +4,12 @@ A synthetic company (``--reps`` reps in teams of 10 under managers, 50 teams a r
 the 12 months ending with the run month; a target per rep, month and metric; the example USD plans; FX rates,
 splits, cancellations and surveys) is written once into a temporary folder as the CSV files the real ingest
 reads. Then each stage of the month-end runs in a fresh process, as a step of a multiprocess or Celery run
-does: it loads its input tables from a DuckDB warehouse the way the IO manager does (``SELECT * ... .df()``),
-computes with the same ``attain`` functions the assets call, and stores its outputs back the way the IO
-manager does (``CREATE TABLE ... AS SELECT * FROM frame``). Each stage's peak resident memory is the
-process's own (``os.wait4``), and the high-water mark after loading, computing and storing says which phase
-made it. The review packs (PDF rendering) are out of scope: this is the tables that feed them.
+does: it loads its input tables from a DuckDB warehouse the way the IO manager does (its query for the
+month's partition, ``attain.frames.fetch_frame``), computes with the same ``attain`` functions the assets
+call, and stores its outputs back the way the IO manager does (``CREATE TABLE ... AS SELECT * FROM frame``).
+Each stage's peak resident memory is the process's own high-water mark (``VmHWM``), and the mark after
+loading and after computing says which phase made it. The review packs (PDF rendering) are out of scope:
+this is the tables that feed them.
 
 Floors, the libraries doing the same work alone in the same run, each in its own process:
 
@@ -19,7 +20,8 @@ Floors, the libraries doing the same work alone in the same run, each in its own
     .venv/bin/python benchmarks/scale.py [--deals 10000000] [--reps 50000] [--only memory]
 
 Target (issue 12): the largest step of 10M deals / 50,000 reps under 8 GB. Check ``free -g`` first: at
-that size the run takes a few GB for several minutes.
+that size a step takes up to 8 GB and the run about 15 minutes on a quiet 2-core machine (``--deals
+1000000 --reps 5000`` for a quick look).
 """
 
 from __future__ import annotations
