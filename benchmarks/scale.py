@@ -20,7 +20,7 @@ Floors, the libraries doing the same work alone in the same run, each in its own
     .venv/bin/python benchmarks/scale.py [--deals 10000000] [--reps 50000] [--only memory]
 
 Target (issue 12): the largest step of 10M deals / 50,000 reps under 8 GB. Check ``free -g`` first: at
-that size a step takes up to 8 GB and the run about 15 minutes on a quiet 2-core machine (``--deals
+that size a step takes up to 8 GB, and the run took 45 minutes on a busy shared 2-core machine (``--deals
 1000000 --reps 5000`` for a quick look).
 """
 
