@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from attain.frames import object_cells, release_arrow_memory
 from attain.ingest.encodings import _UTF8_STRAY, _checked_encoding, _detect_encoding, _marked, _shown, _stray_byte_rows
 from attain.ingest.raw import _HEADER_JUNK, InputFileError, RawTable, _rejected_frame, _tidy
 from attain.ingest.xlsx import _plain_decimal, _read_xlsx
@@ -118,7 +119,13 @@ def _read_csv(path: Path, encoding: str | None, delimiter: str | None) -> RawTab
     top = _top_lines(raw, enc)
     sep = delimiter or _detect_delimiter(next((line for line in top if _delimited(line)), top[0]))
     width = _top_width(top, sep)
-    read = _arrow_csv(source, enc, sep, top[0]) if width is None else None
+    read = None
+    if width is None:
+        if source is path:  # Arrow reads the file itself: not holding a second copy of it saves 1 GB at 10M rows
+            del raw
+        read = _arrow_csv(source, enc, sep, top[0])
+        if read is None and source is path:
+            raw = path.read_bytes()
     if read is None:
         padded = enc.startswith("utf-16") or _has_padding(raw, sep)  # the byte test reads single-byte text only
         del raw
@@ -271,7 +278,9 @@ def _arrow_csv(
         return None
     if arrow.column_names != names:
         return None
-    df = pd.DataFrame({name: _object_cells(pc.utf8_trim_whitespace(arrow[name])) for name in names}, copy=False)
+    df = pd.DataFrame({name: object_cells(pc.utf8_trim_whitespace(arrow[name])) for name in names}, copy=False)
+    del arrow
+    release_arrow_memory()
     if wide:
         positions = [number - 2 for number, _ in wide]
         df.index = pd.Index(np.delete(np.arange(len(df) + len(wide)), positions))
@@ -291,19 +300,6 @@ def _wide_reject(index: int, cells: list[str], header: list[str], sep: str) -> d
         f"{delimiter_name(sep)} must be in double quotes)",
         "record": json.dumps(record, ensure_ascii=False),
     }
-
-
-def _object_cells(column: pa.ChunkedArray) -> np.ndarray:
-    """An Arrow string column as the object array of ``str`` the validators expect.
-
-    A column repeating a few values (stage, dates) gets one ``str`` per distinct value, shared by its rows:
-    faster than one per cell and a fraction of the memory.
-    """
-    head = column.slice(0, 10_000)
-    if pc.count_distinct(head).as_py() >= len(head) // 2:
-        return column.to_numpy()
-    encoded = pc.dictionary_encode(column).combine_chunks()
-    return encoded.dictionary.to_numpy(zero_copy_only=False)[encoded.indices.to_numpy(zero_copy_only=False)]
 
 
 def _top_lines(raw: bytes, encoding: str) -> list[str]:

@@ -109,17 +109,23 @@ def pipeline_health(
         }
     )
     scopes = memberships(roster)
-    facts = pd.concat([facts, zero], ignore_index=True).merge(scopes, on=["month", "rep_id"])
-
-    grouped = facts.groupby(_KEYS, sort=False)
-    table = grouped.agg(
+    facts = pd.concat([facts, zero], ignore_index=True)
+    # Counts and sums per rep first, then per scope: the deal rows are never repeated for each scope a rep
+    # belongs to (five or more), which at 10M deals would not fit in memory. Only the won deals' cycles, whose
+    # median does not add up, are joined to the scopes row by row.
+    per_rep = facts.groupby(["month", "rep_id", "currency"], sort=False).agg(
         won_count=("won", "sum"),
         lost_count=("lost", "sum"),
         won_minor=("won_minor", "sum"),
-        median_cycle_days=("cycle", "median"),
         open_count=("open", "sum"),
         open_pipeline_minor=("open_minor", "sum"),
-    ).reset_index()
+    )
+    table = (
+        per_rep.reset_index().merge(scopes, on=["month", "rep_id"]).groupby(_KEYS, sort=False).sum(numeric_only=True)
+    )
+    cycles = facts.loc[facts["won"], ["month", "rep_id", "currency", "cycle"]].merge(scopes, on=["month", "rep_id"])
+    table["median_cycle_days"] = cycles.groupby(_KEYS)["cycle"].median().reindex(table.index)
+    table = table.drop(columns="row").reset_index()
     closed = table["won_count"] + table["lost_count"]
     table["win_rate"] = (table["won_count"] / closed.where(closed > 0)).astype(float)
     has_won = table["won_count"] > 0

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pandas.core.util.hashing import combine_hash_arrays  # the row hash of hash_pandas_object, column by column
 
 from attain import stages
 from attain.ingest.load import Inputs
@@ -88,8 +89,10 @@ def input_fingerprint(frames: dict[str, pd.DataFrame], plan_texts: dict[str, str
         columns = sorted(frame.columns)
         digest.update(f"table {name} {len(frame)}\n{';'.join(map(str, columns))}\n".encode())
         if len(frame):
-            values = frame[columns].apply(_plain_text)
-            rows = pd.util.hash_pandas_object(values, index=False).to_numpy(dtype=np.uint64)
+            # pandas' row hash of the frame, built a column at a time (what ``hash_pandas_object`` of the
+            # whole frame does) so that 10M deals are never copied whole (issue 12).
+            hashes = (pd.util.hash_pandas_object(_plain_text(frame[c]), index=False).to_numpy() for c in columns)
+            rows = combine_hash_arrays(hashes, len(columns))
             digest.update(np.sort(rows).tobytes())
     for name in sorted(plan_texts):
         digest.update(f"plan {name}\n".encode())
