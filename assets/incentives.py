@@ -19,7 +19,7 @@ from dagster import (
     asset,
 )
 
-from assets.common import money_totals, run_month, stamped, table_metadata, unstamped
+from assets.common import WAREHOUSE_POOL, money_totals, run_month, stamped, table_metadata, unstamped
 from attain.ingest.load import Inputs
 from attain.pay import payouts as payout_rules
 from attain.pay import period_close
@@ -52,6 +52,7 @@ def earlier_ledgers(*, including_this_month: bool = False) -> AssetIn:
 @asset(
     metadata=MONTH_PARTITION,
     partitions_def=monthly,
+    pool=WAREHOUSE_POOL,
     group_name="reward",
     ins={"history": earlier_ledgers()},
 )
@@ -116,6 +117,7 @@ def incentive_ledger(
 @asset(
     metadata=MONTH_PARTITION,
     partitions_def=monthly,
+    pool=WAREHOUSE_POOL,
     group_name="reward",
     ins={"incentive_ledger": earlier_ledgers(including_this_month=True)},
 )

@@ -3,7 +3,7 @@
 import pandas as pd
 from dagster import AssetExecutionContext, Output, multi_asset
 
-from assets.common import run_month, stamped, table_metadata, table_out, unstamped
+from assets.common import WAREHOUSE_POOL, run_month, stamped, table_metadata, table_out, unstamped
 from attain.measures import satisfaction as rules
 from pipelines.partitions import monthly
 from pipelines.resources import AttainConfig
@@ -18,6 +18,7 @@ from pipelines.resources import AttainConfig
         "account_segments": table_out("ABC segments of each rep's accounts by revenue share."),
     },
     partitions_def=monthly,
+    pool=WAREHOUSE_POOL,
     group_name="customers",
 )
 def satisfaction_stage(

@@ -8,6 +8,7 @@
     attain reopen --month 2026-10 --reason "..."
     attain payouts --month 2026-10 --format csv|xlsx
     attain statement --rep R001 --month 2026-10
+    attain worker --queue dagster    a Celery worker for runs with ATTAIN_EXECUTOR=celery (README "Running it in production")
 
 Everything a run writes goes below one folder, ``var/`` in the repo by default (ATTAIN_VAR or --var). One
 command at a time works on a var folder (``pipelines.run_lock``): another one stops at once with who holds it,
@@ -101,6 +102,9 @@ concurrency:
         value:
           applyLimitPerUniqueValue: true
         limit: 1
+  pools:  # one step at a time writes the warehouse, one sends mail (steps on Celery workers run side by side)
+    granularity: op
+    default_limit: 1
 """
 
 
@@ -339,6 +343,7 @@ def run_months(
     until: str | None = None,
     only: list[str] | None = None,
     wait: bool = False,
+    resume: bool = False,
 ) -> list[MonthSummary]:
     """Materialise the month-end job for each month in turn; return what each produced.
 
@@ -346,20 +351,25 @@ def run_months(
     assets to run alone, reading their inputs from the warehouse (``["deliveries"]`` retries the mail).
     The var folder's run lock is taken first: while another run holds it, ``RunInProgress`` is raised before
     anything is read or written, or with ``wait`` this run waits for it.
+
+    The steps run in this process, unless ATTAIN_EXECUTOR=celery sends them to Celery workers (``attain
+    worker``); ``resume`` then re-executes each month's last failed run from its failure instead.
     """
     span = months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
     var.mkdir(parents=True, exist_ok=True)
     with run_lock(var, span, wait=wait, waiting=lambda message: print(message, file=sys.stderr, flush=True)):
-        return _run_months(months, var, data_dir, resend, ingest, show_progress, until, only)
+        return _run_months(months, var, data_dir, resend, ingest, show_progress, until, only, resume)
 
 
-def _run_months(months, var, data_dir, resend, ingest, show_progress, until, only) -> list[MonthSummary]:
+def _run_months(months, var, data_dir, resend, ingest, show_progress, until, only, resume) -> list[MonthSummary]:
     """``run_months`` once the run lock is held."""
     from dagster import AssetSelection
 
     from pipelines.definitions import build_definitions
+    from pipelines.executors import default_execution
     from pipelines.progress import BAR
 
+    execution = default_execution()
     defs = build_definitions(var=var, data_dir=data_dir, resend=resend, **(ingest or {}))
     job = defs.resolve_job_def("month_end")
     resources = defs.resources or {}
@@ -372,16 +382,52 @@ def _run_months(months, var, data_dir, resend, ingest, show_progress, until, onl
     for month in months:
         steps = len(selection) if selection else len(job.graph.nodes)
         BAR.reset(enabled=show_progress, total_steps=steps, title=month)
-        result = job.execute_in_process(
-            partition_key=month,
-            asset_selection=selection,
-            instance=instance,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}}},
-        )
+        loggers = {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}}
+        if "celery" in execution or resume:
+            result = _run_on_workers(
+                month, selection, instance, resources, {"execution": {"config": execution}, "loggers": loggers}, resume
+            )
+        else:
+            result = job.execute_in_process(
+                partition_key=month,
+                asset_selection=selection,
+                instance=instance,
+                raise_on_error=False,
+                run_config={"loggers": loggers},
+            )
         BAR.finish()
         summaries.append(_summary(month, result, resources))
     return summaries
+
+
+def _run_on_workers(month: str, selection, instance, resources: Mapping[str, Any], run_config: dict, resume: bool):
+    """Run ``month`` with the executor ``run_config`` names (Celery), or re-execute its last failed run.
+
+    The steps run in other processes, which load the job from ``pipelines.definitions`` with the
+    environment they were started with: every resource's configuration goes with the run (the run config),
+    so a worker writes where this command would (``--var``, ``--data``, settings flags). Secrets stay
+    environment variable names (``{"env": "ATTAIN_SMTP_PASSWORD"}``), read by the worker.
+    """
+    from dagster import DagsterRunStatus, ReexecutionOptions, RunsFilter, execute_job
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    job = ReconstructableRepository.for_module(
+        "pipelines.definitions", "defs", working_directory=str(REPO_ROOT)
+    ).get_reconstructable_job("month_end")
+    if resume:
+        runs = instance.get_runs(RunsFilter(job_name="month_end", tags={"dagster/partition": month}), limit=1)
+        if not runs or runs[0].status != DagsterRunStatus.FAILURE:
+            raise SettingsError(f"--resume: the last run of {month} did not fail; there is nothing to resume")
+        options = ReexecutionOptions.from_failure(runs[0].run_id, instance)
+        return execute_job(job, instance, run_config=runs[0].run_config, reexecution_options=options)
+    config = {name: {"config": r._convert_to_config_dictionary()} for name, r in resources.items()}
+    return execute_job(
+        job,
+        instance,
+        run_config={**run_config, "resources": config},
+        tags={"dagster/partition": month},
+        asset_selection=selection,
+    )
 
 
 def _print_summaries(summaries: list[MonthSummary]) -> int:
@@ -409,6 +455,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         until=args.until,
         only=args.only.split(",") if args.only else None,
         wait=args.wait,
+        resume=args.resume,
     )
     return _print_summaries(summaries)
 
@@ -561,6 +608,21 @@ def cmd_statement(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Start a dagster-celery worker: it runs the steps of Celery runs until it is stopped."""
+    from pipelines.executors import DEFAULT_QUEUE, worker_main
+
+    env = read_environment()
+    if not env.celery_broker:
+        raise SettingsError("`attain worker` needs ATTAIN_CELERY_BROKER, e.g. redis://localhost:6379/0")
+    if args.concurrency < 1:
+        raise SettingsError(f"--concurrency {args.concurrency}: write 1 or more")
+    worker_main(
+        env.celery_broker, env.celery_backend, args.queue or [DEFAULT_QUEUE], args.name, args.concurrency, args.loglevel
+    )
+    return EXIT_OK
+
+
 #: What each setting flag does, for `attain run --help` (README "Settings" says more).
 _SETTING_HELP = {
     "fiscal_year_start": "first month of the fiscal year, 1-12 (default 1; ATTAIN_FISCAL_YEAR_START)",
@@ -677,6 +739,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", metavar="ASSET", help="stop after this asset (e.g. payouts): it and its inputs run")
     p.add_argument("--only", metavar="ASSET[,ASSET]", help="run only these assets, e.g. deliveries to retry the mail")
     p.add_argument("--wait", action="store_true", help="wait for another run on the same var folder to finish")
+    p.add_argument(
+        "--resume", action="store_true", help="re-execute the month's last failed run from its failure (a lost worker)"
+    )
     p.add_argument("--quiet", action="store_true")
     _settings_options(p)
     p.set_defaults(func=cmd_run)
@@ -710,6 +775,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rep", required=True)
     p.add_argument("--month", type=_month, required=True)
     p.set_defaults(func=cmd_statement)
+
+    p = add("worker", help="start a Celery worker for runs with ATTAIN_EXECUTOR=celery (broker ATTAIN_CELERY_BROKER)")
+    p.add_argument("--queue", action="append", help="queue to take steps from (repeatable; default: dagster)")
+    p.add_argument("--concurrency", type=int, default=1, help="steps this worker runs at once (default 1)")
+    p.add_argument("--name", default="attain", help="worker name; the host name is added (default attain)")
+    p.add_argument("--loglevel", default="WARNING", help="Celery's log level (default WARNING)")
+    p.set_defaults(func=cmd_worker)
     return parser
 
 
