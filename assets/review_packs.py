@@ -75,7 +75,7 @@ def plan_pack_chunks(
     )
     with warehouse.connect() as con:
         fingerprint = period_close.stored_fingerprint(con, month)
-    chunks = team_chunks(month, tables.reps, attain.pack_chunk_teams)
+    chunks = team_chunks(month, tables.reps, attain.option("pack_chunk_teams"))
     yield Output(
         PackInputs(month, tables, fingerprint), "inputs", metadata={"chunks": len(chunks), **worker_identity()}
     )

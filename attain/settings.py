@@ -218,6 +218,8 @@ OPTIONS: dict[str, Option] = {
         Option("date_order", "--date-order", _choice("DMY", "MDY"), "DMY"),
         Option("decimal_comma", "--decimal-comma", _yes_no, True, off_flag="--decimal-point"),
         Option("render_processes", "--render-processes", _whole(1), 4, default=2),
+        # issue 12 item 2: teams per step of the packs stage (each step goes to one Celery worker)
+        Option("pack_chunk_teams", "--pack-chunk-teams", _whole(1), 10, default=25),
     )
 }
 

@@ -419,7 +419,7 @@ def _run_on_workers(month: str, selection, instance, resources: Mapping[str, Any
         if not runs or runs[0].status != DagsterRunStatus.FAILURE:
             raise SettingsError(f"--resume: the last run of {month} did not fail; there is nothing to resume")
         options = ReexecutionOptions.from_failure(runs[0].run_id, instance)
-        return execute_job(job, instance, run_config=runs[0].run_config, reexecution_options=options)
+        return execute_job(job, instance, run_config=runs[0].run_config, tags=runs[0].tags, reexecution_options=options)
     config = {name: {"config": r._convert_to_config_dictionary()} for name, r in resources.items()}
     return execute_job(
         job,
@@ -639,6 +639,7 @@ _SETTING_HELP = {
     "text_max_length": "characters of display text (names, accounts, products) kept",
     "pack_time_limit": "seconds one PDF pack may take to render",
     "render_processes": "processes rendering PDF packs in parallel (default 2)",
+    "pack_chunk_teams": "teams per step of the packs stage, one Celery worker each (default 25)",
 }
 
 
@@ -672,7 +673,7 @@ def _setting_flag(name: str) -> Callable[[str], object]:
 def _settings_options(p: argparse.ArgumentParser, *, rendering: bool = True) -> None:
     """The flags of every setting in Settings (and, for a run that renders packs, ``--render-processes``)."""
     for name in _SETTING_HELP:
-        if name == "render_processes" and not rendering:
+        if name in ("render_processes", "pack_chunk_teams") and not rendering:
             continue
         option = OPTIONS[name]
         p.add_argument(

@@ -23,20 +23,27 @@ from __future__ import annotations
 import multiprocessing
 import os
 import socket
+import sys
 import time
 import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dagster import Executor, Field, Selector, executor, multiple_process_executor_requirements
+from celery.exceptions import DuplicateTaskNameWarning
+from celery.signals import worker_process_init
+from dagster import Executor, ExecutorRequirement, Field, Selector, executor, multiple_process_executor_requirements
 from dagster._core.definitions.executor_definition import (
     IN_PROC_CONFIG,
     MULTI_PROC_CONFIG,
     _core_in_process_executor_creation,
     _core_multiprocess_executor_creation,
 )
+from dagster._core.errors import DagsterError
+from dagster._core.events import DagsterEvent
+from dagster._core.execution.plan.objects import ErrorSource, StepFailureData
 from dagster._core.execution.retries import RetryMode
-from celery.exceptions import DuplicateTaskNameWarning
-from celery.signals import worker_process_init
+from dagster._serdes import serialize_value
+from dagster._utils.error import serializable_error_info_from_exc_info
 from dagster_celery.executor import CELERY_CONFIG, CeleryExecutor, _submit_task
 
 from attain.settings import SettingsError
@@ -57,15 +64,17 @@ LOST_AFTER = 10.0
 PING_EVERY = 3.0
 
 
-class WorkerLost(RuntimeError):
+class WorkerLost(DagsterError):
     """The Celery worker running a step stopped answering: the step's result will never come."""
 
 
 class _WatchedResult:
-    """A step's Celery result that is also "ready" (and raises ``WorkerLost``) when its worker is gone."""
+    """A step's Celery result that is also "ready" when its worker is gone: the step then fails with
+    ``WorkerLost`` (a step failure like any other, so the run summary names it and a re-execution from
+    failure runs it again)."""
 
-    def __init__(self, result, app) -> None:
-        self.result, self.app = result, app
+    def __init__(self, result, app, plan_context, step) -> None:
+        self.result, self.app, self.plan_context, self.step = result, app, plan_context, step
         self.seen = self.checked = time.monotonic()
         self.lost = ""
 
@@ -85,9 +94,14 @@ class _WatchedResult:
         return False
 
     def get(self):
-        if self.lost:
-            raise WorkerLost(f"Celery worker {self.lost} stopped answering while running this step")
-        return self.result.get()
+        if not self.lost:
+            return self.result.get()
+        try:
+            raise WorkerLost(f"Celery worker {self.lost} stopped answering while running step {self.step.key}")
+        except WorkerLost:
+            error = serializable_error_info_from_exc_info(sys.exc_info())
+        failure = StepFailureData(error=error, user_failure_data=None, error_source=ErrorSource.FRAMEWORK_ERROR)
+        return [serialize_value(DagsterEvent.step_failure_event(self.plan_context.for_step(self.step), failure))]
 
     def revoke(self) -> None:
         self.result.revoke()
@@ -96,7 +110,9 @@ class _WatchedResult:
 def _submit_watched(app, plan_context, step, queue, priority, known_state) -> _WatchedResult:
     with warnings.catch_warnings():  # dagster-celery registers its task again for each step it submits
         warnings.simplefilter("ignore", DuplicateTaskNameWarning)
-        return _WatchedResult(_submit_task(app, plan_context, step, queue, priority, known_state), app)
+        return _WatchedResult(
+            _submit_task(app, plan_context, step, queue, priority, known_state), app, plan_context, step
+        )
 
 
 def _allow_render_processes(**_kwargs) -> None:
@@ -132,7 +148,7 @@ def default_execution(env: Environment | None = None) -> dict[str, Any]:
     return {"celery": celery_config(env.celery_broker, env.celery_backend)}
 
 
-def _requirements(config: dict) -> list:
+def _requirements(config: Mapping[str, object]) -> Sequence[ExecutorRequirement]:
     return [] if "in_process" in config else multiple_process_executor_requirements()
 
 

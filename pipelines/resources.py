@@ -108,8 +108,8 @@ class AttainConfig(ConfigurableResource):
     text_max_length: int | None = Field(default=None, description="Characters of display text kept.")
     pack_time_limit: int | None = Field(default=None, description="Seconds one PDF pack may take to render.")
     render_processes: int | None = Field(default=None, description="Processes rendering PDF packs (default 2).")
-    pack_chunk_teams: int = Field(
-        default=2, ge=1, description="Teams per step of the packs stage (issue 12 item 2): one worker renders each."
+    pack_chunk_teams: int | None = Field(
+        default=None, description="Teams per step of the packs stage (default 25): one worker renders each."
     )
 
     def options(self) -> dict:

@@ -38,7 +38,7 @@ def team_chunks(month: str, reps: pd.DataFrame, teams_per_chunk: int) -> list[li
 
 def merge_chunks(parts: list[RenderedPacks]) -> RenderedPacks:
     """The chunks' packs as one month's, ordered as ``render_packs`` orders a whole month: the table by kind
-    (managers first) and person, the failures managers first."""
+    (reps, then managers) and person, the failures managers first."""
     frames = [part.table for part in parts if not part.table.empty]
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=REVIEW_PACK_COLUMNS)
     table = table.sort_values(["kind", "person_id"], ascending=[False, True]).reset_index(drop=True)
