@@ -24,14 +24,11 @@ import pytest
 from attain.delivery.log import DeliveryLog
 from attain.demo.basics import DEMO_MONTH
 from attain.demo.company import generate
-from pipelines.cli import EXIT_FAILED, EXIT_OK, run_months
+from attain.settings import SettingsError
+from pipelines.cli import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, main, run_months
+from pipelines.executors import CELERY_SETTINGS, default_execution
 from pipelines.resources import default_resources
 from tests import redis_server
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not redis_server.available(), reason="redis-server is not installed (scripts/setup.sh)"),
-]
 
 ROOT = Path(__file__).resolve().parents[1]
 ATTAIN = [sys.executable, "-m", "pipelines.cli"]
@@ -127,6 +124,36 @@ def _tables(var: Path, outputs: list[Path]) -> dict[str, pd.DataFrame]:
     return out
 
 
+def test_the_executor_and_the_shared_folder_come_from_the_environment(monkeypatch, tmp_path, capsys):
+    for name in ("ATTAIN_EXECUTOR", "ATTAIN_CELERY_BROKER", "ATTAIN_CELERY_BACKEND", "ATTAIN_OUTPUT"):
+        monkeypatch.delenv(name, raising=False)
+    assert default_execution() == {"in_process": {}}
+    monkeypatch.setenv("ATTAIN_EXECUTOR", "celery")
+    with pytest.raises(SettingsError, match="ATTAIN_CELERY_BROKER"):
+        default_execution()
+    assert main(["worker"]) == EXIT_PROBLEMS and "needs ATTAIN_CELERY_BROKER" in capsys.readouterr().err
+    monkeypatch.setenv("ATTAIN_CELERY_BROKER", "redis://10.0.0.5:6379/1")
+    celery = default_execution()["celery"]
+    assert (celery["broker"], celery["backend"], celery["config_source"]) == (
+        "redis://10.0.0.5:6379/1",
+        "redis://10.0.0.5:6379/1",
+        CELERY_SETTINGS,
+    )
+    monkeypatch.setenv("ATTAIN_EXECUTOR", "threads")
+    with pytest.raises(SettingsError, match=r"in_process .* or celery"):
+        default_execution()
+
+    monkeypatch.setenv("ATTAIN_OUTPUT", str(tmp_path / "shared"))
+    resources = default_resources(var=tmp_path / "var", data_dir=tmp_path)
+    shared = (tmp_path / "shared").resolve()
+    assert Path(resources["attain"].output_dir) == shared / "output"
+    assert Path(resources["mailer"].outbox_dir) == shared / "outbox"
+    assert Path(resources["step_io_manager"].base_dir) == shared / "steps"
+    assert Path(resources["warehouse"].database).parent == (tmp_path / "var").resolve()  # not shared
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not redis_server.available(), reason="redis-server is not installed (scripts/setup.sh)")
 def test_two_celery_workers_run_the_month_as_the_embedded_run_and_survive_a_lost_worker(tmp_path):
     from dagster import DagsterEventType, DagsterInstance
 
