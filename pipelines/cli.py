@@ -414,6 +414,7 @@ def _run_on_workers(month: str, selection, instance, resources: Mapping[str, Any
     job = ReconstructableRepository.for_module(
         "pipelines.definitions", "defs", working_directory=str(REPO_ROOT)
     ).get_reconstructable_job("month_end")
+    _free_slots_of_ended_runs(instance)
     if resume:
         runs = instance.get_runs(RunsFilter(job_name="month_end", tags={"dagster/partition": month}), limit=1)
         if not runs or runs[0].status != DagsterRunStatus.FAILURE:
@@ -428,6 +429,23 @@ def _run_on_workers(month: str, selection, instance, resources: Mapping[str, Any
         tags={"dagster/partition": month},
         asset_selection=selection,
     )
+
+
+def _free_slots_of_ended_runs(instance) -> None:
+    """Give back the pool slots (``warehouse``, ``smtp``) still held by runs that have ended.
+
+    A step killed with its worker never frees its slot, and every later step of that pool would wait for it.
+    ``attain`` holds the var folder's run lock, so no run of it is live: what dagster-daemon's run monitoring
+    does for a production instance is done here before each run.
+    """
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return
+    for pool in storage.get_concurrency_keys():
+        for slot in storage.get_concurrency_info(pool).claimed_slots:
+            run = instance.get_run_by_id(slot.run_id)
+            if run is None or run.is_finished:
+                storage.free_concurrency_slots_for_run(slot.run_id)
 
 
 def _print_summaries(summaries: list[MonthSummary]) -> int:

@@ -227,3 +227,23 @@ def test_two_celery_workers_run_the_month_as_the_embedded_run_and_survive_a_lost
     managers = set(packs.loc[packs["kind"] == "manager", "person_id"])
     assert len(log) == len(managers) and set(log["manager_id"]) == managers
     assert len(list((shared / "outbox" / DEMO_MONTH).glob("*.eml"))) == len(managers)
+
+
+def test_a_slot_left_by_a_killed_step_is_given_back_before_the_next_run(tmp_path, monkeypatch):
+    from dagster import DagsterRunStatus
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    from pipelines.cli import _free_slots_of_ended_runs, _instance
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    instance = _instance(tmp_path)  # the dagster.yaml attain writes: pools of one slot
+    storage = instance.event_log_storage
+    storage.initialize_concurrency_limit_to_default("warehouse")  # as the executor does for a step's pool
+    for run_id, status in (("ended", DagsterRunStatus.FAILURE), ("live", DagsterRunStatus.STARTED)):
+        instance.add_run(DagsterRun(job_name="month_end", run_id=run_id, status=status))
+    assert storage.claim_concurrency_slot("warehouse", "ended", "payouts").is_claimed  # then its worker died
+    assert not storage.claim_concurrency_slot("warehouse", "live", "deliveries").is_claimed  # waits for it
+    _free_slots_of_ended_runs(instance)
+    assert storage.claim_concurrency_slot("warehouse", "live", "deliveries").is_claimed
+    _free_slots_of_ended_runs(instance)  # a live run keeps its slot
+    assert [s.run_id for s in storage.get_concurrency_info("warehouse").claimed_slots] == ["live"]
