@@ -61,14 +61,15 @@ def _run_packs(var: Path, data: Path, execution: dict) -> str:
     """Run the packs stage of the demo month with ``execution`` (the executor config); its run id."""
     from dagster import AssetSelection
 
-    from pipelines.cli import _instance, _run_on_workers
+    from pipelines.cli import _instance
+    from pipelines.executors import run_on_workers
     from pipelines.definitions import build_definitions
 
     defs = build_definitions(var=var, data_dir=data, **CONFIG)
     instance = _instance(var)
     selection = sorted(AssetSelection.assets("review_packs").resolve(defs.resolve_asset_graph()))
     run_config = {"execution": {"config": execution}, "loggers": {"console": {"config": {"log_level": "ERROR"}}}}
-    result = _run_on_workers(DEMO_MONTH, selection, instance, defs.resources or {}, run_config, resume=False)
+    result = run_on_workers(DEMO_MONTH, selection, instance, defs.resources or {}, run_config, resume=False)
     if not result.success:
         raise RuntimeError(f"the packs run failed: {result.run_id}")
     return result.run_id

@@ -366,7 +366,7 @@ def _run_months(months, var, data_dir, resend, ingest, show_progress, until, onl
     from dagster import AssetSelection
 
     from pipelines.definitions import build_definitions
-    from pipelines.executors import default_execution
+    from pipelines.executors import default_execution, run_on_workers
     from pipelines.progress import BAR
 
     execution = default_execution()
@@ -384,7 +384,7 @@ def _run_months(months, var, data_dir, resend, ingest, show_progress, until, onl
         BAR.reset(enabled=show_progress, total_steps=steps, title=month)
         loggers = {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}}
         if "celery" in execution or resume:
-            result = _run_on_workers(
+            result = run_on_workers(
                 month, selection, instance, resources, {"execution": {"config": execution}, "loggers": loggers}, resume
             )
         else:
@@ -398,54 +398,6 @@ def _run_months(months, var, data_dir, resend, ingest, show_progress, until, onl
         BAR.finish()
         summaries.append(_summary(month, result, resources))
     return summaries
-
-
-def _run_on_workers(month: str, selection, instance, resources: Mapping[str, Any], run_config: dict, resume: bool):
-    """Run ``month`` with the executor ``run_config`` names (Celery), or re-execute its last failed run.
-
-    The steps run in other processes, which load the job from ``pipelines.definitions`` with the
-    environment they were started with: every resource's configuration goes with the run (the run config),
-    so a worker writes where this command would (``--var``, ``--data``, settings flags). Secrets stay
-    environment variable names (``{"env": "ATTAIN_SMTP_PASSWORD"}``), read by the worker.
-    """
-    from dagster import DagsterRunStatus, ReexecutionOptions, RunsFilter, execute_job
-    from dagster._core.definitions.reconstruct import ReconstructableRepository
-
-    job = ReconstructableRepository.for_module(
-        "pipelines.definitions", "defs", working_directory=str(REPO_ROOT)
-    ).get_reconstructable_job("month_end")
-    _free_slots_of_ended_runs(instance)
-    if resume:
-        runs = instance.get_runs(RunsFilter(job_name="month_end", tags={"dagster/partition": month}), limit=1)
-        if not runs or runs[0].status != DagsterRunStatus.FAILURE:
-            raise SettingsError(f"--resume: the last run of {month} did not fail; there is nothing to resume")
-        options = ReexecutionOptions.from_failure(runs[0].run_id, instance)
-        return execute_job(job, instance, run_config=runs[0].run_config, tags=runs[0].tags, reexecution_options=options)
-    config = {name: {"config": r._convert_to_config_dictionary()} for name, r in resources.items()}
-    return execute_job(
-        job,
-        instance,
-        run_config={**run_config, "resources": config},
-        tags={"dagster/partition": month},
-        asset_selection=selection,
-    )
-
-
-def _free_slots_of_ended_runs(instance) -> None:
-    """Give back the pool slots (``warehouse``, ``smtp``) still held by runs that have ended.
-
-    A step killed with its worker never frees its slot, and every later step of that pool would wait for it.
-    ``attain`` holds the var folder's run lock, so no run of it is live: what dagster-daemon's run monitoring
-    does for a production instance is done here before each run.
-    """
-    storage = instance.event_log_storage
-    if not storage.supports_global_concurrency_limits:
-        return
-    for pool in storage.get_concurrency_keys():
-        for slot in storage.get_concurrency_info(pool).claimed_slots:
-            run = instance.get_run_by_id(slot.run_id)
-            if run is None or run.is_finished:
-                storage.free_concurrency_slots_for_run(slot.run_id)
 
 
 def _print_summaries(summaries: list[MonthSummary]) -> int:

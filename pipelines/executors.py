@@ -14,7 +14,7 @@ The Celery mode is dagster-celery's executor with two additions:
 - Workers fetch a task only when they have a free process (``worker_disable_prefetch``): a task is never
   held by a busy worker while another one is idle, nor lost with a worker that had not started it.
 
-``worker_main`` starts a worker: the app of ``dagster_celery.app`` (same tasks, same queues), configured like
+``run_on_workers`` runs (or resumes) a month with it from ``attain run``; ``worker_main`` starts a worker: the app of ``dagster_celery.app`` (same tasks, same queues), configured like
 the executor, run in this process so that stopping the process stops the worker.
 """
 
@@ -31,13 +31,25 @@ from typing import Any
 
 from celery.exceptions import DuplicateTaskNameWarning
 from celery.signals import worker_process_init
-from dagster import Executor, ExecutorRequirement, Field, Selector, executor, multiple_process_executor_requirements
+from dagster import (
+    DagsterRunStatus,
+    Executor,
+    ExecutorRequirement,
+    Field,
+    ReexecutionOptions,
+    RunsFilter,
+    Selector,
+    execute_job,
+    executor,
+    multiple_process_executor_requirements,
+)
 from dagster._core.definitions.executor_definition import (
     IN_PROC_CONFIG,
     MULTI_PROC_CONFIG,
     _core_in_process_executor_creation,
     _core_multiprocess_executor_creation,
 )
+from dagster._core.definitions.reconstruct import ReconstructableRepository
 from dagster._core.errors import DagsterError
 from dagster._core.events import DagsterEvent
 from dagster._core.execution.plan.objects import ErrorSource, StepFailureData
@@ -47,7 +59,7 @@ from dagster._utils.error import serializable_error_info_from_exc_info
 from dagster_celery.executor import CELERY_CONFIG, CeleryExecutor, _submit_task
 
 from attain.settings import SettingsError
-from pipelines.resources import Environment, read_environment
+from pipelines.resources import REPO_ROOT, Environment, read_environment
 
 #: The Celery settings of every Attain run and worker (deploy/celery_config.yaml holds the same).
 CELERY_SETTINGS: dict[str, Any] = {
@@ -203,3 +215,48 @@ def worker_main(broker: str, backend: str, queues: list[str], name: str, concurr
     argv = ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}", "--prefetch-multiplier=1"]
     argv += ["-Q", ",".join(queues), "-n", f"{name}@%h", "--without-gossip", "--without-mingle"]
     app.worker_main(argv)
+
+
+def run_on_workers(month: str, selection, instance, resources: Mapping[str, Any], run_config: dict, resume: bool):
+    """Run ``month`` with the executor ``run_config`` names (Celery), or re-execute its last failed run.
+
+    The steps run in other processes, which load the job from ``pipelines.definitions`` with the
+    environment they were started with: every resource's configuration goes with the run (the run config),
+    so a worker writes where this command would (``--var``, ``--data``, settings flags). Secrets stay
+    environment variable names (``{"env": "ATTAIN_SMTP_PASSWORD"}``), read by the worker.
+    """
+    job = ReconstructableRepository.for_module(
+        "pipelines.definitions", "defs", working_directory=str(REPO_ROOT)
+    ).get_reconstructable_job("month_end")
+    free_slots_of_ended_runs(instance)
+    if resume:
+        runs = instance.get_runs(RunsFilter(job_name="month_end", tags={"dagster/partition": month}), limit=1)
+        if not runs or runs[0].status != DagsterRunStatus.FAILURE:
+            raise SettingsError(f"--resume: the last run of {month} did not fail; there is nothing to resume")
+        options = ReexecutionOptions.from_failure(runs[0].run_id, instance)
+        return execute_job(job, instance, run_config=runs[0].run_config, tags=runs[0].tags, reexecution_options=options)
+    config = {name: {"config": r._convert_to_config_dictionary()} for name, r in resources.items()}
+    return execute_job(
+        job,
+        instance,
+        run_config={**run_config, "resources": config},
+        tags={"dagster/partition": month},
+        asset_selection=selection,
+    )
+
+
+def free_slots_of_ended_runs(instance) -> None:
+    """Give back the pool slots (``warehouse``, ``smtp``) still held by runs that have ended.
+
+    A step killed with its worker never frees its slot, and every later step of that pool would wait for it.
+    ``attain run`` holds the var folder's run lock, so no run of it is live: what dagster-daemon's run monitoring
+    does for a production instance is done here before each run.
+    """
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return
+    for pool in storage.get_concurrency_keys():
+        for slot in storage.get_concurrency_info(pool).claimed_slots:
+            run = instance.get_run_by_id(slot.run_id)
+            if run is None or run.is_finished:
+                storage.free_concurrency_slots_for_run(slot.run_id)

@@ -211,8 +211,17 @@ def test_two_celery_workers_run_the_month_as_the_embedded_run_and_survive_a_lost
     workers = {meta["worker"].value.split("@")[0] for meta in rendered}
     assert workers == {"first", "second"}
     assert all(int(meta["pid"].value) > 0 for meta in rendered)
-    started = _chunk_events(instance, runs[-1].run_id, DagsterEventType.STEP_START)
-    assert len({r.step_key for r in started}) > len(rendered) - len(started)  # several chunks, some resumed
+    # the resumed run rendered exactly the chunks the first one did not finish (the lost one among them)
+    first_run, resumed_run = runs[-1].run_id, runs[0].run_id  # newest first
+    [plan] = [
+        r.dagster_event.step_output_data.metadata
+        for r in instance.all_logs(first_run, of_type=DagsterEventType.STEP_OUTPUT)
+        if r.step_key == "review_packs.plan_pack_chunks" and r.dagster_event.step_output_data.output_name == "inputs"
+    ]
+    chunks = {f"{CHUNK}teams_{n:03d}]" for n in range(1, plan["chunks"].value + 1)}  # one team each
+    finished = {r.step_key for r in _chunk_events(instance, first_run, DagsterEventType.STEP_SUCCESS)}
+    again = {r.step_key for r in _chunk_events(instance, resumed_run, DagsterEventType.STEP_START)}
+    assert finished and again and again == chunks - finished and len(rendered) == len(chunks) > 2
 
     # every table as the embedded run's; the same PDF bytes; each message once
     ours, theirs = _tables(var, [shared]), _tables(embedded, [embedded])
@@ -233,7 +242,8 @@ def test_a_slot_left_by_a_killed_step_is_given_back_before_the_next_run(tmp_path
     from dagster import DagsterRunStatus
     from dagster._core.storage.dagster_run import DagsterRun
 
-    from pipelines.cli import _free_slots_of_ended_runs, _instance
+    from pipelines.cli import _instance
+    from pipelines.executors import free_slots_of_ended_runs
 
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     instance = _instance(tmp_path)  # the dagster.yaml attain writes: pools of one slot
@@ -243,7 +253,7 @@ def test_a_slot_left_by_a_killed_step_is_given_back_before_the_next_run(tmp_path
         instance.add_run(DagsterRun(job_name="month_end", run_id=run_id, status=status))
     assert storage.claim_concurrency_slot("warehouse", "ended", "payouts").is_claimed  # then its worker died
     assert not storage.claim_concurrency_slot("warehouse", "live", "deliveries").is_claimed  # waits for it
-    _free_slots_of_ended_runs(instance)
+    free_slots_of_ended_runs(instance)
     assert storage.claim_concurrency_slot("warehouse", "live", "deliveries").is_claimed
-    _free_slots_of_ended_runs(instance)  # a live run keeps its slot
+    free_slots_of_ended_runs(instance)  # a live run keeps its slot
     assert [s.run_id for s in storage.get_concurrency_info("warehouse").claimed_slots] == ["live"]
