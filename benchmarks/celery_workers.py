@@ -62,8 +62,8 @@ def _run_packs(var: Path, data: Path, execution: dict) -> str:
     from dagster import AssetSelection
 
     from pipelines.cli import _instance
-    from pipelines.executors import run_on_workers
     from pipelines.definitions import build_definitions
+    from pipelines.executors import run_on_workers
 
     defs = build_definitions(var=var, data_dir=data, **CONFIG)
     instance = _instance(var)
