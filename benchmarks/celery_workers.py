@@ -123,6 +123,7 @@ def measure(reps: int = 48, repeat: int = 2) -> dict:
                 rate, packs = _packs_per_second(instance, run_id)
                 best = max(best, rate)
             rates[f"multiprocess_{processes}"] = best
+            print(f"  (multiprocess {processes}: {best:.2f} packs/s)", file=sys.stderr, flush=True)
         with redis_server() as broker:
             env = {**os.environ, "ATTAIN_CELERY_BROKER": broker, "ATTAIN_VAR": str(var), "ATTAIN_DATA_DIR": str(data)}
             for count in (1, 2):
@@ -133,6 +134,7 @@ def measure(reps: int = 48, repeat: int = 2) -> dict:
                         run_id = _run_packs(var, data, {"celery": celery_config(broker)})
                         best = max(best, _packs_per_second(instance, run_id)[0])
                     rates[f"celery_{count}"] = best
+                    print(f"  (celery {count}: {best:.2f} packs/s)", file=sys.stderr, flush=True)
                 finally:
                     _stop(workers)
     return {
