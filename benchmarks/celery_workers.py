@@ -6,10 +6,10 @@
 One demo month is computed once, in-process, up to the packs' inputs; then only the packs stage
 (``review_packs``: one step per chunk of teams) runs again, each time on:
 
-1. Dagster's multiprocess executor with as many processes as workers (the floor: the same steps, the same
-   machine, no broker);
-2. 1 Celery worker, then 2 (``attain worker``, one step at a time each), on a Redis server this script starts
-   on a loopback port and stops.
+1. 1 Celery worker, then 2 (``attain worker``, one step at a time each), on a Redis server this script starts
+   on a loopback port and stops;
+2. Dagster's multiprocess executor with 1, then 2 processes (the floor: the same steps, the same machine, no
+   broker).
 
 Each chunk renders on one process (``render_processes`` 1), so N workers use N cores. The rate is the packs
 over the time from the first chunk's start to the last chunk's end (from the run's events). Targets: 2 workers
@@ -116,14 +116,6 @@ def measure(reps: int = 48, repeat: int = 2) -> dict:
         instance = _instance(var)
         rates: dict[str, float] = {}
         packs = 0
-        for processes in (1, 2):
-            best = 0.0
-            for _ in range(repeat):
-                run_id = _run_packs(var, data, {"multiprocess": {"max_concurrent": processes}})
-                rate, packs = _packs_per_second(instance, run_id)
-                best = max(best, rate)
-            rates[f"multiprocess_{processes}"] = best
-            print(f"  (multiprocess {processes}: {best:.2f} packs/s)", file=sys.stderr, flush=True)
         with redis_server() as broker:
             env = {**os.environ, "ATTAIN_CELERY_BROKER": broker, "ATTAIN_VAR": str(var), "ATTAIN_DATA_DIR": str(data)}
             for count in (1, 2):
@@ -132,11 +124,20 @@ def measure(reps: int = 48, repeat: int = 2) -> dict:
                     best = 0.0
                     for _ in range(repeat):
                         run_id = _run_packs(var, data, {"celery": celery_config(broker)})
-                        best = max(best, _packs_per_second(instance, run_id)[0])
+                        rate, packs = _packs_per_second(instance, run_id)
+                        best = max(best, rate)
                     rates[f"celery_{count}"] = best
                     print(f"  (celery {count}: {best:.2f} packs/s)", file=sys.stderr, flush=True)
                 finally:
                     _stop(workers)
+        for processes in (1, 2):
+            best = 0.0
+            for _ in range(repeat):
+                run_id = _run_packs(var, data, {"multiprocess": {"max_concurrent": processes}})
+                rate, packs = _packs_per_second(instance, run_id)
+                best = max(best, rate)
+            rates[f"multiprocess_{processes}"] = best
+            print(f"  (multiprocess {processes}: {best:.2f} packs/s)", file=sys.stderr, flush=True)
     return {
         "reps": reps,
         "packs": packs,
