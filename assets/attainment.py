@@ -7,7 +7,7 @@ month) and attain.measures.pipeline_health; these assets add the month, store th
 import pandas as pd
 from dagster import AssetExecutionContext, Output, asset, multi_asset
 
-from assets.common import money_totals, run_month, stamped, table_metadata, table_out, unstamped
+from assets.common import WAREHOUSE_POOL, money_totals, run_month, stamped, table_metadata, table_out, unstamped
 from attain import stages
 from attain.measures import attainment as attainment_rules
 from attain.measures import pipeline_health as health_rules
@@ -24,6 +24,7 @@ from pipelines.resources import AttainConfig
         "clawback_events": table_out("Cancellations recorded in the month, with the credit they undo."),
     },
     partitions_def=monthly,
+    pool=WAREHOUSE_POOL,
     group_name="measure",
 )
 def credit_stage(
@@ -66,6 +67,7 @@ def credit_stage(
         ),
     },
     partitions_def=monthly,
+    pool=WAREHOUSE_POOL,
     group_name="measure",
 )
 def target_stage(context: AssetExecutionContext, attain: AttainConfig, targets: pd.DataFrame, reps: pd.DataFrame):
@@ -94,6 +96,7 @@ def target_stage(context: AssetExecutionContext, attain: AttainConfig, targets: 
         "attainment_trend": table_out("Monthly attainment for the 12 months ending with the run month."),
     },
     partitions_def=monthly,
+    pool=WAREHOUSE_POOL,
     group_name="measure",
 )
 def attainment_stage(
@@ -125,7 +128,7 @@ def attainment_stage(
     yield Output(stamped(trend, month), output_name="attainment_trend", metadata=table_metadata(trend))
 
 
-@asset(metadata=MONTH_PARTITION, partitions_def=monthly, group_name="measure")
+@asset(metadata=MONTH_PARTITION, partitions_def=monthly, pool=WAREHOUSE_POOL, group_name="measure")
 def pipeline_health(
     context: AssetExecutionContext,
     attain: AttainConfig,

@@ -6,6 +6,11 @@ from dagster import AssetExecutionContext, AssetOut, MetadataValue, TableColumn,
 from attain.money import format_minor
 from pipelines.partitions import AS_OF_PARTITION, MONTH_PARTITION
 
+#: Dagster concurrency pools (issue 12): the steps that write the warehouse (one at a time: a DuckDB file
+#: takes one writer; deploy/dagster.yaml and ``attain`` set the limit to 1) and the one that sends mail.
+WAREHOUSE_POOL = "warehouse"
+SMTP_POOL = "smtp"
+
 
 def table_out(description: str, *, partition_column: str = "month") -> AssetOut:
     """One output of a multi-asset stage: a monthly table in the warehouse.

@@ -2,8 +2,9 @@
 
 import pandas as pd
 from dagster import AssetExecutionContext, Failure, MetadataValue, Output, asset
+from dagster_celery.tags import DAGSTER_CELERY_QUEUE_TAG
 
-from assets.common import run_month, stamped, table_metadata, unstamped
+from assets.common import SMTP_POOL, run_month, stamped, table_metadata, unstamped
 from assets.review_packs import failed_packs
 from attain.delivery.log import DeliveryLog
 from attain.delivery.mailers import OutboxMailer, SmtpMailer
@@ -11,6 +12,7 @@ from attain.delivery.messages import headlines as team_headlines
 from attain.delivery.messages import plan_messages
 from attain.delivery.send import deliver
 from attain.roster import roster_as_of
+from pipelines.executors import DELIVERY_QUEUE
 from pipelines.partitions import MONTH_PARTITION, monthly
 from pipelines.resources import AttainConfig, MailerResource, Warehouse
 
@@ -34,7 +36,14 @@ def make_mailer(mailer: MailerResource) -> OutboxMailer | SmtpMailer:
     raise Failure(description=f"mailer mode {mailer.mode!r} is not 'outbox' or 'smtp'")
 
 
-@asset(metadata=MONTH_PARTITION, partitions_def=monthly, group_name="review", kinds={"email"})
+@asset(
+    metadata=MONTH_PARTITION,
+    partitions_def=monthly,
+    pool=SMTP_POOL,
+    group_name="review",
+    kinds={"email"},
+    op_tags={DAGSTER_CELERY_QUEUE_TAG: DELIVERY_QUEUE},  # on Celery: its own queue, one worker process (issue 12)
+)
 def deliveries(
     context: AssetExecutionContext,
     attain: AttainConfig,

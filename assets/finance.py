@@ -3,13 +3,13 @@
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from assets.common import money_totals, run_month
+from assets.common import WAREHOUSE_POOL, money_totals, run_month
 from attain.pay.finance_export import write_payouts
 from pipelines.partitions import monthly
 from pipelines.resources import AttainConfig
 
 
-@asset(partitions_def=monthly, group_name="reward", kinds={"csv", "xlsx"})
+@asset(partitions_def=monthly, pool=WAREHOUSE_POOL, group_name="reward", kinds={"csv", "xlsx"})
 def finance_export(
     context: AssetExecutionContext, attain: AttainConfig, payouts: pd.DataFrame, incentive_ledger: pd.DataFrame
 ) -> MaterializeResult:

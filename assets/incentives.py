@@ -19,7 +19,7 @@ from dagster import (
     asset,
 )
 
-from assets.common import money_totals, run_month, stamped, table_metadata, unstamped
+from assets.common import WAREHOUSE_POOL, money_totals, run_month, stamped, table_metadata, unstamped
 from attain import stages
 from attain.ingest.load import Inputs
 from attain.pay import forecast, period_close
@@ -55,6 +55,7 @@ def earlier_ledgers(*, including_this_month: bool = False) -> AssetIn:
 @asset(
     metadata=MONTH_PARTITION,
     partitions_def=monthly,
+    pool=WAREHOUSE_POOL,
     group_name="reward",
     ins={"history": earlier_ledgers()},
 )
@@ -124,6 +125,7 @@ def incentive_ledger(
 @asset(
     metadata=MONTH_PARTITION,
     partitions_def=monthly,
+    pool=WAREHOUSE_POOL,
     group_name="reward",
     ins={"incentive_ledger": earlier_ledgers(including_this_month=True)},
     deps=["plan_versions"],  # paid under the recorded plan versions: a run up to payouts records them too
@@ -146,6 +148,7 @@ def payouts(context: AssetExecutionContext, incentive_ledger: pd.DataFrame, reps
 @asset(
     metadata=MONTH_PARTITION,
     partitions_def=monthly,
+    pool=WAREHOUSE_POOL,
     group_name="reward",
     ins={"incentive_ledger": earlier_ledgers(including_this_month=True)},
 )
@@ -195,7 +198,7 @@ def earnings_forecast(
     )
 
 
-@asset(metadata=MONTH_PARTITION, partitions_def=monthly, group_name="reward")
+@asset(metadata=MONTH_PARTITION, partitions_def=monthly, pool=WAREHOUSE_POOL, group_name="reward")
 def plan_versions(
     context: AssetExecutionContext, attain: AttainConfig, warehouse: Warehouse, incentive_ledger: pd.DataFrame
 ) -> Output[pd.DataFrame]:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from dagster import AssetExecutionContext, Failure, MetadataValue, Output, multi_asset
 
-from assets.common import money_totals, run_month, stamped, table_metadata, table_out
+from assets.common import WAREHOUSE_POOL, money_totals, run_month, stamped, table_metadata, table_out
 from attain.ingest.load import load_inputs
 from attain.ingest.raw import InputFileError
 from attain.settings import SettingsError
@@ -30,6 +30,7 @@ _DESCRIPTIONS = {
 @multi_asset(
     outs={name: table_out(_DESCRIPTIONS[name], partition_column="as_of") for name in (*INPUT_TABLES, "quarantine")},
     partitions_def=monthly,
+    pool=WAREHOUSE_POOL,
     group_name="ingest",
 )
 def validated_inputs(context: AssetExecutionContext, attain: AttainConfig):

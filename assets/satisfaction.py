@@ -3,7 +3,7 @@
 import pandas as pd
 from dagster import AssetExecutionContext, Output, multi_asset
 
-from assets.common import run_month, stamped, table_metadata, table_out, unstamped
+from assets.common import WAREHOUSE_POOL, run_month, stamped, table_metadata, table_out, unstamped
 from attain.measures import satisfaction as rules
 from attain.measures.segments import segment_summary
 from pipelines.partitions import monthly
@@ -20,6 +20,7 @@ from pipelines.resources import AttainConfig
         "segment_summary": table_out("Per rep and ABC segment: accounts, revenue share, CSAT where enough responses."),
     },
     partitions_def=monthly,
+    pool=WAREHOUSE_POOL,
     group_name="customers",
 )
 def satisfaction_stage(

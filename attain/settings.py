@@ -259,6 +259,8 @@ OPTIONS: dict[str, Option] = {
         # issue 13 item 4: the manager's target review
         Option("target_review_low", "--target-review-low", _decimal(Decimal(1)), Decimal("0.60")),
         Option("target_review_high", "--target-review-high", _decimal(), Decimal("1.50")),
+        # issue 12 item 2: teams per step of the packs stage (each step goes to one Celery worker)
+        Option("pack_chunk_teams", "--pack-chunk-teams", _whole(1), 10, default=25),
     )
 }
 

@@ -10,6 +10,7 @@
     attain statement --rep R001 --month 2026-10
     attain whatif --plans DRAFT --from 2026-01 --to 2026-10   model past months under draft plans
     attain plans diff OLD NEW        what changed between two plan files or folders, in words
+    attain worker --queue dagster    a Celery worker for runs with ATTAIN_EXECUTOR=celery (README "Running it in production")
 
 Everything a run writes goes below one folder, ``var/`` in the repo by default (ATTAIN_VAR or --var). One
 command at a time works on a var folder (``pipelines.run_lock``): another one stops at once with who holds it,
@@ -29,12 +30,9 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import re
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -49,24 +47,21 @@ from attain.settings import (
     parse_option,
     settings_from,
 )
+from pipelines import run_summary
 from pipelines.resources import DEFAULT_VAR, REPO_ROOT, read_environment
 from pipelines.run_lock import RunInProgress, run_lock
-
-#: Exit codes of every command (README "The attain command"). 2 is argparse's own: a usage error.
-EXIT_OK = 0  # everything done
-EXIT_PROBLEMS = 1  # input problems: validate found some, or a run stopped on its inputs or settings
-EXIT_USAGE = 2  # the command line is wrong (unknown option, bad month)
-EXIT_PARTIAL = 3  # the month was computed, but some packs or deliveries failed (listed)
-EXIT_FAILED = 4  # a run failed: a step broke on something other than its inputs
-EXIT_BUSY = 5  # another run holds the var folder (without --wait)
-
-#: Root errors of a failed step that mean "fix the inputs or the settings" (exit 1), not a fault (exit 4):
-#: ``Failure`` is what the assets raise with an explained problem (a missing file, a mailer setting).
-INPUT_ERRORS = frozenset(
-    {"Failure", "InputFileError", "UnknownExportError", "PlanError", "ConventionError", "PeriodError", "LocaleError"}
+from pipelines.run_summary import (
+    EXIT_BUSY,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    INPUT_ERRORS,
+    MonthSummary,
+    shown,
 )
-#: Blocking checks that judge the inputs (the others reconcile Attain's own results).
-INPUT_CHECKS = frozenset({"won_deal_owners_in_roster", "quarantine_within_limit", "every_rep_has_a_target"})
+
 #: Months the demo pays before its month, so draws and clawbacks have a history (90-day windows).
 DEMO_HISTORY = 3
 
@@ -116,6 +111,9 @@ concurrency:
         value:
           applyLimitPerUniqueValue: true
         limit: 1
+  pools:  # one step at a time writes the warehouse, one sends mail (steps on Celery workers run side by side)
+    granularity: op
+    default_limit: 1
 """
 
 
@@ -133,222 +131,6 @@ def _instance(var: Path):
     return DagsterInstance.from_config(str(home))
 
 
-@dataclass
-class MonthSummary:
-    """What a month-end produced, read back from the warehouse and the output folder."""
-
-    month: str
-    success: bool
-    failed_steps: list[str]
-    error: str
-    counts: dict[str, int]
-    payable: dict[str, str]
-    output: Path
-    outbox: Path | None
-    history_gaps: list[str]
-    quarantined: dict[str, int] = field(default_factory=dict)  # input table -> rows quarantined
-    failed_packs: list[dict] = field(default_factory=list)  # person_id, kind, locale, reason
-    failed_deliveries: list[dict] = field(default_factory=list)  # recipient, address, answer (the server's)
-    stopped_on_input: bool = False  # the run stopped because of its inputs or settings, not a fault
-    unapproved_plans: list[str] = field(default_factory=list)  # issue 14 item 4: plan versions nobody approved
-
-    @property
-    def complete(self) -> bool:
-        """The run succeeded and nothing in it failed: every pack made, every message delivered."""
-        return self.success and not self.failed_packs and not self.failed_deliveries
-
-    @property
-    def exit_code(self) -> int:
-        """This month's exit code (``EXIT_*``)."""
-        if not self.success:
-            return EXIT_PROBLEMS if self.stopped_on_input else EXIT_FAILED
-        return EXIT_OK if self.complete else EXIT_PARTIAL
-
-    def lines(self) -> list[str]:
-        """The summary a person reads at the end of a run."""
-        state = "done" if self.complete else "done with problems" if self.success else "FAILED"
-        out = [f"month-end {self.month}: {state}"]
-        if self.error:
-            out.append(f"  problem: {self.error}")
-        if self.failed_steps:
-            out.append(f"  failed steps: {', '.join(self.failed_steps)}")
-        c = self.counts
-        if "deals" in c:
-            others = "".join(
-                f"; {table}: {n} rows quarantined" for table, n in sorted(self.quarantined.items()) if table != "deals"
-            )
-            out.append(
-                f"  deals: {c['deals']} accepted, {self.quarantined.get('deals', 0)} rows quarantined{others} "
-                f"(see the quarantine table and the packs)"
-            )
-        if "credited_this_month" in c:
-            out.append(f"  credited deals this month: {c['credited_this_month']}")
-        if "ledger_lines" in c:
-            out.append(f"  ledger lines: {c['ledger_lines']}; payees: {c.get('payees', 0)}")
-            for ccy, amount in sorted(self.payable.items()):
-                out.append(f"  payable {ccy}: {amount}")
-        if self.history_gaps:
-            gaps = self.history_gaps
-            out.append(
-                f"  warning: no ledger for {', '.join(gaps)}; draws and clawbacks assume nothing was paid "
-                f"then (run `attain run --month {gaps[0]} --to {gaps[-1]} --until payouts` first)"
-            )
-        out += [f"  warning: {warning}" for warning in self.unapproved_plans]
-        if "sent" in c:
-            out.append(
-                f"  deliveries: {c['sent']} sent, {c.get('skipped', 0)} already sent, {c.get('failed', 0)} failed"
-            )
-        if c.get("changed"):
-            out.append(
-                f"  {c['changed']} message(s) not re-sent although their packs changed after delivery: "
-                "check why, then `attain run --month ... --only deliveries --resend`"
-            )
-        for failure in self.failed_deliveries:
-            out.append(f"  delivery FAILED to {failure['recipient']} <{failure['address']}>: {failure['answer']}")
-        packs = self.output / self.month / "packs"
-        if "rep_packs" in c:
-            out.append(f"  packs: {c['rep_packs']} rep, {c.get('manager_packs', 0)} manager in {_shown(packs)}")
-        for failure in self.failed_packs:
-            out.append(f"  pack FAILED: {failure['reason']}")
-        finance = self.output / self.month / "finance"
-        if c.get("finance_export") and finance.is_dir():
-            out.append(f"  finance export: {', '.join(sorted(p.name for p in finance.iterdir()))} in {_shown(finance)}")
-        if "sent" in c and self.outbox is not None and (self.outbox / self.month).is_dir():
-            mails = sorted((self.outbox / self.month).glob("*.eml"))
-            out.append(f"  outbox: {len(mails)} .eml (one per manager) in {_shown(self.outbox / self.month)}")
-        return out
-
-
-def _shown(path: Path) -> str:
-    """``path`` relative to the current folder when it is below it (shorter to read), else absolute."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-def _summary(month: str, result, resources: Mapping[str, Any]) -> MonthSummary:
-    from attain.money import format_minor
-
-    config, warehouse, mailer = resources["attain"], resources["warehouse"], resources["mailer"]
-    counts: dict[str, int] = {}
-    payable: dict[str, str] = {}
-
-    # Only what this run materialised is reported: older rows of a stage that did not run now would mislead.
-    made = {event.asset_key.path[-1] for event in result.get_asset_materialization_events()}
-    counts["finance_export"] = int("finance_export" in made)
-
-    def table(con, name: str, column: str = "month") -> pd.DataFrame | None:
-        if name not in made:
-            return None
-        return con.execute(f"SELECT * FROM attain.{name} WHERE {column} = ?", [month]).df()
-
-    with warehouse.connect() as con:
-        deals, quarantine = table(con, "deals", "as_of"), table(con, "quarantine", "as_of")
-        if deals is not None:
-            counts["deals"] = len(deals)
-        quarantined: dict[str, int] = {}
-        if quarantine is not None:
-            rows = quarantine[["table", "source_file", "source_row"]].drop_duplicates()
-            counts["quarantined_rows"] = len(rows)
-            quarantined = {str(t): int(n) for t, n in rows["table"].value_counts().items()}
-        credited = table(con, "credited_deals")
-        if credited is not None:
-            counts["credited_this_month"] = int((credited["credit_month"] == month).sum())
-        ledger, pay = table(con, "incentive_ledger"), table(con, "payouts")
-        if ledger is not None:
-            counts["ledger_lines"] = len(ledger)
-        if pay is not None:
-            counts["payees"] = len(pay)
-            for ccy, total in pay.groupby("currency")["payable_minor"].sum().items():
-                payable[str(ccy)] = format_minor(int(total), str(ccy))
-        packs = table(con, "review_packs")
-        if packs is not None:
-            counts["rep_packs"] = int((packs["kind"] == "rep").sum())
-            counts["manager_packs"] = int((packs["kind"] == "manager").sum())
-    failed_steps, error, stopped_on_input = [], "", False
-    if not result.success:
-        causes = set()
-        for event in result.all_events:
-            if event.event_type_value == "STEP_FAILURE":
-                failed_steps.append(event.step_key)
-                info = event.step_failure_data.error
-                if info is not None:
-                    error = error or _root_message(info)
-                    causes.add(_root_class(info))
-        stopped_on_input = bool(causes) and causes <= INPUT_ERRORS
-        failed_checks = [  # warnings (a failed pack, a failed delivery) do not stop a run and are listed apart
-            e for e in result.get_asset_check_evaluations() if not e.passed and e.severity.value == "ERROR"
-        ]
-        if failed_checks:
-            error = "; ".join(_check_message(e) for e in failed_checks)
-            stopped_on_input = {e.check_name for e in failed_checks} <= INPUT_CHECKS
-    history_gaps: list[str] = []
-    unapproved_plans: list[str] = []
-    failed_packs: list[dict] = []
-    failed_deliveries: list[dict] = []
-    for event in result.get_asset_materialization_events():
-        mat = event.event_specific_data.materialization
-        if mat.asset_key.path[-1] == "incentive_ledger" and "months_without_ledger" in mat.metadata:
-            history_gaps = list(mat.metadata["months_without_ledger"].value)
-        if mat.asset_key.path[-1] == "plan_versions" and "unapproved_plans" in mat.metadata:
-            unapproved_plans = list(mat.metadata["unapproved_plans"].value)
-        if mat.asset_key.path[-1] == "review_packs" and "failed_packs" in mat.metadata:
-            failed_packs = list(mat.metadata["failed_packs"].value)
-        if mat.asset_key.path[-1] == "deliveries":
-            meta = mat.metadata
-            if "failed_deliveries" in meta:
-                failed_deliveries = list(meta["failed_deliveries"].value)
-            for key, name in (("sent", "sent"), ("skipped_already_sent", "skipped"), ("failed", "failed")):
-                if key in meta:
-                    counts[name] = int(meta[key].value)
-            if "changed_after_delivery" in meta:
-                counts["changed"] = len(meta["changed_after_delivery"].value)
-    outbox = Path(mailer.outbox_dir) if mailer.mode == "outbox" else None
-    return MonthSummary(
-        month,
-        result.success,
-        failed_steps,
-        error,
-        counts,
-        payable,
-        Path(config.output_dir),
-        outbox,
-        history_gaps,
-        quarantined,
-        failed_packs,
-        failed_deliveries,
-        stopped_on_input,
-        unapproved_plans,
-    )
-
-
-def _check_message(evaluation) -> str:
-    """A failed check as a sentence: its explanation, or the figures it recorded."""
-    name = f"check {evaluation.asset_key.to_user_string()}.{evaluation.check_name} failed"
-    if evaluation.description:
-        return f"{name}: {evaluation.description}"
-    figures = ", ".join(f"{key} = {value.value}" for key, value in evaluation.metadata.items())
-    return f"{name} ({figures})" if figures else name
-
-
-def _root_class(info) -> str:
-    """The class name of the innermost error (``InputFileError``, ``KeyError``...)."""
-    while info.cause is not None:
-        info = info.cause
-    return info.cls_name or ""
-
-
-def _root_message(info) -> str:
-    """The innermost error message: what the person must fix, without the traceback or class name."""
-    while info.cause is not None:
-        info = info.cause
-    lines = (info.message or "").strip().splitlines()
-    if not lines:
-        return info.cls_name or "error"
-    return re.sub(r"^[\w.]*(Error|Exception|Failure)\w*: ", "", lines[-1] if len(lines) == 1 else lines[0])
-
-
 def run_months(
     months: list[str],
     *,
@@ -360,6 +142,7 @@ def run_months(
     until: str | None = None,
     only: list[str] | None = None,
     wait: bool = False,
+    resume: bool = False,
 ) -> list[MonthSummary]:
     """Materialise the month-end job for each month in turn; return what each produced.
 
@@ -367,20 +150,25 @@ def run_months(
     assets to run alone, reading their inputs from the warehouse (``["deliveries"]`` retries the mail).
     The var folder's run lock is taken first: while another run holds it, ``RunInProgress`` is raised before
     anything is read or written, or with ``wait`` this run waits for it.
+
+    The steps run in this process, unless ATTAIN_EXECUTOR=celery sends them to Celery workers (``attain
+    worker``); ``resume`` then re-executes each month's last failed run from its failure instead.
     """
     span = months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
     var.mkdir(parents=True, exist_ok=True)
     with run_lock(var, span, wait=wait, waiting=lambda message: print(message, file=sys.stderr, flush=True)):
-        return _run_months(months, var, data_dir, resend, ingest, show_progress, until, only)
+        return _run_months(months, var, data_dir, resend, ingest, show_progress, until, only, resume)
 
 
-def _run_months(months, var, data_dir, resend, ingest, show_progress, until, only) -> list[MonthSummary]:
+def _run_months(months, var, data_dir, resend, ingest, show_progress, until, only, resume) -> list[MonthSummary]:
     """``run_months`` once the run lock is held."""
     from dagster import AssetSelection
 
     from pipelines.definitions import build_definitions
+    from pipelines.executors import default_execution, run_on_workers
     from pipelines.progress import BAR
 
+    execution = default_execution()
     defs = build_definitions(var=var, data_dir=data_dir, resend=resend, **(ingest or {}))
     job = defs.resolve_job_def("month_end")
     resources = defs.resources or {}
@@ -393,15 +181,21 @@ def _run_months(months, var, data_dir, resend, ingest, show_progress, until, onl
     for month in months:
         steps = len(selection) if selection else len(job.graph.nodes)
         BAR.reset(enabled=show_progress, total_steps=steps, title=month)
-        result = job.execute_in_process(
-            partition_key=month,
-            asset_selection=selection,
-            instance=instance,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}}},
-        )
+        loggers = {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {}}
+        if "celery" in execution or resume:
+            result = run_on_workers(
+                month, selection, instance, resources, {"execution": {"config": execution}, "loggers": loggers}, resume
+            )
+        else:
+            result = job.execute_in_process(
+                partition_key=month,
+                asset_selection=selection,
+                instance=instance,
+                raise_on_error=False,
+                run_config={"loggers": loggers},
+            )
         BAR.finish()
-        summaries.append(_summary(month, result, resources))
+        summaries.append(run_summary.summary(month, result, resources))
     return summaries
 
 
@@ -436,6 +230,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         until=args.until,
         only=args.only.split(",") if args.only else None,
         wait=args.wait,
+        resume=args.resume,
     )
     return _print_summaries(summaries)
 
@@ -466,7 +261,7 @@ def _run_as_of(args: argparse.Namespace) -> int:
             raise
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE if isinstance(error, AsOfError) else EXIT_PROBLEMS
-    print("\n".join(summary(result, args.month, _shown)))
+    print("\n".join(summary(result, args.month, shown)))
     return EXIT_PARTIAL if result.packs.failed else EXIT_OK
 
 
@@ -620,6 +415,21 @@ def cmd_statement(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Start a dagster-celery worker: it runs the steps of Celery runs until it is stopped."""
+    from pipelines.executors import DEFAULT_QUEUE, worker_main
+
+    env = read_environment()
+    if not env.celery_broker:
+        raise SettingsError("`attain worker` needs ATTAIN_CELERY_BROKER, e.g. redis://localhost:6379/0")
+    if args.concurrency < 1:
+        raise SettingsError(f"--concurrency {args.concurrency}: write 1 or more")
+    worker_main(
+        env.celery_broker, env.celery_backend, args.queue or [DEFAULT_QUEUE], args.name, args.concurrency, args.loglevel
+    )
+    return EXIT_OK
+
+
 #: What each setting flag does, for `attain run --help` (README "Settings" says more).
 _SETTING_HELP = {
     "fiscal_year_start": "first month of the fiscal year, 1-12 (default 1; ATTAIN_FISCAL_YEAR_START)",
@@ -641,6 +451,7 @@ _SETTING_HELP = {
     "time_progress_gap": "as-of runs: warn when attainment lags the month elapsed by more than this (default 0.10)",
     "target_review_low": "target review: most months below this attainment flags a target too high (default 0.70)",
     "target_review_high": "target review: most months above this attainment flags a target too low (default 1.30)",
+    "pack_chunk_teams": "teams per step of the packs stage, one Celery worker each (default 25)",
 }
 
 
@@ -675,7 +486,7 @@ def _setting_flag(name: str) -> Callable[[str], object]:
 def _settings_options(p: argparse.ArgumentParser, *, rendering: bool = True) -> None:
     """The flags of every setting in Settings (and, for a run that renders packs, ``--render-processes``)."""
     for name in _SETTING_HELP:
-        if name == "render_processes" and not rendering:
+        if name in ("render_processes", "pack_chunk_teams") and not rendering:
             continue
         option = OPTIONS[name]
         p.add_argument(
@@ -745,6 +556,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", metavar="ASSET", help="stop after this asset (e.g. payouts): it and its inputs run")
     p.add_argument("--only", metavar="ASSET[,ASSET]", help="run only these assets, e.g. deliveries to retry the mail")
     p.add_argument("--wait", action="store_true", help="wait for another run on the same var folder to finish")
+    p.add_argument(
+        "--resume", action="store_true", help="re-execute the month's last failed run from its failure (a lost worker)"
+    )
     p.add_argument("--quiet", action="store_true")
     _settings_options(p)
     p.set_defaults(func=cmd_run)
@@ -781,6 +595,13 @@ def build_parser() -> argparse.ArgumentParser:
     from pipelines.cli_plans import plan_commands
 
     plan_commands(add)
+
+    p = add("worker", help="start a Celery worker for runs with ATTAIN_EXECUTOR=celery (broker ATTAIN_CELERY_BROKER)")
+    p.add_argument("--queue", action="append", help="queue to take steps from (repeatable; default: dagster)")
+    p.add_argument("--concurrency", type=int, default=1, help="steps this worker runs at once (default 1)")
+    p.add_argument("--name", default="attain", help="worker name; the host name is added (default attain)")
+    p.add_argument("--loglevel", default="WARNING", help="Celery's log level (default WARNING)")
+    p.set_defaults(func=cmd_worker)
     return parser
 
 

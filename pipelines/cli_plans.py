@@ -13,8 +13,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from pipelines.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, _month, _shown, _var
+from pipelines.cli import _month, _var
 from pipelines.run_lock import run_lock
+from pipelines.run_summary import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, shown
 
 
 def cmd_whatif(args: argparse.Namespace) -> int:
@@ -35,7 +36,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_PROBLEMS
     for path in run.files:
-        print(_shown(path))
+        print(shown(path))
     print("\n".join(run.lines) if run.lines else "nobody is paid in these months under either plan")
     return EXIT_OK
 

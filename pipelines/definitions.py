@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dagster import Definitions, colored_console_logger, in_process_executor, load_assets_from_modules
+from dagster import Definitions, colored_console_logger, load_assets_from_modules
 
 from assets import attainment, delivery, finance, incentives, ingest, review_packs, satisfaction
 from assets.whatif import whatif_job
 from checks.asset_checks import ALL_CHECKS
 from pipelines.as_of import as_of_review
+from pipelines.executors import default_execution, month_end_executor
 from pipelines.jobs import month_end_job
 from pipelines.progress import progress_logger
 from pipelines.resources import default_resources
@@ -28,7 +29,7 @@ def build_definitions(**resource_overrides) -> Definitions:
         schedules=[month_end_schedule],
         sensors=failure_alert_sensors(resources["mailer"]),  # the alert goes through the mailer's SMTP server
         resources=resources,
-        executor=in_process_executor,
+        executor=month_end_executor(default_execution()),  # in-process unless ATTAIN_EXECUTOR=celery
         loggers={"console": colored_console_logger, "progress": progress_logger},
     )
 

@@ -109,6 +109,10 @@ class ProgressBar:
             self._console.print(text, markup=False)
 
 
+#: The last step of the packs stage, a graph of several steps (plan, one per chunk of teams, collect): the stage
+#: is shown under its own name and counts as done when this step is.
+LAST_INNER_STEP = "collect_packs"
+
 #: The progress the CLI configures before a run and ends after it.
 BAR = ProgressBar()
 
@@ -119,10 +123,11 @@ class _ProgressHandler(logging.Handler):
         event = meta.get("dagster_event")
         if event is not None:
             kind, step = event.event_type_value, event.step_key
+            stage, _, inner = (step or "").partition(".")  # a graph stage's steps: review_packs.render_pack_chunk[..]
             if kind == "STEP_START":
-                BAR.step_started(step)
-            elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
-                BAR.step_finished(step, failed=kind == "STEP_FAILURE")
+                BAR.step_started(stage)
+            elif kind == "STEP_FAILURE" or (kind == "STEP_SUCCESS" and inner in ("", LAST_INNER_STEP)):
+                BAR.step_finished(stage, failed=kind == "STEP_FAILURE")
             return
         match = _PROGRESS_RE.search(record.getMessage())
         if match:

@@ -24,7 +24,8 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource, EnvVar, FilesystemIOManager
+from dagster._utils.backoff import backoff
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 from pydantic import Field
@@ -120,6 +121,9 @@ class AttainConfig(ConfigurableResource):
     # issue 13 item 4: the manager's target review
     target_review_low: str | None = Field(default=None, description="Most months below this: target too high.")
     target_review_high: str | None = Field(default=None, description="Most months above this: target too low.")
+    pack_chunk_teams: int | None = Field(
+        default=None, description="Teams per step of the packs stage (default 25): one worker renders each."
+    )
 
     def options(self) -> dict:
         """Every setting given: the data folder's attain.yaml, overridden by the fields set here."""
@@ -218,9 +222,13 @@ class Warehouse(ConfigurableResource):
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection, closed on exit."""
+        """A connection, closed on exit.
+
+        DuckDB lets one process at a time open the file: when steps run in several processes (the Celery
+        executor), one that finds the file locked by another step waits and retries, as the IO manager does.
+        """
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(self.database)
+        con = backoff(duckdb.connect, retry_on=(duckdb.IOException,), args=[self.database], max_retries=10)
         try:
             yield con
         finally:
@@ -279,6 +287,11 @@ class Environment:
     alert_from: str = "attain@localhost"  # ATTAIN_ALERT_FROM
     alert_smtp_type: str = ""  # ATTAIN_ALERT_SMTP_TYPE: deprecated, ATTAIN_SMTP_SECURITY says it for both
     dagster_home: str = ""  # DAGSTER_HOME
+    # issue 12 item 2: distributed execution
+    executor: str = "in_process"  # ATTAIN_EXECUTOR: in_process (default) or celery
+    celery_broker: str = ""  # ATTAIN_CELERY_BROKER, e.g. redis://host:6379/0
+    celery_backend: str = ""  # ATTAIN_CELERY_BACKEND: Celery's result backend, default the broker
+    output: str = ""  # ATTAIN_OUTPUT: shared folder for packs, exports, the outbox and step outputs
 
     @property
     def partitions_timezone(self) -> str:
@@ -320,6 +333,10 @@ def read_environment() -> Environment:
         alert_from=env.get("ATTAIN_ALERT_FROM", "attain@localhost"),
         alert_smtp_type=text("ATTAIN_ALERT_SMTP_TYPE"),
         dagster_home=text("DAGSTER_HOME"),
+        executor=text("ATTAIN_EXECUTOR", "in_process"),
+        celery_broker=text("ATTAIN_CELERY_BROKER"),
+        celery_backend=text("ATTAIN_CELERY_BACKEND") or text("ATTAIN_CELERY_BROKER"),
+        output=text("ATTAIN_OUTPUT"),
     )
 
 
@@ -401,7 +418,9 @@ def default_resources(
     """The resource set: embedded defaults, relocated and configured by the environment.
 
     ``var`` (ATTAIN_VAR) is the folder for everything a run writes: the warehouse, the output and the
-    outbox (tests use a temporary folder). ``data_dir`` (ATTAIN_DATA_DIR) holds the input files. Other
+    outbox (tests use a temporary folder). ATTAIN_OUTPUT, when set, is a folder every worker sees (issue 12):
+    the output, the outbox and the steps' intermediate results (``step_io_manager``) go there instead of
+    under ``var``. ``data_dir`` (ATTAIN_DATA_DIR) holds the input files. Other
     keyword arguments are AttainConfig fields; ATTAIN_FISCAL_YEAR_START and ATTAIN_TIMEZONE set those two
     unless given (both win over the data folder's attain.yaml).
     """
@@ -410,10 +429,12 @@ def default_resources(
     var.mkdir(parents=True, exist_ok=True)
     data_dir = Path(data_dir or env.data_dir or var / "demo-data").resolve()
     database = str(var / "warehouse.duckdb")
+    shared = Path(env.output).resolve() if env.output else var
     config = {**config_fields(env.options()), **config}
     return {
-        "attain": AttainConfig(data_dir=str(data_dir), output_dir=str(var / "output"), **config),
+        "attain": AttainConfig(data_dir=str(data_dir), output_dir=str(shared / "output"), **config),
         "warehouse": Warehouse(database=database),
         "io_manager": WarehouseIOManager(database=database, schema="attain"),
-        "mailer": mailer_from_env(var, resend, env),
+        "mailer": mailer_from_env(shared, resend, env),
+        "step_io_manager": FilesystemIOManager(base_dir=str(shared / "steps")),
     }

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SYSTEM_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-wqy-microhei fonts-dejavu-core poppler-utils)
-TEST_PACKAGES=(postgresql)
+TEST_PACKAGES=(postgresql redis-server)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

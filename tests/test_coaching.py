@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from dagster import Failure, build_asset_context
+from dagster import Failure, build_asset_context, build_op_context
 from pypdf import PdfReader
 
 from assets.ingest import validated_inputs
-from assets.review_packs import review_packs
+from assets.review_packs import plan_pack_chunks
 from attain.ingest.load import load_inputs
 from attain.packs.coaching import CoachingError, coaching_measures, load_catalogue, suggestions
 from attain.packs.render import Renderer, render_packs
@@ -202,14 +202,15 @@ def test_validate_and_the_packs_stop_on_a_bad_coaching_yaml(examples, capsys):
     assert "problem(s) that would stop `attain run --month 2025-03`" in out and expected in out
     assert main(["validate", str(examples / "coaching.yaml"), "--month", "2025-03"]) == 1  # the file alone
     assert expected in capsys.readouterr().out
-    tables = review_packs.keys_by_input_name  # every table the asset reads, as an empty frame
-    with build_asset_context(partition_key="2025-03") as context, pytest.raises(Failure) as failure:
-        review_packs(
+    tables = plan_pack_chunks.ins  # every table the packs stage reads, as an empty frame
+    with build_op_context(partition_key="2025-03") as context, pytest.raises(Failure) as failure:
+        outputs = plan_pack_chunks(
             context,
             attain=AttainConfig(data_dir=str(examples), output_dir=str(examples.parent / "out")),
             warehouse=None,
             **dict.fromkeys(tables, pd.DataFrame()),
         )
+        list(outputs)  # the op yields its outputs: the catalogue is read before the first one
     assert failure.value.description.startswith(expected)
 
 

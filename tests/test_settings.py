@@ -152,7 +152,7 @@ def test_a_setting_quoted_by_a_message_is_reachable_all_three_ways(name, example
 
     # (1) a field of Settings, or of the attain resource for how files are read and packs rendered
     field = CONFIG_FIELDS.get(name, name)
-    assert name in SETTINGS_FIELDS or name in DEALS_FILE_OPTIONS | {"render_processes"}
+    assert name in SETTINGS_FIELDS or name in DEALS_FILE_OPTIONS | {"render_processes", "pack_chunk_teams"}
     assert field in AttainConfig.model_fields
 
     # (2) the flag the message quotes is taken by `attain run` and `attain validate` (and the demo runs)

@@ -31,7 +31,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -578,6 +578,7 @@ def render_packs(
     templates_dir: Path | str = TEMPLATES_DIR,
     progress: Callable[[int, int], None] | None = None,
     make_job: Callable[..., Callable[[str, str, str], dict]] = PackJob,
+    people: Collection[str] | None = None,
 ) -> RenderedPacks:
     """Render every pack of ``month`` (``attain.packs.review.pack_list``): the ``review_packs`` table and
     the packs that failed.
@@ -586,8 +587,11 @@ def render_packs(
     templates, fonts and table indexes once (``make_job(*args)``, a ``PackJob``); manager packs (the
     longest) go first. A pack that raises, or takes longer than ``settings.pack_time_limit`` seconds
     (its worker is killed and replaced), fails alone with its reason; the others are rendered.
-    ``progress(done, total)`` is called as each pack is written or fails (the CLI's progress bar)."""
+    ``progress(done, total)`` is called as each pack is written or fails (the CLI's progress bar).
+    ``people``, when given, limits the packs to theirs (one chunk of teams, ``attain.packs.chunks``)."""
     packs = pack_list(month, tables.reps).sort_values(["kind", "person_id"])
+    if people is not None:
+        packs = packs[packs["person_id"].isin(list(people))]
     jobs = list(packs[["person_id", "kind", "locale"]].itertuples(index=False, name=None))
     args = (month, tables, settings, Path(out_dir), fingerprint, Path(templates_dir))
     names = dict(zip(tables.reps["rep_id"].astype(str), tables.reps["name"].fillna("").astype(str), strict=True))
