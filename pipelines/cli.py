@@ -224,7 +224,7 @@ def _summary(month: str, result, resources: Mapping[str, Any]) -> MonthSummary:
     def table(con, name: str, column: str = "month") -> pd.DataFrame | None:
         if name not in made:
             return None
-        return con.execute(f"SELECT * FROM attain.{name} WHERE {column} = ?", [month]).df()
+        return con.read(f"SELECT * FROM attain.{name} WHERE {column} = ?", [month])
 
     with warehouse.connect() as con:
         deals, quarantine = table(con, "deals", "as_of"), table(con, "quarantine", "as_of")
@@ -503,10 +503,9 @@ def _warehouse_tables(args: argparse.Namespace, *names: str) -> list[pd.DataFram
     frames = []
     with warehouse.connect() as con:
         for name in names:
-            try:
-                frames.append(con.execute(f"SELECT * FROM attain.{name} WHERE month = ?", [args.month]).df())
-            except Exception:
-                frames.append(pd.DataFrame())
+            table = f"attain.{name}"
+            found = con.exists(table)
+            frames.append(con.read(f"SELECT * FROM {table} WHERE month = ?", [args.month]) if found else pd.DataFrame())
     if any(f.empty for f in frames[:1]):
         raise SystemExit(
             f"error: no {names[0]} for {args.month} in the warehouse; run `attain run --month {args.month}` first"

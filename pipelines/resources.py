@@ -22,12 +22,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import pandas as pd
 from dagster import ConfigurableResource, EnvVar
-from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 from pydantic import Field
 
+from attain import warehouse
 from attain.delivery.mailers import PASSWORD_ENV
 from attain.settings import (
     OPTIONS,
@@ -39,12 +37,15 @@ from attain.settings import (
     parse_options,
     settings_from,
 )
+from pipelines.warehouse_io import WarehouseIOManager
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Everything a run writes lives below this folder unless configured otherwise.
 DEFAULT_VAR = REPO_ROOT / "var"
 #: AttainConfig fields whose name is not the setting's (attain.yaml key and CLI flag).
 CONFIG_FIELDS = {"profile": "deals_profile", "mapping": "deals_mapping"}
+#: The warehouse password's variable (issue 12 item 1): named by an EnvVar, never read into config.
+WAREHOUSE_PASSWORD_ENV = "ATTAIN_WAREHOUSE_PASSWORD"
 
 
 def ingest_options(options: dict) -> dict:
@@ -141,84 +142,27 @@ class AttainConfig(ConfigurableResource):
         return path
 
 
-class _MonthTableHandler(DuckDBPandasTypeHandler):
-    """Stores a month's table: created even when that month has no rows, and grown when a release adds columns.
-
-    The stock handler skips empty DataFrames, so a month with an empty quarantine (the Maven sample) would
-    leave no table for downstream steps to read; object columns of an empty frame are typed as text so the
-    table accepts the rows of later months. The stock handler also inserts by position, so a warehouse
-    written by an earlier release (``payouts`` without ``carried_minor``) would refuse this release's rows:
-    columns the table lacks are added (earlier months read them as NULL) and rows are inserted by name.
-    """
-
-    def handle_output(self, context, table_slice, obj: pd.DataFrame, connection):
-        frame = obj.astype({c: "string" for c in obj.columns if obj[c].dtype == object}) if obj.empty else obj
-        target = f"{table_slice.schema}.{table_slice.table}"
-        exists = connection.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [table_slice.schema, table_slice.table],
-        ).fetchone()[0]
-        if not exists:
-            connection.execute(f"CREATE TABLE {target} AS SELECT * FROM frame")
-        else:
-            have = {row[0] for row in connection.execute(f"DESCRIBE {target}").fetchall()}
-            for name, sql_type, *_ in connection.execute("DESCRIBE SELECT * FROM frame").fetchall():
-                if name not in have:
-                    connection.execute(f'ALTER TABLE {target} ADD COLUMN "{name}" {sql_type}')
-            if not frame.empty:
-                connection.execute(f"INSERT INTO {target} BY NAME SELECT * FROM frame")
-        context.add_output_metadata({"dagster/partition_row_count": len(obj)})
-
-    def load_input(self, context, table_slice, connection) -> pd.DataFrame:
-        """The slice's rows; no rows when the table does not exist yet.
-
-        A month's ledger reads the ledger's earlier months (a self-dependency): in a fresh warehouse, the
-        first month run finds no ``incentive_ledger`` table, which means nothing was paid before.
-        """
-        exists = connection.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [table_slice.schema, table_slice.table],
-        ).fetchone()[0]
-        return super().load_input(context, table_slice, connection) if exists else pd.DataFrame()
-
-
-class WarehouseIOManager(DuckDBPandasIOManager):
-    """The DuckDB IO manager for Attain's monthly tables (see ``_MonthTableHandler``)."""
-
-    @staticmethod
-    def type_handlers():
-        return [_MonthTableHandler()]
-
-
 class Warehouse(ConfigurableResource):
     """Direct access to the warehouse for the tables that are not asset outputs.
 
     Closed-period snapshots and the delivery log are written in transactions here; asset tables go through
-    the IO manager, which points at the same database.
+    the IO manager (``pipelines.warehouse_io``), which points at the same database. ``database`` is a DuckDB
+    file or a PostgreSQL URL (``attain.warehouse``); the password stays an ``EnvVar``.
     """
 
-    database: str = Field(default=str(DEFAULT_VAR / "warehouse.duckdb"), description="DuckDB file.")
+    database: str = Field(
+        default=str(DEFAULT_VAR / "warehouse.duckdb"),
+        description="DuckDB file (a path or duckdb:///path) or postgresql://user@host:port/db.",
+    )
+    password: str = Field(
+        default="", description=f"EnvVar('{WAREHOUSE_PASSWORD_ENV}'): resolved when the run starts, never in config."
+    )
 
     @contextlib.contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection, closed on exit."""
-        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(self.database)
-        try:
+    def connect(self) -> Iterator[warehouse.Connection]:
+        """A connection (``attain.warehouse.Connection``), closed on exit."""
+        with warehouse.connect(self.database, self.password) as con:
             yield con
-        finally:
-            con.close()
-
-    def read(self, table: str, where: str = "TRUE", params: list | None = None) -> pd.DataFrame:
-        """Rows of a warehouse table (schema ``attain``); empty when the table does not exist yet."""
-        with self.connect() as con:
-            exists = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'attain' AND table_name = ?",
-                [table],
-            ).fetchone()
-            if not exists or not exists[0]:
-                return pd.DataFrame()
-            return con.execute(f"SELECT * FROM attain.{table} WHERE {where}", params or []).df()
 
 
 # ---------------------------------------------------------------- the environment
@@ -262,6 +206,8 @@ class Environment:
     alert_from: str = "attain@localhost"  # ATTAIN_ALERT_FROM
     alert_smtp_type: str = ""  # ATTAIN_ALERT_SMTP_TYPE: deprecated, ATTAIN_SMTP_SECURITY says it for both
     dagster_home: str = ""  # DAGSTER_HOME
+    warehouse: str = ""  # ATTAIN_WAREHOUSE: duckdb:///path or postgresql://user@host:port/db (issue 12 item 1)
+    warehouse_password_set: bool = False  # ATTAIN_WAREHOUSE_PASSWORD (never its value; issue 12 item 1)
 
     @property
     def partitions_timezone(self) -> str:
@@ -303,6 +249,8 @@ def read_environment() -> Environment:
         alert_from=env.get("ATTAIN_ALERT_FROM", "attain@localhost"),
         alert_smtp_type=text("ATTAIN_ALERT_SMTP_TYPE"),
         dagster_home=text("DAGSTER_HOME"),
+        warehouse=text("ATTAIN_WAREHOUSE"),
+        warehouse_password_set=WAREHOUSE_PASSWORD_ENV in env,
     )
 
 
@@ -384,7 +332,8 @@ def default_resources(
     """The resource set: embedded defaults, relocated and configured by the environment.
 
     ``var`` (ATTAIN_VAR) is the folder for everything a run writes: the warehouse, the output and the
-    outbox (tests use a temporary folder). ``data_dir`` (ATTAIN_DATA_DIR) holds the input files. Other
+    outbox (tests use a temporary folder). ATTAIN_WAREHOUSE puts the warehouse elsewhere: another DuckDB
+    file or a PostgreSQL server, whose password the resources name by ``EnvVar`` (ATTAIN_WAREHOUSE_PASSWORD). ``data_dir`` (ATTAIN_DATA_DIR) holds the input files. Other
     keyword arguments are AttainConfig fields; ATTAIN_FISCAL_YEAR_START and ATTAIN_TIMEZONE set those two
     unless given (both win over the data folder's attain.yaml).
     """
@@ -392,11 +341,12 @@ def default_resources(
     var = Path(var or env.var or DEFAULT_VAR).resolve()
     var.mkdir(parents=True, exist_ok=True)
     data_dir = Path(data_dir or env.data_dir or var / "demo-data").resolve()
-    database = str(var / "warehouse.duckdb")
+    database = warehouse.check_location(env.warehouse or str(var / "warehouse.duckdb"))
+    password: Any = EnvVar(WAREHOUSE_PASSWORD_ENV) if env.warehouse_password_set else ""
     config = {**config_fields(env.options()), **config}
     return {
         "attain": AttainConfig(data_dir=str(data_dir), output_dir=str(var / "output"), **config),
-        "warehouse": Warehouse(database=database),
-        "io_manager": WarehouseIOManager(database=database, schema="attain"),
+        "warehouse": Warehouse(database=database, password=password),
+        "io_manager": WarehouseIOManager(database=database, password=password, schema="attain"),
         "mailer": mailer_from_env(var, resend, env),
     }

@@ -1,0 +1,183 @@
+"""The shared warehouse: PostgreSQL through psycopg2. All of Attain's PostgreSQL-only SQL is here.
+
+Frames are written with ``COPY ... FROM STDIN`` (CSV, ``\\N`` for NULL, so an empty text stays empty text),
+not row by row. Statements that create or change a table's shape take a transaction-scoped advisory lock on
+its name, so processes that write the same table at once (Celery workers) queue instead of failing.
+Row locks (``SELECT ... FOR UPDATE``) and partial unique indexes keep the delivery log's and the closed
+periods' guarantees when several processes share the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pandas as pd
+import psycopg2
+
+from attain.warehouse import Connection, WarehouseError, checked_name
+
+#: psycopg2's type codes (PostgreSQL type OIDs) of the column types Attain writes, as pandas dtypes.
+_DTYPES = {16: "bool", 20: "int64", 21: "int64", 23: "int64", 700: "float64", 701: "float64"}
+_TIMESTAMP, _TIMESTAMPTZ, _DATE = 1114, 1184, 1082
+
+
+def _sql_type(column: pd.Series) -> str:
+    """The column type a new table gets for ``column`` (what DuckDB infers, in PostgreSQL's names)."""
+    dtype = column.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "BOOLEAN"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "BIGINT"
+    if pd.api.types.is_float_dtype(dtype):
+        return "DOUBLE PRECISION"
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return "TIMESTAMPTZ"
+    if pd.api.types.is_datetime64_dtype(dtype):
+        return "TIMESTAMP"
+    if pd.api.types.is_object_dtype(dtype):
+        inferred = pd.api.types.infer_dtype(column, skipna=True)
+        return {
+            "date": "DATE",
+            "datetime": "TIMESTAMP",
+            "datetime64": "TIMESTAMP",
+            "integer": "BIGINT",
+            "boolean": "BOOLEAN",
+            "decimal": "NUMERIC",
+            "floating": "DOUBLE PRECISION",
+            "mixed-integer-float": "DOUBLE PRECISION",
+        }.get(inferred, "TEXT")
+    return "TEXT"
+
+
+def _typed(frame: pd.DataFrame, type_codes: Sequence[int]) -> pd.DataFrame:
+    """Columns typed as DuckDB's ``.df()`` types them: dates and timestamps as datetimes, empty columns typed."""
+    for name, code in zip(frame.columns, type_codes, strict=True):
+        if code == _DATE:
+            frame[name] = pd.to_datetime(frame[name]).astype("datetime64[us]")
+        elif code in (_TIMESTAMP, _TIMESTAMPTZ):
+            frame[name] = pd.to_datetime(frame[name], utc=code == _TIMESTAMPTZ)
+        elif frame.empty and code in _DTYPES:
+            frame[name] = frame[name].astype(_DTYPES[code])
+    return frame
+
+
+class PostgresConnection(Connection):
+    """A psycopg2 connection in autocommit mode behind the warehouse interface."""
+
+    insertion_order = "attain_seq"
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+        self.con.autocommit = True
+        self._in_transaction = False
+
+    @classmethod
+    def open(cls, url: str, password: str = "") -> PostgresConnection:
+        """Connect to ``url``; without ``password`` libpq looks in PGPASSWORD and ~/.pgpass."""
+        extra = {"password": password} if password else {}
+        try:
+            return cls(psycopg2.connect(url, application_name="attain", connect_timeout=10, **extra))
+        except psycopg2.Error as error:
+            raise WarehouseError(f"cannot connect to the PostgreSQL warehouse: {error}".strip()) from error
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        cursor = self.con.cursor()
+        try:
+            cursor.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(params))
+        except psycopg2.Error as error:
+            raise WarehouseError(str(error).strip()) from error
+        return cursor
+
+    def _begin(self) -> None:
+        self.execute("BEGIN")
+        self._in_transaction = True
+
+    def _end(self, commit: bool) -> None:
+        self._in_transaction = False
+        self.con.cursor().execute("COMMIT" if commit else "ROLLBACK")
+
+    @contextlib.contextmanager
+    def _serialised(self, name: str) -> Iterator[None]:
+        """Hold an advisory lock on ``name`` until the (possibly new) transaction ends."""
+        with contextlib.ExitStack() as stack:
+            if not self._in_transaction:
+                stack.enter_context(self.transaction())
+            self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [f"attain:{name}"])
+            yield
+
+    def exists(self, table: str) -> bool:
+        schema, _, name = checked_name(table).rpartition(".")
+        row = self.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = coalesce(?, current_schema()) "
+            "AND table_name = ?",
+            [schema or None, name],
+        ).fetchone()
+        return bool(row and row[0])
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        cursor = self.execute(sql, params)
+        columns = [d[0] for d in cursor.description]
+        frame = pd.DataFrame.from_records(cursor.fetchall(), columns=columns, coerce_float=True)
+        return _typed(frame, [d[1] for d in cursor.description])
+
+    def write_frame(self, table: str, frame: pd.DataFrame) -> None:
+        target = checked_name(table)
+        schema, _, name = target.rpartition(".")
+        with self._serialised(target):
+            if not self.exists(target):
+                columns = ", ".join(f'"{c}" {_sql_type(frame[c])}' for c in frame.columns)
+                self.execute(f"CREATE TABLE {target} ({columns})")
+            else:
+                have = {
+                    row[0]
+                    for row in self.execute(
+                        "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                        "coalesce(?, current_schema()) AND table_name = ?",
+                        [schema or None, name],
+                    ).fetchall()
+                }
+                for column in frame.columns:
+                    if column not in have:
+                        self.execute(f'ALTER TABLE {target} ADD COLUMN "{column}" {_sql_type(frame[column])}')
+            if not frame.empty:
+                self.copy_in(target, frame)
+
+    def copy_in(self, target: str, frame: pd.DataFrame) -> None:
+        """Append ``frame``'s rows to ``target`` with one COPY (CSV text, columns by name)."""
+        buffer = io.StringIO()
+        frame.to_csv(buffer, index=False, header=False, na_rep="\\N")
+        buffer.seek(0)
+        columns = ", ".join(f'"{c}"' for c in frame.columns)
+        try:
+            self.con.cursor().copy_expert(
+                f"COPY {checked_name(target)} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer
+            )
+        except psycopg2.Error as error:
+            raise WarehouseError(str(error).strip()) from error
+
+    def ensure_schema(self, schema: str) -> None:
+        with self._serialised(schema):
+            self.execute(f"CREATE SCHEMA IF NOT EXISTS {checked_name(schema)}")
+
+    def create_table(self, table: str, columns: str, ordered: bool = False) -> None:
+        order = f", {self.insertion_order} BIGSERIAL" if ordered else ""
+        with self._serialised(table):
+            self.execute(f"CREATE TABLE IF NOT EXISTS {checked_name(table)} ({columns}{order})")
+
+    def unique_while(self, table: str, columns: Sequence[str], condition: str) -> None:
+        base = checked_name(table).rpartition(".")[2]
+        index = f"{base}_one_{'_'.join(columns)}"
+        with self._serialised(table):
+            self.execute(
+                f"CREATE UNIQUE INDEX IF NOT EXISTS {checked_name(index)} ON {table} "
+                f"({', '.join(map(checked_name, columns))}) WHERE {condition}"
+            )
+
+    def lock_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        return self.execute(sql + " FOR UPDATE", params).fetchall()
+
+    def close(self) -> None:
+        self.con.close()
