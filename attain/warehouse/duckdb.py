@@ -1,12 +1,15 @@
 """The embedded warehouse: a DuckDB file. All of Attain's DuckDB-only SQL is here.
 
 DuckDB lets one process write a file; a second process opening it while the first holds it waits and retries
-(a few seconds), as dagster-duckdb does. Frames are written set-based from the DataFrame itself (DuckDB
+(a few seconds), as dagster-duckdb does. Inside that process, explicit transactions on one file take turns
+(a lock per file): DuckDB's optimistic concurrency would let two threads both insert a row that should exist
+once (a message's ``sending`` row), where PostgreSQL's row locks and partial unique index refuse the second. Frames are written set-based from the DataFrame itself (DuckDB
 scans pandas without copying), and read with ``.df()``.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +22,8 @@ from attain.warehouse import Connection, WarehouseError, checked_name
 
 #: Attempts to open a file another process holds, and the first wait in seconds (doubling).
 OPEN_ATTEMPTS, OPEN_WAIT = 8, 0.1
+#: One lock per database file (resolved path), held for each explicit transaction.
+_FILE_LOCKS: dict[str, threading.RLock] = {}
 
 
 class _Result:
@@ -41,8 +46,10 @@ class DuckDBConnection(Connection):
 
     insertion_order = "rowid"
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: str = ":memory:") -> None:
         self.con = con
+        shared = path != ":memory:"  # an in-memory database (or an adopted connection) is this connection's own
+        self._lock = _FILE_LOCKS.setdefault(str(Path(path).resolve()), threading.RLock()) if shared else None
 
     @classmethod
     def open(cls, path: str) -> DuckDBConnection:
@@ -51,7 +58,7 @@ class DuckDBConnection(Connection):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         for attempt in range(OPEN_ATTEMPTS):
             try:
-                return cls(duckdb.connect(path))
+                return cls(duckdb.connect(path), path)
             except duckdb.IOException:
                 if attempt == OPEN_ATTEMPTS - 1:
                     raise
@@ -69,10 +76,23 @@ class DuckDBConnection(Connection):
             raise WarehouseError(str(error)) from error
 
     def _begin(self) -> None:
-        self.execute("BEGIN TRANSACTION")
+        if self._lock is not None:
+            self._lock.acquire()
+        try:
+            self.execute("BEGIN TRANSACTION")
+        except BaseException:
+            self._release()
+            raise
 
     def _end(self, commit: bool) -> None:
-        self.con.execute("COMMIT" if commit else "ROLLBACK")
+        try:
+            self.con.execute("COMMIT" if commit else "ROLLBACK")
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
 
     def exists(self, table: str) -> bool:
         schema, _, name = checked_name(table).rpartition(".")
@@ -90,19 +110,17 @@ class DuckDBConnection(Connection):
         target = checked_name(table)
         if frame.empty:  # object columns of no rows would be typed INTEGER: text accepts later months' rows
             frame = frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object})
-        self.con.register("_attain_frame", frame)
-        try:
-            if not self.exists(target):
-                self.execute(f"CREATE TABLE {target} AS SELECT * FROM _attain_frame")
-                return
+        self.con.register("_attain_frame", frame)  # an error leaves it to the rollback (an aborted
+        if not self.exists(target):  # transaction refuses unregister)
+            self.execute(f"CREATE TABLE {target} AS SELECT * FROM _attain_frame")
+        else:
             have = {row[0] for row in self.execute(f"DESCRIBE {target}").fetchall()}
             for name, sql_type, *_ in self.execute("DESCRIBE SELECT * FROM _attain_frame").fetchall():
                 if name not in have:
                     self.execute(f'ALTER TABLE {target} ADD COLUMN "{name}" {sql_type}')
             if not frame.empty:
                 self.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _attain_frame")
-        finally:
-            self.con.unregister("_attain_frame")
+        self.con.unregister("_attain_frame")
 
     def ensure_schema(self, schema: str) -> None:
         self.execute(f"CREATE SCHEMA IF NOT EXISTS {checked_name(schema)}")

@@ -64,6 +64,15 @@ def _typed(frame: pd.DataFrame, type_codes: Sequence[int]) -> pd.DataFrame:
     return frame
 
 
+def _null_marker(frame: pd.DataFrame) -> str:
+    """The CSV text meaning NULL: ``\\N``, lengthened in the rare frame where a text cell is exactly that."""
+    null = "\\N"
+    texts = frame.select_dtypes(include=["object", "string", "category"])
+    while any(texts[column].eq(null).any() for column in texts.columns):
+        null += "N"
+    return null
+
+
 class PostgresConnection(Connection):
     """A psycopg2 connection in autocommit mode behind the warehouse interface."""
 
@@ -147,13 +156,14 @@ class PostgresConnection(Connection):
 
     def copy_in(self, target: str, frame: pd.DataFrame) -> None:
         """Append ``frame``'s rows to ``target`` with one COPY (CSV text, columns by name)."""
+        null = _null_marker(frame)
         buffer = io.StringIO()
-        frame.to_csv(buffer, index=False, header=False, na_rep="\\N")
+        frame.to_csv(buffer, index=False, header=False, na_rep=null)
         buffer.seek(0)
         columns = ", ".join(f'"{c}"' for c in frame.columns)
         try:
             self.con.cursor().copy_expert(
-                f"COPY {checked_name(target)} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer
+                f"COPY {checked_name(target)} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '{null}')", buffer
             )
         except psycopg2.Error as error:
             raise WarehouseError(str(error).strip()) from error
