@@ -160,8 +160,13 @@ class Warehouse(ConfigurableResource):
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[warehouse.Connection]:
-        """A connection (``attain.warehouse.Connection``), closed on exit."""
-        with warehouse.connect(self.database, self.password) as con:
+        """A connection (``attain.warehouse.Connection``), closed on exit.
+
+        In a run the password is resolved already; outside one (the CLI's summary, ``attain close``) an
+        ``EnvVar`` is read here, when the connection is made.
+        """
+        password = self.password.get_value("") if isinstance(self.password, EnvVar) else self.password
+        with warehouse.connect(self.database, password or "") as con:
             yield con
 
 

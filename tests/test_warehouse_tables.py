@@ -79,3 +79,29 @@ def test_a_month_reads_its_earlier_months_and_a_missing_table_reads_as_no_rows(w
 def test_a_password_in_the_url_is_refused():
     with pytest.raises(ValueError, match="ATTAIN_WAREHOUSE_PASSWORD"):
         warehouse.check_location("postgresql://attain:secret@127.0.0.1:5432/attain")
+
+
+def test_frames_of_every_column_kind_round_trip(warehouse_location):
+    """Types a table gets from a frame, and a column of mixed Python objects (stored as text)."""
+    frame = pd.DataFrame(
+        {
+            "amount_minor": [1, -2, 3_000_000_000_000],
+            "share": [0.5, None, 1.25],
+            "paid": [True, False, True],
+            "closed_at": pd.to_datetime(["2026-09-30 23:59:59.123456", None, "2026-01-01 00:00:00.000000"]),
+            "note": ["", None, 'a "b", c'],
+            "mixed": [1, "x", None],
+        }
+    )
+    with warehouse.connect(warehouse_location) as con:
+        con.write_frame("kinds", frame)
+        con.write_frame("kinds", frame.iloc[:1])
+        back = con.read("SELECT * FROM kinds")
+    assert list(back["amount_minor"]) == [1, -2, 3_000_000_000_000, 1]
+    assert back["share"].iloc[0] == 0.5 and pd.isna(back["share"].iloc[1])
+    assert list(back["paid"]) == [True, False, True, True]
+    assert back["closed_at"].iloc[0] == pd.Timestamp("2026-09-30 23:59:59.123456") and pd.isna(
+        back["closed_at"].iloc[1]
+    )
+    assert list(back["note"]) == ["", None, 'a "b", c', ""]
+    assert list(back["mixed"]) == ["1", "x", None, "1"]
