@@ -715,6 +715,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `attain` command. Errors a person can act on print one line, not a traceback."""
     from attain.pay.period_close import PeriodCloseError
+    from attain.warehouse import WarehouseError
 
     args = build_parser().parse_args(argv)
     try:
@@ -722,7 +723,7 @@ def main(argv: list[str] | None = None) -> int:
             with run_lock(_var(args), f"`attain {args.command}` for {args.month}"):
                 return args.func(args)
         return args.func(args)
-    except (PeriodCloseError, SettingsError) as error:
+    except (PeriodCloseError, SettingsError, WarehouseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_PROBLEMS
     except RunInProgress as error:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from typing import cast
 
 import pandas as pd
 from dagster import InputContext, OutputContext
@@ -38,7 +37,7 @@ def _partition_where_clause(dimensions: Sequence[TablePartitionDimension]) -> st
     clauses = []
     for dimension in dimensions:
         if isinstance(dimension.partitions, TimeWindow):
-            start, end = cast("TimeWindow", dimension.partitions)
+            start, end = dimension.partitions
             column = dimension.partition_expr
             clauses.append(f"{column} >= '{start:{MONTH_FORMAT}}' AND {column} < '{end:{MONTH_FORMAT}}'")
         else:
@@ -76,7 +75,8 @@ class WarehouseDbClient(DbClient):
     @contextlib.contextmanager
     def connect(context: OutputContext | InputContext, table_slice: TableSlice) -> Iterator[warehouse.Connection]:
         config = context.resource_config or {}
-        with warehouse.connect(config["database"], config.get("password") or "") as con, con.transaction():
+        location, password = str(config["database"]), str(config.get("password") or "")
+        with warehouse.connect(location, password) as con, con.transaction():
             yield con
 
 

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from attain import warehouse
-
 from attain.pay.finance_export import reconcile
 from attain.pay.ledger import with_adjustments
 from attain.pay.payouts import payouts

@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
+from attain.settings import SettingsError
+
 #: The URL schemes of PostgreSQL (libpq accepts both).
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
@@ -122,23 +124,24 @@ def duckdb_path(location: str) -> str:
 
 
 def check_location(location: str) -> str:
-    """``location``, or an error when it is not a warehouse Attain can use or carries a password."""
+    """``location``, or an error (a ``SettingsError``: the CLI prints it) when it is not a warehouse Attain can
+    use or carries a password."""
     if is_postgres(location):
         parts = urlsplit(location)
         if parts.password is not None:
-            raise ValueError(
+            raise SettingsError(
                 "the warehouse URL holds a password; remove it from the URL and set ATTAIN_WAREHOUSE_PASSWORD "
                 "(or PGPASSWORD / ~/.pgpass), so it is never written in config or logs"
             )
         if not parts.hostname or not parts.path.strip("/"):
-            raise ValueError(f"warehouse URL {location!r}: expected postgresql://user@host:port/database")
+            raise SettingsError(f"warehouse URL {location!r}: expected postgresql://user@host:port/database")
         return location
     if "://" in location and not location.startswith("duckdb://"):
-        raise ValueError(
+        raise SettingsError(
             f"warehouse {location!r}: expected duckdb:///path/to/file.duckdb or postgresql://user@host:port/db"
         )
     if not duckdb_path(location):
-        raise ValueError("the warehouse location is empty: give duckdb:///path or postgresql://user@host:port/db")
+        raise SettingsError("the warehouse location is empty: give duckdb:///path or postgresql://user@host:port/db")
     return location
 
 
