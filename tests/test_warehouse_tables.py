@@ -99,6 +99,7 @@ def test_frames_of_every_column_kind_round_trip(warehouse_location):
         back = con.read("SELECT * FROM kinds")
     assert list(back["amount_minor"]) == [1, -2, 3_000_000_000_000, 1]
     assert back["share"].iloc[0] == 0.5 and pd.isna(back["share"].iloc[1])
+    assert str(back["amount_minor"].dtype) == "int64"
     assert list(back["paid"]) == [True, False, True, True]
     assert back["closed_at"].iloc[0] == pd.Timestamp("2026-09-30 23:59:59.123456") and pd.isna(
         back["closed_at"].iloc[1]

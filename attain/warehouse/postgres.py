@@ -22,7 +22,9 @@ from attain.warehouse import Connection, WarehouseError, checked_name
 
 #: psycopg2's type codes (PostgreSQL type OIDs) of the column types Attain writes, as pandas dtypes.
 _DTYPES = {16: "bool", 20: "int64", 21: "int64", 23: "int64", 700: "float64", 701: "float64"}
-_TIMESTAMP, _TIMESTAMPTZ, _DATE, _BOOLEAN = 1114, 1184, 1082, 16
+#: ...and of such a column holding NULLs (DuckDB's ``.df()`` gives pandas' nullable integer and boolean types).
+_WITH_NULLS = {16: "boolean", 20: "Int64", 21: "Int64", 23: "Int64", 700: "float64", 701: "float64"}
+_TIMESTAMP, _TIMESTAMPTZ, _DATE = 1114, 1184, 1082
 
 
 def _sql_type(column: pd.Series) -> str:
@@ -53,19 +55,16 @@ def _sql_type(column: pd.Series) -> str:
     return "TEXT"
 
 
-def _typed(frame: pd.DataFrame, type_codes: Sequence[int]) -> pd.DataFrame:
-    """Columns typed as DuckDB's ``.df()`` types them: dates and timestamps as datetimes, numbers with NULLs as
-    floats (NaN), the columns of no rows typed by their SQL type."""
-    for name, code in zip(frame.columns, type_codes, strict=True):
-        if code == _DATE:
-            frame[name] = pd.to_datetime(frame[name]).astype("datetime64[us]")
-        elif code in (_TIMESTAMP, _TIMESTAMPTZ):
-            frame[name] = pd.to_datetime(frame[name], utc=code == _TIMESTAMPTZ)
-        elif frame.empty and code in _DTYPES:
-            frame[name] = frame[name].astype(_DTYPES[code])
-        elif code in _DTYPES and code != _BOOLEAN and frame[name].dtype == object:  # numbers and NULLs: NaN
-            frame[name] = pd.to_numeric(frame[name]).astype("float64")
-    return frame
+def _column(values: Sequence[Any], code: int) -> pd.Series:
+    """One result column typed as DuckDB's ``.df()`` types it: dates and timestamps as datetimes, integers and
+    booleans with NULLs as pandas' nullable types, a column of no rows by its SQL type."""
+    if code == _DATE:
+        return pd.to_datetime(pd.Series(values, dtype=object)).astype("datetime64[us]")
+    if code in (_TIMESTAMP, _TIMESTAMPTZ):
+        return pd.to_datetime(pd.Series(values, dtype=object), utc=code == _TIMESTAMPTZ)
+    if code in _DTYPES:
+        return pd.Series(values, dtype=_WITH_NULLS[code] if None in values else _DTYPES[code])
+    return pd.Series(values, dtype=object)
 
 
 def _csv(frame: pd.DataFrame) -> tuple[io.BytesIO, str]:
@@ -147,9 +146,13 @@ class PostgresConnection(Connection):
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         cursor = self.execute(sql, params)
-        columns = [d[0] for d in cursor.description]
-        frame = pd.DataFrame.from_records(cursor.fetchall(), columns=columns, coerce_float=True)
-        return _typed(frame, [d[1] for d in cursor.description])
+        rows = cursor.fetchall()
+        values = list(zip(*rows, strict=True)) if rows else [()] * len(cursor.description)
+        frame = pd.DataFrame(
+            {i: _column(v, d[1]) for i, (v, d) in enumerate(zip(values, cursor.description, strict=True))}
+        )
+        frame.columns = [d[0] for d in cursor.description]
+        return frame
 
     def write_frame(self, table: str, frame: pd.DataFrame) -> None:
         target = checked_name(table)
