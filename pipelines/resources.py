@@ -9,7 +9,8 @@ nowhere else (tests/test_environment.py guards it): the CLI, the partitions, the
 and the resources take their values from the ``Environment`` it returns, and the domain (``attain/``) receives
 them as arguments. The SMTP password is never read into a field: the mailer resource holds
 ``EnvVar("ATTAIN_SMTP_PASSWORD")``, which Dagster resolves when the run starts (its config and logs show the
-variable's name only).
+variable's name only). The warehouse password likewise: ``EnvVar("ATTAIN_WAREHOUSE_PASSWORD")`` in the
+``warehouse`` and ``io_manager`` resources, whose location (``ATTAIN_WAREHOUSE``) picks DuckDB or PostgreSQL.
 """
 
 from __future__ import annotations
