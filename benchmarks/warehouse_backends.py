@@ -6,7 +6,8 @@ PostgreSQL: ``COPY`` of the frame as CSV); then read the month back with the IO 
 (``Connection.read``). The floor is the library alone on the same data in the same run:
 
 - DuckDB: ``CREATE TABLE AS SELECT * FROM df`` and ``SELECT * ... .df()``;
-- PostgreSQL: psycopg2 ``COPY`` of the same CSV text (already formatted) and ``fetchall`` of the same SELECT.
+- PostgreSQL: psycopg2 ``COPY`` of the same CSV text (already formatted) in, and ``COPY (SELECT ...) TO
+  STDOUT`` of the same rows out (the CSV text alone, before any parsing).
 
 The PostgreSQL server is a throwaway one on a loopback port (``pipelines/pg_server.py``), stopped at the end.
 ``measure`` returns the figures (the scale benchmark quotes them); ``main`` prints them with the ratios.
@@ -137,8 +138,7 @@ def _postgres_floor(server: dict, deals: pd.DataFrame, runs: int) -> tuple[float
 
     def read() -> None:
         with contextlib.closing(connect()) as con, con.cursor() as cursor:
-            cursor.execute("SELECT * FROM floor_deals")
-            cursor.fetchall()
+            cursor.copy_expert("COPY (SELECT * FROM floor_deals) TO STDOUT WITH (FORMAT csv)", io.BytesIO())
 
     return _best(runs, write), _best(runs, read)
 

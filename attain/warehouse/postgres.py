@@ -20,11 +20,20 @@ import pyarrow.csv as pa_csv
 
 from attain.warehouse import Connection, WarehouseError, checked_name
 
-#: psycopg2's type codes (PostgreSQL type OIDs) of the column types Attain writes, as pandas dtypes.
-_DTYPES = {16: "bool", 20: "int64", 21: "int64", 23: "int64", 700: "float64", 701: "float64"}
-#: ...and of such a column holding NULLs (DuckDB's ``.df()`` gives pandas' nullable integer and boolean types).
-_WITH_NULLS = {16: "boolean", 20: "Int64", 21: "Int64", 23: "Int64", 700: "float64", 701: "float64"}
-_TIMESTAMP, _TIMESTAMPTZ, _DATE = 1114, 1184, 1082
+#: The PostgreSQL types (OIDs, psycopg2's type codes) Attain's tables use, as Arrow reads them from COPY's CSV;
+#: any other type is read as text (timestamptz too, parsed by pandas: Arrow wants ``+00:00``, PostgreSQL writes ``+00``).
+_ARROW_TYPES = {
+    16: pa.bool_(),
+    20: pa.int64(),
+    21: pa.int64(),
+    23: pa.int64(),
+    700: pa.float64(),
+    701: pa.float64(),
+    1700: pa.float64(),
+    1082: pa.date32(),
+    1114: pa.timestamp("us"),
+}
+_TIMESTAMPTZ = 1184
 
 
 def _sql_type(column: pd.Series) -> str:
@@ -55,16 +64,17 @@ def _sql_type(column: pd.Series) -> str:
     return "TEXT"
 
 
-def _column(values: Sequence[Any], code: int) -> pd.Series:
-    """One result column typed as DuckDB's ``.df()`` types it: dates and timestamps as datetimes, integers and
-    booleans with NULLs as pandas' nullable types, a column of no rows by its SQL type."""
-    if code == _DATE:
-        return pd.to_datetime(pd.Series(values, dtype=object)).astype("datetime64[us]")
-    if code in (_TIMESTAMP, _TIMESTAMPTZ):
-        return pd.to_datetime(pd.Series(values, dtype=object), utc=code == _TIMESTAMPTZ)
-    if code in _DTYPES:
-        return pd.Series(values, dtype=_WITH_NULLS[code] if None in values else _DTYPES[code])
-    return pd.Series(values, dtype=object)
+def _frame(table: pa.Table, type_codes: Sequence[int]) -> pd.DataFrame:
+    """Arrow's table as DuckDB's ``.df()`` types it: integers and booleans with NULLs as pandas' nullable types
+    (without NULLs as numpy's), dates and timestamps as ``datetime64``, text as ``object``."""
+    nullable = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+    frame = table.to_pandas(types_mapper=nullable.get, date_as_object=False)
+    for name, column, code in zip(frame.columns, table.columns, type_codes, strict=True):
+        if column.type in nullable and not column.null_count:
+            frame[name] = frame[name].astype("int64" if column.type == pa.int64() else "bool")
+        elif code == _TIMESTAMPTZ:
+            frame[name] = pd.to_datetime(frame[name], utc=True)
+    return frame
 
 
 def _csv(frame: pd.DataFrame) -> tuple[io.BytesIO, str]:
@@ -145,13 +155,39 @@ class PostgresConnection(Connection):
         return bool(row and row[0])
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-        cursor = self.execute(sql, params)
-        rows = cursor.fetchall()
-        values = list(zip(*rows, strict=True)) if rows else [()] * len(cursor.description)
-        frame = pd.DataFrame(
-            {i: _column(v, d[1]) for i, (v, d) in enumerate(zip(values, cursor.description, strict=True))}
-        )
-        frame.columns = [d[0] for d in cursor.description]
+        """One ``COPY (query) TO STDOUT`` as CSV, parsed by Arrow with the query's column types.
+
+        NULL is the unquoted empty field and an empty text the quoted one, so they stay apart.
+        """
+        query = self.con.cursor().mogrify(sql.replace("%", "%%").replace("?", "%s"), tuple(params)).decode()
+        description = self.execute(f"SELECT * FROM ({query}) AS q LIMIT 0").description
+        codes = [d[1] for d in description]
+        names = [f"c{i}" for i in range(len(codes))]
+        buffer = io.BytesIO()
+        try:
+            self.con.cursor().copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", buffer)
+        except psycopg2.Error as error:
+            raise WarehouseError(str(error).strip()) from error
+        types = {n: _ARROW_TYPES.get(c, pa.string()) for n, c in zip(names, codes, strict=True)}
+        if buffer.tell():
+            buffer.seek(0)
+            table = pa_csv.read_csv(
+                buffer,
+                read_options=pa_csv.ReadOptions(column_names=names),
+                parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+                convert_options=pa_csv.ConvertOptions(
+                    column_types=types,
+                    null_values=[""],
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=False,
+                    true_values=["t"],
+                    false_values=["f"],
+                ),
+            )
+        else:
+            table = pa.table({n: pa.array([], type=t) for n, t in types.items()})
+        frame = _frame(table, codes)
+        frame.columns = [d[0] for d in description]
         return frame
 
     def write_frame(self, table: str, frame: pd.DataFrame) -> None:
