@@ -34,6 +34,8 @@ _ARROW_TYPES = {
     1114: pa.timestamp("us"),
 }
 _TIMESTAMPTZ = 1184
+#: The unit of DuckDB's ``.df()`` for a date (DATE) and for a timestamp written from a pandas frame (TIMESTAMP_NS).
+_DATETIME_UNITS = {1082: "datetime64[us]", 1114: "datetime64[ns]"}
 
 
 def _sql_type(column: pd.Series) -> str:
@@ -66,7 +68,7 @@ def _sql_type(column: pd.Series) -> str:
 
 def _frame(table: pa.Table, type_codes: Sequence[int]) -> pd.DataFrame:
     """Arrow's table as DuckDB's ``.df()`` types it: integers and booleans with NULLs as pandas' nullable types
-    (without NULLs as numpy's), dates and timestamps as ``datetime64``, text as ``object``."""
+    (without NULLs as numpy's), dates and timestamps as ``datetime64`` in DuckDB's units, text as ``object``."""
     nullable = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
     frame = table.to_pandas(types_mapper=nullable.get, date_as_object=False)
     for name, column, code in zip(frame.columns, table.columns, type_codes, strict=True):
@@ -74,6 +76,8 @@ def _frame(table: pa.Table, type_codes: Sequence[int]) -> pd.DataFrame:
             frame[name] = frame[name].astype("int64" if column.type == pa.int64() else "bool")
         elif code == _TIMESTAMPTZ:
             frame[name] = pd.to_datetime(frame[name], utc=True)
+        elif code in _DATETIME_UNITS:  # the unit counts: input fingerprints hash the values
+            frame[name] = frame[name].astype(_DATETIME_UNITS[code])
     return frame
 
 
