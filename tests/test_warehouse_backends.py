@@ -89,18 +89,18 @@ def test_a_month_on_postgresql_equals_the_month_on_duckdb(tmp_path, monkeypatch,
     embedded_tables = _tables(str(duck_var / "warehouse.duckdb"), duck_var)
     shared_tables = _tables(location, pg_var)
     assert sorted(shared_tables) == sorted(embedded_tables) and len(embedded_tables) > 15
-    for name, rows in embedded_tables.items():
+    for name, rows in embedded_tables.items():  # deliveries too: the PDFs' sha256 are equal
         pd.testing.assert_frame_equal(shared_tables[name], rows, obj=name)
     assert shared.counts == embedded.counts and shared.payable == embedded.payable
 
     with warehouse.connect(location, SECRET) as con:
         log = con.read("SELECT * FROM delivery_log")
-        closed = con.read("SELECT * FROM input_fingerprints")
+        fingerprints = con.read("SELECT * FROM input_fingerprints")
     sent = _outbox(pg_var)
     assert len(sent) >= 2 and sorted(log["message_id"]) == sorted(sent)
     assert log["outcome"].tolist() == ["sent"] * len(sent)
     assert not log.duplicated(["month", "manager_id", "recipient"]).any()
-    assert closed["month"].tolist() == [DEMO_MONTH]
+    assert fingerprints["month"].tolist() == [DEMO_MONTH]
 
     [again] = run_months([DEMO_MONTH], var=pg_var, data_dir=data, show_progress=False, only=["deliveries"])
     assert again.success, again.lines()
