@@ -39,10 +39,13 @@ def real_history(warehouse: Warehouse, first: str) -> pd.DataFrame:
     Read only: the closed-period tables are read when they exist and never created.
     """
     start = add_months(first, -HISTORY_MONTHS)
-    stored = warehouse.read("incentive_ledger", "month >= ? AND month < ?", [start, first])
     with warehouse.connect() as con:
-        found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'closed_periods'")
-        has_closed = (found.fetchone() or (0,))[0]
+        stored = (
+            con.read("SELECT * FROM attain.incentive_ledger WHERE month >= ? AND month < ?", [start, first])
+            if con.exists("attain.incentive_ledger")
+            else pd.DataFrame()
+        )
+        has_closed = con.exists("closed_periods")
         closed = sorted(m for m in period_close.closed_months(con) if start <= m < first) if has_closed else []
         frozen = [period_close.frozen_ledger(con, m) for m in closed]
     if not stored.empty and closed:

@@ -10,6 +10,9 @@ and nulls); only the objects behind equal strings are shared, which no code can 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -37,14 +40,14 @@ def object_cells(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return uniques[codes]
 
 
-def fetch_frame(con: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame:
+def fetch_frame(con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any] = ()) -> pd.DataFrame:
     """The rows of ``query`` as the DataFrame ``con.execute(query).df()`` would give, repetitive text shared.
 
     Text columns come through :func:`object_cells`; every other column through DuckDB's pandas conversion of
     the same Arrow data (so nullable integers, timestamps and decimals get exactly ``.df()``'s dtypes).
     """
     con.complete()  # a result left unread by an earlier execute() (a fetchone) would refuse the query
-    table = con.sql(query).to_arrow_table()
+    table = con.sql(query, params=list(params) or None).to_arrow_table()
     names = table.column_names
     text = {n for n, kind in zip(names, table.schema.types, strict=True) if pa.types.is_string(kind)}
     others = table.select([n for n in names if n not in text])

@@ -335,42 +335,32 @@ def _high_water_mb() -> int:
 
 def run_stage(name: str, work: Path) -> dict:
     """One stage in this process: load its tables as the IO manager does, compute, store; timings and peaks."""
-    import duckdb
-    import pandas as pd
-    from dagster import TimeWindow
-    from dagster._core.storage.db_io_manager import TablePartitionDimension, TableSlice
-    from dagster_duckdb.io_manager import DuckDbClient
-
     from assets.common import stamped, unstamped
-    from attain.frames import fetch_frame
-    from attain.periods import add_months, month_start
+    from attain import warehouse
     from attain.settings import Settings
 
     tables, compute = STAGES[name]
     settings = Settings()
     figures: dict = {"start_mb": _high_water_mb()}
-    con = duckdb.connect(str(work / "warehouse.duckdb"))
-    con.execute("CREATE SCHEMA IF NOT EXISTS attain")
-    window = TimeWindow(*(pd.Timestamp(month_start(m), tz="UTC") for m in (MONTH, add_months(MONTH, 1))))
-    start = time.perf_counter()
-    # The IO manager's load_input: its query for the month's partition, its conversion to pandas; the pure
-    # code gets the frame without the partition column, as the assets pass it.
-    loaded = {}
-    for table in tables:
-        column = "month" if table in MONTH_TABLES else "as_of"
-        dimension = TablePartitionDimension(f"strptime({column}, '%Y-%m')", window)
-        query = DuckDbClient.get_select_statement(TableSlice(table, "attain", partition_dimensions=[dimension]))
-        frame = fetch_frame(con, query)
-        loaded[table] = unstamped(frame) if column == "as_of" else frame.drop(columns=["month"])
-    figures["load_s"], figures["after_load_mb"] = time.perf_counter() - start, _high_water_mb()
-    start = time.perf_counter()
-    outputs = compute(loaded, MONTH, settings, work)
-    figures["compute_s"], figures["after_compute_mb"] = time.perf_counter() - start, _high_water_mb()
-    start = time.perf_counter()
-    for table, (out, column) in outputs.items():
-        frame = stamped(out, MONTH, column)  # DuckDB reads the local by name
-        con.execute(f"CREATE OR REPLACE TABLE attain.{table} AS SELECT * FROM frame")
-    con.close()
+    with warehouse.connect(str(work / "warehouse.duckdb")) as con:
+        con.ensure_schema("attain")
+        start = time.perf_counter()
+        # The IO manager's load_input: the month's partition through the warehouse interface (Arrow, repeated
+        # text shared); the pure code gets the frame without the partition column, as the assets pass it.
+        loaded = {}
+        for table in tables:
+            column = "month" if table in MONTH_TABLES else "as_of"
+            frame = con.read(f"SELECT * FROM attain.{table} WHERE {column} = ?", [MONTH])
+            loaded[table] = unstamped(frame) if column == "as_of" else frame.drop(columns=["month"])
+        figures["load_s"], figures["after_load_mb"] = time.perf_counter() - start, _high_water_mb()
+        start = time.perf_counter()
+        outputs = compute(loaded, MONTH, settings, work)
+        figures["compute_s"], figures["after_compute_mb"] = time.perf_counter() - start, _high_water_mb()
+        start = time.perf_counter()
+        for table, (out, column) in outputs.items():
+            if con.exists(f"attain.{table}"):
+                con.execute(f"DELETE FROM attain.{table} WHERE {column} = ?", [MONTH])
+            con.write_frame(f"attain.{table}", stamped(out, MONTH, column))
     figures["store_s"] = time.perf_counter() - start
     figures["rows"] = {table: len(out) for table, (out, _) in outputs.items()}
     figures["peak_mb"] = _high_water_mb()

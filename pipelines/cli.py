@@ -355,10 +355,9 @@ def _warehouse_tables(args: argparse.Namespace, *names: str) -> list[pd.DataFram
     frames = []
     with warehouse.connect() as con:
         for name in names:
-            try:
-                frames.append(con.execute(f"SELECT * FROM attain.{name} WHERE month = ?", [args.month]).df())
-            except Exception:
-                frames.append(pd.DataFrame())
+            table = f"attain.{name}"
+            found = con.exists(table)
+            frames.append(con.read(f"SELECT * FROM {table} WHERE month = ?", [args.month]) if found else pd.DataFrame())
     if any(f.empty for f in frames[:1]):
         raise SystemExit(
             f"error: no {names[0]} for {args.month} in the warehouse; run `attain run --month {args.month}` first"
@@ -608,6 +607,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `attain` command. Errors a person can act on print one line, not a traceback."""
     from attain.pay.period_close import PeriodCloseError
+    from attain.warehouse import WarehouseError
 
     args = build_parser().parse_args(argv)
     try:
@@ -615,7 +615,7 @@ def main(argv: list[str] | None = None) -> int:
             with run_lock(_var(args), f"`attain {args.command}` for {args.month}"):
                 return args.func(args)
         return args.func(args)
-    except (PeriodCloseError, SettingsError) as error:
+    except (PeriodCloseError, SettingsError, WarehouseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_PROBLEMS
     except RunInProgress as error:

@@ -13,7 +13,8 @@ FISCAL_TIMEZONE = read_environment().partitions_timezone
 #: (the public Maven sample's year).
 monthly = MonthlyPartitionsDefinition(start_date="2017-01", fmt="%Y-%m", timezone=FISCAL_TIMEZONE)
 
-#: The DuckDB IO manager selects a month's rows of a computed table by its `month` column...
-MONTH_PARTITION = {"partition_expr": "strptime(month, '%Y-%m')"}
+#: The warehouse IO manager selects a month's rows of a computed table by its `month` column (text YYYY-MM, the
+#: same SQL in DuckDB and PostgreSQL: pipelines/warehouse_io.py)...
+MONTH_PARTITION = {"partition_expr": "month"}
 #: ...and of an input table (some have a `month` column of their own) by its `as_of` column.
-AS_OF_PARTITION = {"partition_expr": "strptime(as_of, '%Y-%m')"}
+AS_OF_PARTITION = {"partition_expr": "as_of"}

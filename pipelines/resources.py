@@ -9,7 +9,8 @@ nowhere else (tests/test_environment.py guards it): the CLI, the partitions, the
 and the resources take their values from the ``Environment`` it returns, and the domain (``attain/``) receives
 them as arguments. The SMTP password is never read into a field: the mailer resource holds
 ``EnvVar("ATTAIN_SMTP_PASSWORD")``, which Dagster resolves when the run starts (its config and logs show the
-variable's name only).
+variable's name only). The warehouse password likewise: ``EnvVar("ATTAIN_WAREHOUSE_PASSWORD")`` in the
+``warehouse`` and ``io_manager`` resources, whose location (``ATTAIN_WAREHOUSE``) picks DuckDB or PostgreSQL.
 """
 
 from __future__ import annotations
@@ -22,16 +23,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import pandas as pd
 from dagster import ConfigurableResource, EnvVar, FilesystemIOManager
-from dagster._utils.backoff import backoff
-from dagster_duckdb.io_manager import DuckDbClient
-from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 from pydantic import Field
 
+from attain import warehouse
 from attain.delivery.mailers import PASSWORD_ENV
-from attain.frames import fetch_frame
 from attain.settings import (
     OPTIONS,
     SETTINGS_FILE,
@@ -42,12 +38,15 @@ from attain.settings import (
     parse_options,
     settings_from,
 )
+from pipelines.warehouse_io import WarehouseIOManager
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Everything a run writes lives below this folder unless configured otherwise.
 DEFAULT_VAR = REPO_ROOT / "var"
 #: AttainConfig fields whose name is not the setting's (attain.yaml key and CLI flag).
 CONFIG_FIELDS = {"profile": "deals_profile", "mapping": "deals_mapping"}
+#: The warehouse password's variable (issue 12 item 1): named by an EnvVar, never read into config.
+WAREHOUSE_PASSWORD_ENV = "ATTAIN_WAREHOUSE_PASSWORD"
 
 
 def ingest_options(options: dict) -> dict:
@@ -158,92 +157,32 @@ class AttainConfig(ConfigurableResource):
         return path
 
 
-class _MonthTableHandler(DuckDBPandasTypeHandler):
-    """Stores a month's table: created even when that month has no rows, and grown when a release adds columns.
-
-    The stock handler skips empty DataFrames, so a month with an empty quarantine (the Maven sample) would
-    leave no table for downstream steps to read; object columns of an empty frame are typed as text so the
-    table accepts the rows of later months. The stock handler also inserts by position, so a warehouse
-    written by an earlier release (``payouts`` without ``carried_minor``) would refuse this release's rows:
-    columns the table lacks are added (earlier months read them as NULL) and rows are inserted by name.
-    """
-
-    def handle_output(self, context, table_slice, obj: pd.DataFrame, connection):
-        frame = obj.astype({c: "string" for c in obj.columns if obj[c].dtype == object}) if obj.empty else obj
-        target = f"{table_slice.schema}.{table_slice.table}"
-        exists = connection.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [table_slice.schema, table_slice.table],
-        ).fetchone()[0]
-        if not exists:
-            connection.execute(f"CREATE TABLE {target} AS SELECT * FROM frame")
-        else:
-            have = {row[0] for row in connection.execute(f"DESCRIBE {target}").fetchall()}
-            for name, sql_type, *_ in connection.execute("DESCRIBE SELECT * FROM frame").fetchall():
-                if name not in have:
-                    connection.execute(f'ALTER TABLE {target} ADD COLUMN "{name}" {sql_type}')
-            if not frame.empty:
-                connection.execute(f"INSERT INTO {target} BY NAME SELECT * FROM frame")
-        context.add_output_metadata({"dagster/partition_row_count": len(obj)})
-
-    def load_input(self, context, table_slice, connection) -> pd.DataFrame:
-        """The slice's rows; no rows when the table does not exist yet.
-
-        A month's ledger reads the ledger's earlier months (a self-dependency): in a fresh warehouse, the
-        first month run finds no ``incentive_ledger`` table, which means nothing was paid before. The rows are
-        the stock handler's, in a fraction of its memory (``attain.frames.fetch_frame``).
-        """
-        exists = connection.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [table_slice.schema, table_slice.table],
-        ).fetchone()[0]
-        if not exists or (table_slice.partition_dimensions and len(context.asset_partition_keys) == 0):
-            return pd.DataFrame()
-        # The stock handler's query, converted with repetitive text shared (issue 12: 10M deals fit in memory).
-        return fetch_frame(connection, DuckDbClient.get_select_statement(table_slice))
-
-
-class WarehouseIOManager(DuckDBPandasIOManager):
-    """The DuckDB IO manager for Attain's monthly tables (see ``_MonthTableHandler``)."""
-
-    @staticmethod
-    def type_handlers():
-        return [_MonthTableHandler()]
-
-
 class Warehouse(ConfigurableResource):
     """Direct access to the warehouse for the tables that are not asset outputs.
 
     Closed-period snapshots and the delivery log are written in transactions here; asset tables go through
-    the IO manager, which points at the same database.
+    the IO manager (``pipelines.warehouse_io``), which points at the same database. ``database`` is a DuckDB
+    file or a PostgreSQL URL (``attain.warehouse``); the password stays an ``EnvVar``.
     """
 
-    database: str = Field(default=str(DEFAULT_VAR / "warehouse.duckdb"), description="DuckDB file.")
+    database: str = Field(
+        default=str(DEFAULT_VAR / "warehouse.duckdb"),
+        description="DuckDB file (a path or duckdb:///path) or postgresql://user@host:port/db.",
+    )
+    password: str = Field(
+        default="", description=f"EnvVar('{WAREHOUSE_PASSWORD_ENV}'): resolved when the run starts, never in config."
+    )
 
     @contextlib.contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection, closed on exit.
+    def connect(self) -> Iterator[warehouse.Connection]:
+        """A connection (``attain.warehouse.Connection``), closed on exit.
 
-        DuckDB lets one process at a time open the file: when steps run in several processes (the Celery
-        executor), one that finds the file locked by another step waits and retries, as the IO manager does.
+        In a run the password is resolved already; outside one (the CLI's summary, ``attain close``) an
+        ``EnvVar`` is read here, when the connection is made.
         """
-        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        con = backoff(duckdb.connect, retry_on=(duckdb.IOException,), args=[self.database], max_retries=10)
-        try:
+        password = self.password.get_value("") if isinstance(self.password, EnvVar) else self.password
+        with warehouse.connect(self.database, password or "") as con:
             yield con
-        finally:
-            con.close()
-
-    def read(self, table: str, where: str = "TRUE", params: list | None = None) -> pd.DataFrame:
-        """Rows of a warehouse table (schema ``attain``); empty when the table does not exist yet."""
-        with self.connect() as con:
-            exists = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'attain' AND table_name = ?",
-                [table],
-            ).fetchone()
-            if not exists or not exists[0]:
-                return pd.DataFrame()
-            return con.execute(f"SELECT * FROM attain.{table} WHERE {where}", params or []).df()
 
 
 # ---------------------------------------------------------------- the environment
@@ -292,6 +231,8 @@ class Environment:
     celery_broker: str = ""  # ATTAIN_CELERY_BROKER, e.g. redis://host:6379/0
     celery_backend: str = ""  # ATTAIN_CELERY_BACKEND: Celery's result backend, default the broker
     output: str = ""  # ATTAIN_OUTPUT: shared folder for packs, exports, the outbox and step outputs
+    warehouse: str = ""  # ATTAIN_WAREHOUSE: duckdb:///path or postgresql://user@host:port/db (issue 12 item 1)
+    warehouse_password_set: bool = False  # ATTAIN_WAREHOUSE_PASSWORD (never its value; issue 12 item 1)
 
     @property
     def partitions_timezone(self) -> str:
@@ -337,6 +278,8 @@ def read_environment() -> Environment:
         celery_broker=text("ATTAIN_CELERY_BROKER"),
         celery_backend=text("ATTAIN_CELERY_BACKEND") or text("ATTAIN_CELERY_BROKER"),
         output=text("ATTAIN_OUTPUT"),
+        warehouse=text("ATTAIN_WAREHOUSE"),
+        warehouse_password_set=WAREHOUSE_PASSWORD_ENV in env,
     )
 
 
@@ -420,7 +363,9 @@ def default_resources(
     ``var`` (ATTAIN_VAR) is the folder for everything a run writes: the warehouse, the output and the
     outbox (tests use a temporary folder). ATTAIN_OUTPUT, when set, is a folder every worker sees (issue 12):
     the output, the outbox and the steps' intermediate results (``step_io_manager``) go there instead of
-    under ``var``. ``data_dir`` (ATTAIN_DATA_DIR) holds the input files. Other
+    under ``var``. ATTAIN_WAREHOUSE puts the warehouse elsewhere: another DuckDB file or a PostgreSQL server,
+    whose password the resources name by ``EnvVar`` (ATTAIN_WAREHOUSE_PASSWORD). ``data_dir`` (ATTAIN_DATA_DIR)
+    holds the input files. Other
     keyword arguments are AttainConfig fields; ATTAIN_FISCAL_YEAR_START and ATTAIN_TIMEZONE set those two
     unless given (both win over the data folder's attain.yaml).
     """
@@ -428,13 +373,14 @@ def default_resources(
     var = Path(var or env.var or DEFAULT_VAR).resolve()
     var.mkdir(parents=True, exist_ok=True)
     data_dir = Path(data_dir or env.data_dir or var / "demo-data").resolve()
-    database = str(var / "warehouse.duckdb")
+    database = warehouse.check_location(env.warehouse or str(var / "warehouse.duckdb"))
+    password: Any = EnvVar(WAREHOUSE_PASSWORD_ENV) if env.warehouse_password_set else ""
     shared = Path(env.output).resolve() if env.output else var
     config = {**config_fields(env.options()), **config}
     return {
         "attain": AttainConfig(data_dir=str(data_dir), output_dir=str(shared / "output"), **config),
-        "warehouse": Warehouse(database=database),
-        "io_manager": WarehouseIOManager(database=database, schema="attain"),
+        "warehouse": Warehouse(database=database, password=password),
+        "io_manager": WarehouseIOManager(database=database, password=password, schema="attain"),
         "mailer": mailer_from_env(shared, resend, env),
         "step_io_manager": FilesystemIOManager(base_dir=str(shared / "steps")),
     }

@@ -140,7 +140,7 @@ def summary(month: str, result, resources: Mapping[str, Any]) -> MonthSummary:
     def table(con, name: str, column: str = "month") -> pd.DataFrame | None:
         if name not in made:
             return None
-        return con.execute(f"SELECT * FROM attain.{name} WHERE {column} = ?", [month]).df()
+        return con.read(f"SELECT * FROM attain.{name} WHERE {column} = ?", [month])
 
     with warehouse.connect() as con:
         deals, quarantine = table(con, "deals", "as_of"), table(con, "quarantine", "as_of")

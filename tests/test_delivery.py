@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import hashlib
 import json
+import threading
 from dataclasses import replace
 from email import policy
 from pathlib import Path
@@ -13,10 +14,12 @@ import duckdb
 import pandas as pd
 import pytest
 
+from attain import warehouse
 from attain.delivery.log import DeliveryLog
 from attain.delivery.mailers import OutboxMailer, SmtpMailer
 from attain.delivery.messages import DeliveryPlanError, check_recipients, headlines, plan_messages
 from attain.delivery.send import deliver, packs_in_no_message
+from attain.warehouse import WarehouseError
 from tests.smtp_server import PASSWORD, USER, SmtpTestServer, free_port, self_signed_certificate, silent_listener
 
 MONTH = "2026-03"
@@ -92,6 +95,13 @@ def log(tmp_path):
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     yield DeliveryLog(con)
     con.close()
+
+
+@pytest.fixture
+def backend_log(warehouse_location):
+    """The log in a fresh warehouse of each backend (the exactly-once tests run on DuckDB and PostgreSQL)."""
+    with warehouse.connect(warehouse_location) as con:
+        yield DeliveryLog(con)
 
 
 def smtp(srv: SmtpTestServer, **kw) -> SmtpMailer:
@@ -272,7 +282,8 @@ def test_right_managers_receive_right_attachments_byte_for_byte(server, packs, o
     assert m1["message_id"] == received["alice@example.com"]["Message-ID"]
 
 
-def test_rerun_sends_nothing_new(server, packs, out_dir, log):
+def test_rerun_sends_nothing_new(server, packs, out_dir, backend_log):
+    log = backend_log
     deliver(plan(packs, out_dir), smtp(server), log, sleep=never_sleep)
     again = deliver(plan(packs, out_dir), smtp(server), log, sleep=never_sleep)
     assert (len(again.sent), len(again.skipped), len(again.failed)) == (0, 2, 0)
@@ -396,13 +407,12 @@ class KilledBefore:
         return self.mailer.send(msg)
 
 
-def test_killed_half_way_and_rerun_no_duplicates_nobody_missed(server, packs, out_dir, tmp_path):
-    db = str(tmp_path / "crash.duckdb")
+def test_killed_half_way_and_rerun_no_duplicates_nobody_missed(server, packs, out_dir, warehouse_location):
     messages = plan(packs, out_dir, copy_to_reps=True)
-    with duckdb.connect(db) as con, pytest.raises(SystemExit):
+    with warehouse.connect(warehouse_location) as con, pytest.raises(SystemExit):
         deliver(messages, KilledBefore(smtp(server), 3), DeliveryLog(con), sleep=never_sleep)
     assert len(server.received) == 3
-    with duckdb.connect(db) as con:
+    with warehouse.connect(warehouse_location) as con:
         assert DeliveryLog(con).records(MONTH)["outcome"].tolist() == ["sent"] * 3 + ["sending"]
         rerun = deliver(plan(packs, out_dir, copy_to_reps=True), smtp(server), DeliveryLog(con), sleep=never_sleep)
         rows = DeliveryLog(con).records(MONTH)
@@ -415,7 +425,8 @@ def test_killed_half_way_and_rerun_no_duplicates_nobody_missed(server, packs, ou
     assert "completes an interrupted run" in rows["detail"].iloc[3]
 
 
-def test_killed_between_acceptance_and_record_resends_with_the_same_message_id(server, packs, out_dir, log):
+def test_killed_between_acceptance_and_record_resends_with_the_same_message_id(server, packs, out_dir, backend_log):
+    log = backend_log
     with pytest.raises(SystemExit):
         deliver(plan(packs, out_dir), KilledBefore(smtp(server), 0, after_accept=True), log, sleep=never_sleep)
     rerun = deliver(plan(packs, out_dir), smtp(server), log, sleep=never_sleep)
@@ -483,3 +494,35 @@ def test_a_pack_whose_manager_gets_no_message_is_reported(packs, out_dir, log, t
     assert unsent == [f"{MONTH}/rep/R3.pdf", f"{MONTH}/rep/R4.pdf"]
     deliver(plan(packs, out_dir), OutboxMailer(tmp_path / "outbox", from_addr=FROM), log)
     assert packs_in_no_message(log.records(MONTH), packs) == []
+
+
+def test_two_processes_starting_one_message_leave_one_pending_row(packs, out_dir, warehouse_location):
+    """The log's own lock: concurrent ``start`` calls for one message make one ``sending`` row, not four.
+
+    A process that loses the race gets an error (PostgreSQL: the partial unique index; DuckDB: a write
+    conflict) before anything is sent, so it cannot transmit the message a second time.
+    """
+    message = plan(packs, out_dir)[0]
+    with warehouse.connect(warehouse_location) as con:
+        DeliveryLog(con)  # the table exists before the race
+    start, outcomes = threading.Barrier(4), []
+
+    def begin() -> None:
+        with warehouse.connect(warehouse_location) as own:
+            log = DeliveryLog(own)
+            start.wait()
+            try:
+                log.start(message)
+                outcomes.append("started")
+            except WarehouseError:
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=begin) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with warehouse.connect(warehouse_location) as con:
+        rows = DeliveryLog(con).records(MONTH)
+    assert rows["outcome"].tolist() == ["sending"]
+    assert len(outcomes) == 4 and "started" in outcomes, outcomes

@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pandas as pd
+import pytest
 
 from assets.delivery import make_mailer
 from attain.delivery.log import DeliveryLog
@@ -143,3 +144,31 @@ def test_the_password_from_the_environment_logs_in_to_a_real_server(monkeypatch,
         server.stop()
     assert len(report.sent) == 1 and [r.rcpt_tos for r in server.received] == [["alice@example.com"]]
     assert resource.password == PASSWORD and server.received[0].mail_from == "attain@acme.example"
+
+
+def test_attain_warehouse_selects_the_backend_and_its_password_stays_an_envvar(monkeypatch, tmp_path):
+    secret, url = "pg-S3cret-Only-In-The-Env", "postgresql://attain@db.internal:5432/attain"
+    for name in ("ATTAIN_WAREHOUSE", "ATTAIN_WAREHOUSE_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    embedded = default_resources(var=tmp_path / "var", data_dir=tmp_path)
+    assert (
+        embedded["warehouse"].database == embedded["io_manager"].database == str(tmp_path / "var" / "warehouse.duckdb")
+    )
+
+    monkeypatch.setenv("ATTAIN_WAREHOUSE", url)
+    monkeypatch.setenv("ATTAIN_WAREHOUSE_PASSWORD", secret)
+    shared = default_resources(var=tmp_path / "var", data_dir=tmp_path)
+    assert shared["warehouse"].database == shared["io_manager"].database == url
+    shown = repr(shared["warehouse"]) + repr(shared["io_manager"]) + repr(read_environment())
+    assert secret not in shown and "ATTAIN_WAREHOUSE_PASSWORD" in shown
+
+    elsewhere = tmp_path / "elsewhere.duckdb"
+    monkeypatch.setenv("ATTAIN_WAREHOUSE", f"duckdb://{elsewhere}")
+    assert default_resources(var=tmp_path / "var", data_dir=tmp_path)["warehouse"].database == f"duckdb://{elsewhere}"
+    with default_resources(var=tmp_path / "var", data_dir=tmp_path)["warehouse"].connect() as con:
+        con.execute("CREATE TABLE probe (x INTEGER)")
+    assert elsewhere.exists()
+
+    monkeypatch.setenv("ATTAIN_WAREHOUSE", "postgresql://attain:inline@db.internal/attain")
+    with pytest.raises(ValueError, match="holds a password"):
+        default_resources(var=tmp_path / "var", data_dir=tmp_path)

@@ -1,11 +1,13 @@
-"""Period close on a real DuckDB file: freeze, fingerprint, reopen, adjustments next month."""
+"""Period close on a real DuckDB file and a real PostgreSQL server: freeze, fingerprint, reopen, adjustments."""
 
 from __future__ import annotations
 
-import duckdb
+import threading
+
 import pandas as pd
 import pytest
 
+from attain import warehouse
 from attain.pay.finance_export import reconcile
 from attain.pay.ledger import with_adjustments
 from attain.pay.payouts import payouts
@@ -21,6 +23,7 @@ from attain.pay.period_close import (
     reopen_month,
     stored_fingerprint,
 )
+from attain.warehouse import WarehouseError
 from tests.test_ledger import (
     CLAWBACK_PLAN_HEADER,
     DRAW_PLAN,
@@ -37,10 +40,10 @@ TARGETS = {"A": "20000", "B": "20000"}
 
 
 @pytest.fixture
-def con(tmp_path):
-    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    yield connection
-    connection.close()
+def con(warehouse_location):
+    """A connection to a fresh warehouse, once per backend (DuckDB file, PostgreSQL server)."""
+    with warehouse.connect(warehouse_location) as connection:
+        yield connection
 
 
 @pytest.fixture
@@ -131,10 +134,34 @@ def test_close_refuses_lines_of_other_months(con, march):
 def test_close_is_atomic(con, march):
     _, _, ledger = march
     broken = ledger.assign(base_minor="not a number")
-    with pytest.raises(duckdb.Error):
+    with pytest.raises(WarehouseError):
         close_month(con, "2025-03", broken, "f" * 64, by="finance")
     assert not is_closed(con, "2025-03") and frozen_ledger(con, "2025-03").empty
     assert period_log(con).empty
+
+
+def test_two_closes_of_one_month_at_once_freeze_it_once(con, march, warehouse_location):
+    """Two processes' connections close the month together: one close wins, the other writes nothing."""
+    _, _, ledger = march
+    start, outcomes = threading.Barrier(2), []
+
+    def close(by: str) -> None:
+        with warehouse.connect(warehouse_location) as own:
+            start.wait()
+            try:
+                close_month(own, "2025-03", ledger, "f" * 64, by=by)
+                outcomes.append("closed")
+            except (PeriodCloseError, WarehouseError) as error:
+                outcomes.append(type(error).__name__)
+
+    threads = [threading.Thread(target=close, args=(by,)) for by in ("finance", "payroll")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == 2 and outcomes.count("closed") == 1, outcomes
+    assert len(frozen_ledger(con, "2025-03")) == len(ledger)
+    assert period_log(con)["action"].tolist() == ["close"]
 
 
 def test_the_fingerprint_of_the_latest_run_is_stored_for_the_close(con):

@@ -6,12 +6,12 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
 
 from attain.delivery.messages import Outgoing
+from attain.warehouse import as_connection
 
 #: Outcomes a ``deliveries`` row can have. ``sending`` marks an attempt whose answer is not yet recorded.
 OUTCOMES = ("sending", "sent", "resent", "failed", "skipped")
@@ -39,10 +39,11 @@ class LoggedDelivery:
 class DeliveryLog:
     """The ``deliveries`` table: every delivery attempt of every message and its outcome.
 
-    ``con`` is a DB-API connection with ``?`` parameters in autocommit mode (the DuckDB warehouse in
-    practice). Each change is its own transaction, so the table is never half-written. Rows are
+    ``con`` is a warehouse connection (``attain.warehouse``: DuckDB or PostgreSQL; a raw DuckDB connection
+    is adopted). Each change is its own transaction, so the table is never half-written. Rows are
     appended per run; a ``sending`` row (attempt started, answer not yet recorded) is updated in place
-    with the final outcome.
+    with the final outcome. A message has at most one ``sending`` row: ``start`` locks it (PostgreSQL: row
+    lock, and a partial unique index so two processes cannot both insert one).
     """
 
     _COLUMNS = (
@@ -62,34 +63,28 @@ class DeliveryLog:
     def __init__(self, con, table: str = "deliveries") -> None:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", table):
             raise ValueError(f"{table!r} is not a table name")
-        self.con, self.table = con, table
-        self._write(f"""CREATE TABLE IF NOT EXISTS {table} (
-            month VARCHAR NOT NULL, manager_id VARCHAR NOT NULL, recipient VARCHAR NOT NULL,
+        self.con, self.table = as_connection(con), table
+        self.con.create_table(
+            table,
+            f"""month VARCHAR NOT NULL, manager_id VARCHAR NOT NULL, recipient VARCHAR NOT NULL,
             address VARCHAR NOT NULL, message_id VARCHAR NOT NULL, attachments VARCHAR NOT NULL,
             outcome VARCHAR NOT NULL CHECK (outcome IN ({", ".join(f"'{o}'" for o in OUTCOMES)})),
             detail VARCHAR NOT NULL, attempts INTEGER NOT NULL,
-            sent_at TIMESTAMP, logged_at TIMESTAMP NOT NULL)""")
-
-    @contextmanager
-    def _transaction(self):
-        """Everything inside commits together or not at all (also on KeyboardInterrupt)."""
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            yield self.con
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        self.con.execute("COMMIT")
+            sent_at TIMESTAMP, logged_at TIMESTAMP NOT NULL""",
+            ordered=True,
+        )
+        self.con.unique_while(table, ("month", "manager_id", "recipient"), "outcome = 'sending'")
 
     def _write(self, sql: str, params: Sequence = ()) -> None:
-        with self._transaction() as con:
+        with self.con.transaction() as con:
             con.execute(sql, list(params))
 
+    @property
+    def _insert_sql(self) -> str:
+        return f"INSERT INTO {self.table} ({', '.join(self._COLUMNS)}) VALUES ({', '.join('?' * len(self._COLUMNS))})"
+
     def _insert(self, values: Sequence) -> None:
-        self._write(
-            f"INSERT INTO {self.table} ({', '.join(self._COLUMNS)}) VALUES ({', '.join('?' * len(self._COLUMNS))})",
-            values,
-        )
+        self._write(self._insert_sql, values)
 
     def history(self, months: Iterable[str] | None = None) -> list[LoggedDelivery]:
         """Rows of ``months`` (all when None), oldest first."""
@@ -98,7 +93,7 @@ class DeliveryLog:
         if months is not None:
             params = sorted(set(months))
             sql += f" WHERE month IN ({', '.join('?' * len(params))})" if params else " WHERE FALSE"
-        rows = self.con.execute(sql + " ORDER BY logged_at, rowid", params).fetchall()
+        rows = self.con.execute(f"{sql} ORDER BY logged_at, {self.con.insertion_order}", params).fetchall()
         return [
             LoggedDelivery(*(json.loads(v) if c == "attachments" else v for c, v in zip(self._COLUMNS, r, strict=True)))
             for r in rows
@@ -114,18 +109,20 @@ class DeliveryLog:
     def start(self, msg: Outgoing) -> None:
         """Record that ``msg`` is about to be sent (reusing a ``sending`` row left by an interrupted run)."""
         values = [msg.to.email, msg.message_id, json.dumps(msg.fingerprints)]
-        pending = self.con.execute(
-            f"SELECT count(*) FROM {self.table} WHERE month=? AND manager_id=? AND recipient=? AND outcome='sending'",
-            list(msg.key),
-        ).fetchone()[0]
-        if pending:
-            self._write(
-                f"UPDATE {self.table} SET address=?, message_id=?, attachments=?, logged_at=? "
-                f"WHERE month=? AND manager_id=? AND recipient=? AND outcome='sending'",
-                [*values, _now(), *msg.key],
+        with self.con.transaction() as con:
+            pending = con.lock_rows(
+                f"SELECT outcome FROM {self.table} WHERE month=? AND manager_id=? AND recipient=? "
+                "AND outcome='sending'",
+                list(msg.key),
             )
-        else:
-            self._insert([*msg.key, *values, "sending", "attempt started", 0, None, _now()])
+            if pending:
+                con.execute(
+                    f"UPDATE {self.table} SET address=?, message_id=?, attachments=?, logged_at=? "
+                    f"WHERE month=? AND manager_id=? AND recipient=? AND outcome='sending'",
+                    [*values, _now(), *msg.key],
+                )
+            else:
+                con.execute(self._insert_sql, [*msg.key, *values, "sending", "attempt started", 0, None, _now()])
 
     def attempt(self, msg: Outgoing) -> None:
         """Count one transmission of the pending message (before it is made)."""

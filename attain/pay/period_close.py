@@ -1,6 +1,7 @@
 """Period close: freeze a month's ledger with a fingerprint of its inputs; adjust later, never rewrite.
 
-Three tables in the warehouse (any DB-API connection with ``?`` parameters; DuckDB in practice):
+Four tables in the warehouse (an ``attain.warehouse`` connection, DuckDB or PostgreSQL; a raw DuckDB
+connection is adopted), each change in one transaction:
 
 - ``closed_periods``: one row per closed month (fingerprint, who, when, note);
 - ``closed_ledger``: the frozen ``incentive_ledger`` lines of each closed month;
@@ -29,8 +30,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +44,7 @@ from attain.pay.lines import BALANCE_KINDS, LEDGER_COLUMNS
 from attain.pay.plans import PLAN_VERSION_COLUMNS, PlanBook
 from attain.periods import add_months, parse_month, trailing
 from attain.settings import Settings
+from attain.warehouse import Connection, as_connection
 
 #: How far back a closed month is still re-checked for late data.
 ADJUSTMENT_HORIZON = 12
@@ -107,23 +108,12 @@ def _plain_text(column: pd.Series) -> pd.Series:
     return column
 
 
-def ensure_tables(con) -> None:
-    """Create the period-close tables when missing."""
+def ensure_tables(con) -> Connection:
+    """Create the period-close tables when missing; ``con`` as a warehouse connection."""
+    con = as_connection(con)
     for statement in _SCHEMA:
         con.execute(statement)
-
-
-@contextmanager
-def _transaction(con) -> Iterator[None]:
-    begin = getattr(con, "begin", None)
-    if begin is not None:
-        begin()
-    try:
-        yield
-    except BaseException:
-        con.rollback()
-        raise
-    con.commit()
+    return con
 
 
 def _now() -> dt.datetime:
@@ -132,15 +122,15 @@ def _now() -> dt.datetime:
 
 def record_fingerprint(con, month: str, fingerprint: str) -> None:
     """Remember the fingerprint of the inputs the month's ledger was last computed from."""
-    ensure_tables(con)
-    with _transaction(con):
+    con = ensure_tables(con)
+    with con.transaction():
         con.execute("DELETE FROM input_fingerprints WHERE month = ?", [month])
         con.execute("INSERT INTO input_fingerprints VALUES (?, ?, ?)", [month, fingerprint, _now()])
 
 
 def stored_fingerprint(con, month: str) -> str:
     """The fingerprint recorded by the month's latest run; an error when the month was never run."""
-    ensure_tables(con)
+    con = ensure_tables(con)
     row = con.execute("SELECT fingerprint FROM input_fingerprints WHERE month = ?", [month]).fetchone()
     if row is None:
         raise PeriodCloseError(
@@ -152,13 +142,13 @@ def stored_fingerprint(con, month: str) -> str:
 
 def is_closed(con, month: str) -> bool:
     """Whether ``month`` is closed."""
-    ensure_tables(con)
+    con = ensure_tables(con)
     return con.execute("SELECT count(*) FROM closed_periods WHERE month = ?", [month]).fetchone()[0] > 0
 
 
 def closed_months(con) -> set[str]:
     """Every closed month."""
-    ensure_tables(con)
+    con = ensure_tables(con)
     return {row[0] for row in con.execute("SELECT month FROM closed_periods").fetchall()}
 
 
@@ -172,11 +162,15 @@ def close_month(
     plan_versions: pd.DataFrame | None = None,
 ) -> None:
     """Freeze ``ledger`` (the month's lines) as ``month``'s paid figures, and the ``plan_versions`` rows it was
-    computed under, in one transaction."""
+    computed under, in one transaction.
+
+    The month is the primary key of ``closed_periods``: of two processes closing a month at once, the second
+    fails and writes nothing.
+    """
     parse_month(month)
     if not by.strip():
         raise PeriodCloseError(f"close {month}: say who closes the month (by)")
-    ensure_tables(con)
+    con = ensure_tables(con)
     if is_closed(con, month):
         row = con.execute("SELECT closed_by, closed_at FROM closed_periods WHERE month = ?", [month]).fetchone()
         raise PeriodCloseError(
@@ -190,49 +184,38 @@ def close_month(
         )
     frozen = ledger[LEDGER_COLUMNS].copy()
     total = int(frozen["amount_minor"].sum())
-    with _transaction(con):
+    with con.transaction():
         con.execute("INSERT INTO closed_periods VALUES (?, ?, ?, ?, ?)", [month, fingerprint, _now(), by, note])
         con.execute("DELETE FROM closed_ledger WHERE month = ?", [month])
-        _insert_lines(con, frozen)
+        con.write_frame("closed_ledger", frozen)
         con.execute("DELETE FROM closed_plan_versions WHERE month = ?", [month])
         if plan_versions is not None and len(plan_versions):
-            rows = plan_versions[PLAN_VERSION_COLUMNS].astype(str).itertuples(index=False, name=None)
-            con.executemany("INSERT INTO closed_plan_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", list(rows))
+            con.write_frame("closed_plan_versions", plan_versions[PLAN_VERSION_COLUMNS].astype(str))
         con.execute(
             "INSERT INTO period_log VALUES (?, ?, 'close', ?, ?, ?, ?)",
             [_now(), month, by, note, fingerprint, f"{len(frozen)} lines, amount total {total} minor units"],
         )
 
 
-def _insert_lines(con, lines: pd.DataFrame) -> None:
-    if lines.empty:
-        return
-    if hasattr(con, "register"):  # DuckDB: one set-based insert
-        con.register("_attain_frozen_lines", lines)
-        try:
-            con.execute(f"INSERT INTO closed_ledger SELECT {', '.join(LEDGER_COLUMNS)} FROM _attain_frozen_lines")
-        finally:
-            con.unregister("_attain_frozen_lines")
-        return
-    rows = lines.astype(object).where(lines.notna(), None).itertuples(index=False, name=None)
-    con.executemany(f"INSERT INTO closed_ledger VALUES ({', '.join('?' * len(LEDGER_COLUMNS))})", list(rows))
-
-
 def reopen_month(con, month: str, reason: str, by: str) -> None:
-    """Reopen a closed month: its frozen lines are dropped and the act is logged with ``reason``."""
+    """Reopen a closed month: its frozen lines are dropped and the act is logged with ``reason``.
+
+    The month's ``closed_periods`` row is locked first (PostgreSQL), so of two reopens at once one does it.
+    """
     parse_month(month)
     if not reason or not reason.strip():
         raise PeriodCloseError(f'reopen {month}: a reason is required (e.g. --reason "payroll error in March")')
     if not by.strip():
         raise PeriodCloseError(f"reopen {month}: say who reopens the month (by)")
-    if not is_closed(con, month):
-        raise PeriodCloseError(f"{month} is not closed; there is nothing to reopen")
-    fingerprint, count, total = con.execute(
-        "SELECT p.fingerprint, count(l.line_no), coalesce(sum(l.amount_minor), 0) FROM closed_periods p "
-        "LEFT JOIN closed_ledger l ON l.month = p.month WHERE p.month = ? GROUP BY p.fingerprint",
-        [month],
-    ).fetchone()
-    with _transaction(con):
+    con = ensure_tables(con)
+    with con.transaction():
+        if not con.lock_rows("SELECT month FROM closed_periods WHERE month = ?", [month]):
+            raise PeriodCloseError(f"{month} is not closed; there is nothing to reopen")
+        fingerprint, count, total = con.execute(
+            "SELECT p.fingerprint, count(l.line_no), coalesce(sum(l.amount_minor), 0) FROM closed_periods p "
+            "LEFT JOIN closed_ledger l ON l.month = p.month WHERE p.month = ? GROUP BY p.fingerprint",
+            [month],
+        ).fetchone()
         con.execute("DELETE FROM closed_periods WHERE month = ?", [month])
         con.execute("DELETE FROM closed_ledger WHERE month = ?", [month])
         con.execute("DELETE FROM closed_plan_versions WHERE month = ?", [month])
@@ -251,7 +234,7 @@ def reopen_month(con, month: str, reason: str, by: str) -> None:
 
 def frozen_ledger(con, month: str) -> pd.DataFrame:
     """The frozen lines of a closed month (empty when the month is not closed)."""
-    ensure_tables(con)
+    con = ensure_tables(con)
     cursor = con.execute(
         f"SELECT {', '.join(LEDGER_COLUMNS)} FROM closed_ledger WHERE month = ? ORDER BY rep_id, line_no", [month]
     )
@@ -261,7 +244,7 @@ def frozen_ledger(con, month: str) -> pd.DataFrame:
 
 def frozen_plan_versions(con, month: str) -> pd.DataFrame:
     """The plan versions a closed month was frozen with (empty when not closed)."""
-    ensure_tables(con)
+    con = ensure_tables(con)
     cursor = con.execute(
         f"SELECT {', '.join(PLAN_VERSION_COLUMNS)} FROM closed_plan_versions WHERE month = ? ORDER BY plan_id",
         [month],
@@ -271,7 +254,7 @@ def frozen_plan_versions(con, month: str) -> pd.DataFrame:
 
 def period_log(con) -> pd.DataFrame:
     """Every close and reopen, oldest first."""
-    ensure_tables(con)
+    con = ensure_tables(con)
     cursor = con.execute("SELECT * FROM period_log ORDER BY logged_at")
     return pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
 
