@@ -642,6 +642,8 @@ def _render_in_workers(
                 if worker.ready and worker.pack is None and (job := next_job()):
                     worker.give(job[0], limit, job[1])
             busy = [w.deadline for w in workers if w.pack or not w.ready]
+            if pending and not busy:
+                raise RuntimeError(f"packs wait for packs that are not in this run: {list(pending)[:3]}")
             timeout = max(0.0, min(busy) - time.monotonic()) if busy else None
             answered = multiprocessing.connection.wait([w.conn for w in workers], timeout)
             for worker in [w for w in workers if w.conn in answered]:
