@@ -37,6 +37,7 @@ from attain.packs.render import (
     css_string,
     fit_text,
     render_packs,
+    strip_page_labels,
 )
 from attain.packs.review import manager_review, pack_list, rep_review
 from attain.roster import roster_as_of
@@ -183,7 +184,17 @@ def test_manager_pack_merges_each_review_once_with_one_outline_entry_and_page_la
     assert reader.metadata.title == "团队评估：陈梅，2026年10月" and reader.metadata["/CreationDate"].startswith(
         "D:2026"
     )
-    assert not list(out.rglob("pack-parts/*.pdf")), "the Chinese renderings of R1 and R3 were merged, then removed"
+    assert not (out / MONTH / "pack-parts").exists(), "the Chinese renderings of R1 and R3 were merged, then removed"
+
+
+def test_a_page_must_have_exactly_one_label_to_be_renumbered():
+    """The merge finds each page's "page X of Y" by its colour (pack.css): no label, or two, stops it."""
+    label = b"0.419608 0.447059 0.505882 rg\nBT\n/F1 10 Tf\n[<0053>0] TJ\nET\n"
+    other = b"0.419608 0.447059 0.501961 rg\nBT\n/F1 10 Tf\n[<0054>0] TJ\nET\n"
+    assert strip_page_labels(other + label) == other + b"0.419608 0.447059 0.505882 rg\n\n"
+    for page in (other, label + label):
+        with pytest.raises(ValueError, match="page labels, not 1"):
+            strip_page_labels(page)
 
 
 def test_a_rerun_writes_the_same_bytes(packs, tmp_path):

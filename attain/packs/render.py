@@ -27,6 +27,7 @@ One rendering path for every pack:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import math
@@ -48,7 +49,7 @@ import babel.lists
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from markupsafe import Markup
-from pypdf import PdfReader, PdfWriter
+from pypdf import PageObject, PdfReader, PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 from weasyprint import CSS, HTML
 from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
@@ -328,7 +329,7 @@ class Renderer:
         """The pack's HTML: ``review`` from ``rep_review`` or ``manager_review`` (its texts fitted by
         ``fit_texts``)."""
         review = cast("dict", fit_texts(review, self.text_max_length))  # fit_texts keeps the shape it is given
-        gettext = _gettext_functions(locale)[0]
+        gettext, ngettext = _gettext_functions(locale)
         person, month, kind = review["person"], review["month"], review["kind"]
         title = (
             gettext("Monthly review: %(name)s, %(month)s", name=person["name"], month=i18n.format_month(month, locale))
@@ -344,12 +345,27 @@ class Renderer:
             "keywords": [month, str(person["rep_id"]), kind, f"fingerprint:{fingerprint}"],
             "created": month_end(month).isoformat(),
         }
-        return self.templates[kind].render(self._context(locale, meta, **{"r" if kind == "rep" else "m": review}))
+        context = {
+            "locale": locale,
+            "_": gettext,
+            "ngettext": ngettext,
+            "meta": meta,
+            "page_label": _page_label(gettext),
+            "r" if kind == "rep" else "m": review,
+        }
+        return self.templates[kind].render(context)
 
-    def _context(self, locale: str, meta: dict | None = None, **values: object) -> dict:
+    @staticmethod
+    def _context(locale: str, meta: dict | None = None, **values: object) -> dict:
+        """What the page frame (base.html, _page_label.html) needs, for the pages that are not a review."""
         gettext, ngettext = _gettext_functions(locale)
-        context = {"locale": locale, "_": gettext, "ngettext": ngettext, "page_label": _page_label(gettext)}
-        return {**context, "meta": meta, **values}
+        return {
+            "locale": locale,
+            "_": gettext,
+            "ngettext": ngettext,
+            "meta": meta,
+            "page_label": _page_label(gettext),
+        } | values
 
     def missing_html(self, name: str, month: str, locale: str, reason: str, fingerprint: str) -> str:
         """The page a manager's pack prints in place of a member's review that failed: who, and why."""
@@ -414,6 +430,14 @@ def strip_page_labels(content: bytes) -> bytes:
     return stripped
 
 
+def _content(page: PageObject) -> bytes:
+    """The page's content stream, decoded (a WeasyPrint page always has one)."""
+    contents = page.get_contents()
+    if contents is None:
+        raise ValueError("a pack page has no content")
+    return contents.get_data()
+
+
 def merge_pack(parts: list[bytes], labels: Callable[[int], PdfReader]) -> bytes:
     """One PDF of ``parts`` (PDF bytes) in order: the first part's metadata and language, each part's outline,
     and on every page "page X of Y" counted over the whole: each page's own label is removed
@@ -425,7 +449,7 @@ def merge_pack(parts: list[bytes], labels: Callable[[int], PdfReader]) -> bytes:
         writer.append(reader, import_outline=True)
     first = readers[0]
     writer.add_metadata({k: v for k, v in (first.metadata or {}).items() if k != "/Producer"})
-    catalog = first.trailer["/Root"]
+    catalog = cast("DictionaryObject", first.trailer["/Root"].get_object())
     for key in ("/Lang", "/MarkInfo", "/ViewerPreferences"):
         if key in catalog:
             writer.root_object[NameObject(key)] = catalog[key].clone(writer)
@@ -433,7 +457,7 @@ def merge_pack(parts: list[bytes], labels: Callable[[int], PdfReader]) -> bytes:
     stamps = labels(len(writer.pages)).pages
     for page, stamp in zip(writer.pages, stamps, strict=True):
         form = DecodedStreamObject()
-        form.set_data(stamp.get_contents().get_data())
+        form.set_data(_content(stamp))
         form.update(
             {
                 NameObject("/Type"): NameObject("/XObject"),
@@ -442,13 +466,15 @@ def merge_pack(parts: list[bytes], labels: Callable[[int], PdfReader]) -> bytes:
                 NameObject("/Resources"): stamp["/Resources"].clone(writer),
             }
         )
-        resources = DictionaryObject(page["/Resources"].get_object())
-        xobjects = DictionaryObject(resources.get("/XObject", DictionaryObject()).get_object())
+        resources = DictionaryObject(cast("DictionaryObject", page["/Resources"].get_object()))
+        xobjects = DictionaryObject(
+            cast("DictionaryObject", resources.get("/XObject", DictionaryObject()).get_object())
+        )
         xobjects[NameObject(_LABEL_XOBJECT)] = writer._add_object(form.flate_encode())
         resources[NameObject("/XObject")] = xobjects
         page[NameObject("/Resources")] = resources
         content = DecodedStreamObject()
-        content.set_data(b"q\n" + strip_page_labels(page.get_contents().get_data()) + _DRAW_LABEL)
+        content.set_data(b"q\n" + strip_page_labels(_content(page)) + _DRAW_LABEL)
         page.replace_contents(content.flate_encode())
     out = io.BytesIO()
     writer.write(out)
@@ -722,8 +748,14 @@ def render_packs(
     keys = list(packs[["person_id", "kind", "locale"]].itertuples(index=False, name=None))
     jobs: list[tuple[str, str, str]] = []
     needs: dict[tuple[str, str, str], list[tuple[str, str, str]]] = {}
-    team_of = {member: key for key in keys if key[1] == "manager" for member in team_members(roster, key[0])}
-    for key in sorted(keys, key=lambda k: (team_of.get(k[0], k)[0], k[1] == "manager", k[0])):
+    manager_of = {member: key[0] for key in keys if key[1] == "manager" for member in team_members(roster, key[0])}
+
+    def team_order(key: tuple[str, str, str]) -> tuple[str, bool, str]:
+        """Team by team (a manager's pack after its members'), so manager packs are made all along the run."""
+        team = key[0] if key[1] == "manager" else manager_of.get(key[0], key[0])
+        return team, key[1] == "manager", key[0]
+
+    for key in sorted(keys, key=team_order):
         if key[1] == "manager":
             needs[key] = list(member_parts(roster, key[0], key[2]).values())
             jobs += [part for part in needs[key] if part[1] == "member"]
@@ -745,7 +777,10 @@ def render_packs(
         )
     finally:
         for part in (key for key in jobs if key[1] == "member"):
-            (Path(out_dir) / pack_path(month, part[1], part[0], part[2])).unlink(missing_ok=True)
+            path = Path(out_dir) / pack_path(month, part[1], part[0], part[2])
+            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # not empty: another chunk of teams is still using it
+                path.parent.rmdir()
     rows = [row for row in rows if row["kind"] != "member"]
     failed = [f for f in failed if f.kind != "member"]
     table = pd.DataFrame(rows, columns=REVIEW_PACK_COLUMNS)
