@@ -365,6 +365,7 @@ class Renderer:
             "ngettext": ngettext,
             "meta": meta,
             "page_label": _page_label(gettext),
+            "as_of": None,  # issue 13 item 2 (base.html's provisional banner): a page that is not a review has none
         } | values
 
     def missing_html(self, name: str, month: str, locale: str, reason: str, fingerprint: str) -> str:
