@@ -224,8 +224,10 @@ def test_a_self_assessment_appears_in_its_reps_pack_only_and_the_others_keep_spa
     r1 = _flat(texts[("R1", "rep")])
     assert OWN_VIEW in r1 and HELP in r1  # escaped: the <b> prints as written
     assert "Written by Alice Martin for this review." in r1
+    # The manager's pack holds R1's review as R1 sees it (their view is part of the meeting); no other rep's does.
+    assert OWN_VIEW in _flat(texts[("M1", "manager")])
     for who, text in texts.items():
-        if who != ("R1", "rep"):
+        if who not in (("R1", "rep"), ("M1", "manager")):
             assert OWN_VIEW not in _flat(text) and HELP not in _flat(text) and "Written by" not in text, who
     assert "September's view" not in texts[("R2", "rep")]  # another month's self-assessment
     r3 = texts[("R3", "rep")]

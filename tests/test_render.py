@@ -25,6 +25,7 @@ from attain.delivery.mailers import OutboxMailer
 from attain.delivery.messages import headlines, plan_messages
 from attain.delivery.send import deliver
 from attain.packs import i18n
+from attain.packs.merge import strip_page_labels
 from attain.packs.render import (
     TEMPLATES_DIR,
     WORD_CHUNK,
@@ -38,7 +39,7 @@ from attain.packs.render import (
     fit_text,
     render_packs,
 )
-from attain.packs.review import pack_list, rep_review
+from attain.packs.review import manager_review, pack_list, rep_review
 from attain.roster import roster_as_of
 from attain.settings import Settings
 from tests import measures_builders as build
@@ -151,20 +152,64 @@ def test_manager_pack_ranks_and_holds_each_member(packs):
     assert f"第 {n} 页，共 {n} 页" in reader.pages[-1].extract_text()
 
 
+def test_manager_pack_merges_each_review_once_with_one_outline_entry_and_page_labels_per_member(packs):
+    """M1 reads Chinese: R2's own pack is merged as it is; R1 and R3 (English readers) are rendered once in
+    Chinese for it. The merged pack's page count is the sum of its parts and every page is numbered over
+    the whole pack (the parts' own labels are gone)."""
+    out, _ = packs
+    reader = _pdf(packs, "M1")
+    tables, renderer = make_tables(extra_won_deals=25), Renderer()
+    review = manager_review("M1", MONTH, tables, SETTINGS)
+
+    def pages(html: str) -> int:
+        return len(PdfReader(io.BytesIO(renderer.pdf(html))).pages)
+
+    summary = pages(renderer.html(review, "zh_CN", FINGERPRINT))
+    members = {m["person"]["rep_id"]: m for m in review["members"]}
+    parts = {r: pages(renderer.html(members[r], "zh_CN", FINGERPRINT)) for r in ("R1", "R3")}
+    parts["R2"] = len(_pdf(packs, "R2").pages)
+    n = len(reader.pages)
+    assert n == summary + sum(parts.values()) and parts["R1"] >= 3
+    outline = [item for item in reader.outline if not isinstance(item, list)]
+    assert [item.title for item in outline] == ["团队评估：陈梅", "Alice Martin", "李娜", "Bob Stone"]
+    starts = [reader.get_destination_page_number(item) for item in outline]
+    assert starts == [0, summary, summary + parts["R1"], summary + parts["R1"] + parts["R2"]]
+    sections = reader.outline[reader.outline.index(outline[1]) + 1]  # R1's sections (h2), nested under it
+    zh = i18n.translator("zh_CN").gettext
+    assert [s.title for s in sections][:2] == [zh("Targets and attainment"), zh("Pipeline and win rate")]
+    for i, page in enumerate(reader.pages, start=1):
+        text = page.extract_text()
+        assert text.count("页，共") == 1 and f"第 {i} 页，共 {n} 页" in text, (i, text[-200:])
+    assert "月度评估，2026年10月" in reader.pages[summary].extract_text(), "R1's review is in the manager's language"
+    assert reader.trailer["/Root"]["/Lang"] == "zh-CN" and _pdf(packs, "R1").trailer["/Root"]["/Lang"] == "en"
+    assert reader.metadata.title == "团队评估：陈梅，2026年10月" and reader.metadata["/CreationDate"].startswith(
+        "D:2026"
+    )
+    assert not (out / MONTH / "pack-parts").exists(), "the Chinese renderings of R1 and R3 were merged, then removed"
+
+
+def test_a_page_must_have_exactly_one_label_to_be_renumbered():
+    """The merge finds each page's "page X of Y" by its colour (pack.css): no label, or two, stops it."""
+    label = b"0.419608 0.447059 0.505882 rg\nBT\n/F1 10 Tf\n[<0053>0] TJ\nET\n"
+    other = b"0.419608 0.447059 0.501961 rg\nBT\n/F1 10 Tf\n[<0054>0] TJ\nET\n"
+    assert strip_page_labels(other + label) == other + b"0.419608 0.447059 0.505882 rg\n\n"
+    for page in (other, label + label):
+        with pytest.raises(ValueError, match="page labels, not 1"):
+            strip_page_labels(page)
+
+
+def test_a_rerun_writes_the_same_bytes(packs, tmp_path):
+    _, first = packs
+    again = render_packs(MONTH, make_tables(extra_won_deals=25), SETTINGS, tmp_path, FINGERPRINT, processes=2).table
+    assert list(again["sha256"]) == list(first["sha256"])
+
+
 def test_pdf_metadata_names_person_month_and_fingerprint(packs):
     meta = _pdf(packs, "R1").metadata
     assert meta.title == "Monthly review: Alice Martin, October 2026"
     assert FINGERPRINT in meta.subject and "2026-10" in meta.subject
     assert {"2026-10", "R1", f"fingerprint:{FINGERPRINT}"} <= {k.strip() for k in meta["/Keywords"].split(",")}
     assert meta["/CreationDate"].startswith("D:20261031")
-
-
-def test_process_pool_gives_the_same_bytes(packs, tmp_path):
-    _, sequential = packs
-    pooled = render_packs(MONTH, make_tables(), SETTINGS, tmp_path, FINGERPRINT, processes=2).table
-    # R2's and R3's packs do not depend on R1's extra deals: same inputs, same bytes.
-    same = sequential.set_index("person_id").loc[["R2", "R3"], "sha256"]
-    assert (pooled.set_index("person_id").loc[["R2", "R3"], "sha256"] == same).all()
 
 
 @pytest.mark.parametrize(
@@ -256,12 +301,12 @@ def test_fit_text_cuts_and_breaks_only_long_texts():
 class SlowOrBrokenJob(PackJob):
     """A render that never finishes for R2 and raises for R3 (the failures the time limit must contain)."""
 
-    def __call__(self, person_id: str, kind: str, locale: str) -> dict:
+    def __call__(self, person_id: str, kind: str, locale: str, *missing) -> dict:
         if person_id == "R2":
             time.sleep(600)
         if person_id == "R3":
             raise ValueError("font table damaged")
-        return super().__call__(person_id, kind, locale)
+        return super().__call__(person_id, kind, locale, *missing)
 
 
 @pytest.mark.slow
@@ -285,6 +330,19 @@ def test_a_stuck_pack_fails_alone_and_the_manager_gets_the_other_packs(tmp_path)
         PackFailure("R3", "rep", "en", "the rep pack for R3 failed: ValueError: font table damaged"),
     ]
     assert len(pack_list(MONTH, tables.reps)) == len(rendered.table) + len(rendered.failed) == 4
+    # The manager's pack is made: R1's review (rendered in Chinese for the manager), and for R2 and R3 a page
+    # saying why their review is missing; one outline entry per member.
+    manager = PdfReader(tmp_path / "out" / rendered.table.set_index("person_id").loc["M1", "path"])
+    text = _text(manager)
+    assert "月度评估，2026年10月" in text and "Alice Martin" in text
+    assert "本次运行未能生成此评估报告，因此本报告中没有它：rep pack for R2 (李娜) took more than 15 s" in text
+    assert "ValueError: font table damaged" in text
+    assert [item.title for item in manager.outline if not isinstance(item, list)] == [
+        "团队评估：陈梅",
+        "Alice Martin",
+        "李娜",
+        "Bob Stone",
+    ]
 
     roster = roster_as_of(tables.reps, MONTH)
     heads = headlines(tables.attainment, tables.payouts, roster)
@@ -308,17 +366,18 @@ def test_a_stuck_pack_fails_alone_and_the_manager_gets_the_other_packs(tmp_path)
 
 
 class SlowManagerJob(PackJob):
-    """The manager pack (rendered first) takes 3 s longer than the others."""
+    """The manager pack takes 3 s longer than the others."""
 
-    def __call__(self, person_id: str, kind: str, locale: str) -> dict:
+    def __call__(self, person_id: str, kind: str, locale: str, *missing) -> dict:
         if kind == "manager":
             time.sleep(3)
-        return super().__call__(person_id, kind, locale)
+        return super().__call__(person_id, kind, locale, *missing)
 
 
 def test_progress_counts_each_pack_as_it_is_written(tmp_path):
-    """The bar used to count results in submission order and in batches: nothing moved while the first
-    (manager) pack rendered, however many rep packs were already written."""
+    """The bar used to count results in submission order and in batches: nothing moved while a slow pack
+    rendered, however many others were already written. The members' renderings in their manager's language
+    are not packs: they are not counted, and are gone after the run."""
     seen = []
 
     def progress(done: int, total: int) -> None:
@@ -328,8 +387,9 @@ def test_progress_counts_each_pack_as_it_is_written(tmp_path):
         MONTH, make_tables(), SETTINGS, tmp_path, FINGERPRINT, processes=2, progress=progress, make_job=SlowManagerJob
     )
     assert [(done, total) for done, total, _ in seen] == [(1, 4), (2, 4), (3, 4), (4, 4)]
-    assert seen[0][2] == ["rep-R1.en.pdf"], "the first rep pack is counted while the manager pack renders"
+    assert [len(files) for _, _, files in seen] == [1, 2, 3, 4], "each pack is counted as it is written"
     assert seen[-1][2] == ["manager-M1.zh_CN.pdf", "rep-R1.en.pdf", "rep-R2.zh_CN.pdf", "rep-R3.en.pdf"]
+    assert not list((tmp_path / MONTH).rglob("pack-parts/*")), "the members' renderings in zh_CN were removed"
 
 
 def test_a_carried_balance_is_named_in_the_statement_of_both_languages():

@@ -18,11 +18,18 @@ One rendering path for every pack:
 - ``render_packs`` renders every pack of a month in worker processes and writes each file atomically
   under ``<out_dir>/<month>/packs/``. Each pack has a time limit (``Settings.pack_time_limit``): a
   pack that exceeds it, or raises, fails alone (its worker is killed and replaced) and is reported.
+- Each review is rendered once. A manager's pack is the team summary followed by the members' PDFs
+  (their own rep packs, or, for a member who reads another language, their review rendered once in the
+  manager's language), merged by ``merge_pack`` once those are written: one outline entry per member,
+  "page X of Y" counted over the whole merged pack, and a member whose review failed replaced by a page
+  saying so and why.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import math
 import mimetypes
 import multiprocessing
@@ -42,6 +49,7 @@ import babel.lists
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from markupsafe import Markup
+from pypdf import PdfReader
 from weasyprint import CSS, HTML
 from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
 from weasyprint.text.fonts import FontConfiguration
@@ -49,7 +57,8 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from attain.files import write_atomic
 from attain.packs import charts, i18n
-from attain.packs.review import BANDS, ReviewTables, manager_review, pack_list, rep_review
+from attain.packs.merge import merge_pack
+from attain.packs.review import BANDS, ReviewTables, manager_review, pack_list, rep_review, team_members
 from attain.periods import month_end
 from attain.roster import roster_for_month
 from attain.settings import Settings, how_to_set
@@ -313,7 +322,10 @@ class Renderer:
         self.env.globals.update(
             trend_chart=_trend_chart, distribution_chart=_distribution_chart, smart_sentence=_smart_sentence
         )
-        self.templates = {kind: self.env.get_template(f"{kind}.html") for kind in ("rep", "manager")}
+        self.templates = {
+            kind: self.env.get_template(f"{kind}.html") for kind in ("rep", "manager", "page-labels", "member-missing")
+        }
+        self._page_labels: dict[tuple[str, int], PdfReader] = {}
         self.fetcher = TemplatesOnlyFetcher(self.templates_dir)
         self.base_url = self.templates_dir.as_uri() + "/"
         self.font_config = FontConfiguration()
@@ -358,6 +370,41 @@ class Renderer:
         }
         return self.templates[kind].render(context)
 
+    @staticmethod
+    def _context(locale: str, meta: dict | None = None, **values: object) -> dict:
+        """What the page frame (base.html, _page_label.html) needs, for the pages that are not a review."""
+        gettext, ngettext = _gettext_functions(locale)
+        return {
+            "locale": locale,
+            "_": gettext,
+            "ngettext": ngettext,
+            "meta": meta,
+            "page_label": _page_label(gettext),
+            "as_of": None,  # issue 13 item 2 (base.html's provisional banner): a page that is not a review has none
+        } | values
+
+    def missing_html(self, name: str, month: str, locale: str, reason: str, fingerprint: str) -> str:
+        """The page a manager's pack prints in place of a member's review that failed: who, and why."""
+        gettext, _ = _gettext_functions(locale)
+        meta = {
+            "title": gettext("Monthly review: %(name)s, %(month)s", name=name, month=i18n.format_month(month, locale)),
+            "author": "Attain",
+            "description": f"missing review {month}; input fingerprint {fingerprint}",
+            "keywords": [month, f"fingerprint:{fingerprint}"],
+            "created": month_end(month).isoformat(),
+        }
+        texts = cast("dict", fit_texts({"name": name, "reason": reason}, self.text_max_length))
+        return self.templates["member-missing"].render(self._context(locale, meta, month=month, **texts))
+
+    def page_labels(self, locale: str, pages: int) -> PdfReader:
+        """A PDF of ``pages`` blank pages, each with only its "page X of Y" label in ``locale``, laid out
+        exactly as in a pack (same stylesheet): what ``merge_pack`` stamps. Made once per process per size."""
+        key = (locale, pages)
+        if key not in self._page_labels:
+            html = self.templates["page-labels"].render(self._context(locale, pages=pages))
+            self._page_labels[key] = PdfReader(io.BytesIO(self.pdf(html)))
+        return self._page_labels[key]
+
     def pdf(self, html: str) -> bytes:
         """PDF bytes of a pack's HTML (only files under the templates folder can be loaded)."""
         document = HTML(string=html, base_url=self.base_url, url_fetcher=self.fetcher)
@@ -366,14 +413,35 @@ class Renderer:
 
 def pack_path(month: str, kind: str, person_id: str, locale: str) -> str:
     """Where a pack goes, relative to the output folder: ``<month>/packs/<kind>-<id>.<locale>.pdf``
-    (characters other than letters, digits, ``.``, ``_`` and ``-`` in the id become ``_``)."""
+    (characters other than letters, digits, ``.``, ``_`` and ``-`` in the id become ``_``).
+    Kind ``member`` (a member's review in their manager's language, only merged into the manager's pack)
+    goes to ``<month>/pack-parts/`` and is removed once the run's manager packs are made."""
     safe_id = re.sub(r"[^\w.-]", "_", str(person_id), flags=re.ASCII)
+    if kind == "member":
+        return f"{month}/pack-parts/rep-{safe_id}.{locale}.pdf"
     return f"{month}/packs/{kind}-{safe_id}.{locale}.pdf"
+
+
+def member_parts(roster: pd.DataFrame, manager_id: str, locale: str) -> dict[str, tuple[str, str, str]]:
+    """For each member of ``manager_id``'s team, the rendering their section of the manager's pack (in
+    ``locale``) is taken from, as a pack key ``(person_id, kind, locale)``: their own rep pack when it is in
+    that locale, else their review rendered once in it (kind ``member``)."""
+    people = roster.set_index("rep_id")
+    return {
+        member: (member, "rep", locale)
+        if people.at[member, "role"] == "rep" and people.at[member, "locale"] == locale
+        else (member, "member", locale)
+        for member in team_members(roster, manager_id)
+    }
 
 
 class PackJob:
     """Everything a worker needs for one month's packs, built once per process; called with
-    ``(person_id, kind, locale)`` it renders and writes that pack and returns its ``review_packs`` row."""
+    ``(person_id, kind, locale)`` it renders and writes that pack and returns its ``review_packs`` row.
+
+    Kinds: ``rep`` (a rep's pack), ``member`` (a rep's review in their manager's language, for the manager's
+    pack only), ``manager`` (the team summary merged with the members' renderings, which must be written
+    first; ``missing`` maps a member whose rendering failed to the reason, printed in its place)."""
 
     def __init__(
         self, month: str, tables: ReviewTables, settings: Settings, out_dir: Path, fingerprint: str, templates_dir: Path
@@ -387,9 +455,12 @@ class PackJob:
         build = rep_review if kind == "rep" else manager_review
         return build(person_id, self.month, self.tables, self.settings, self.roster)
 
-    def __call__(self, person_id: str, kind: str, locale: str) -> dict:
-        html = self.renderer.html(self.review(person_id, kind), locale, self.fingerprint)
-        data = self.renderer.pdf(html)
+    def __call__(self, person_id: str, kind: str, locale: str, missing: tuple[tuple[str, str], ...] = ()) -> dict:
+        if kind == "manager":
+            data = self.manager(person_id, locale, dict(missing))
+        else:
+            review = self.review(person_id, "rep")
+            data = self.renderer.pdf(self.renderer.html(review, locale, self.fingerprint))
         rel = pack_path(self.month, kind, person_id, locale)
         write_atomic(self.out_dir / rel, data)
         return {
@@ -400,6 +471,23 @@ class PackJob:
             "path": rel,
             "sha256": hashlib.sha256(data).hexdigest(),
         }
+
+    def manager(self, manager_id: str, locale: str, missing: dict[str, str]) -> bytes:
+        """A manager's pack: the team summary, then each member's rendering in ranking order (read from the
+        files ``member_parts`` names), or the page saying why it is missing."""
+        review = self.review(manager_id, "manager")
+        parts = [self.renderer.pdf(self.renderer.html(review, locale, self.fingerprint))]
+        sources = member_parts(self.roster, manager_id, locale)
+        for member in review["members"]:
+            person_id = member["person"]["rep_id"]
+            if person_id in missing:
+                name = member["person"]["name"]
+                html = self.renderer.missing_html(name, self.month, locale, missing[person_id], self.fingerprint)
+                parts.append(self.renderer.pdf(html))
+            else:
+                source_id, kind, source_locale = sources[person_id]
+                parts.append((self.out_dir / pack_path(self.month, kind, source_id, source_locale)).read_bytes())
+        return merge_pack(parts, lambda pages: self.renderer.page_labels(locale, pages))
 
 
 @dataclass(frozen=True)
@@ -430,8 +518,9 @@ def _worker_loop(conn, make_job: Callable, args: tuple) -> None:
         return
     conn.send(("ready", None))
     while (pack := conn.recv()) is not None:
+        person_id, kind, locale, missing = pack
         try:
-            conn.send(("done", job(*pack)))
+            conn.send(("done", job(person_id, kind, locale, missing) if missing else job(person_id, kind, locale)))
         except Exception as error:
             conn.send(("error", f"{type(error).__name__}: {error}"))
 
@@ -455,8 +544,8 @@ class _Worker:
         self.pack: tuple[str, str, str] | None = None
         self.deadline = time.monotonic() + limit
 
-    def give(self, pack: tuple[str, str, str], limit: float) -> None:
-        self.conn.send(pack)
+    def give(self, pack: tuple[str, str, str], limit: float, missing: tuple[tuple[str, str], ...]) -> None:
+        self.conn.send((*pack, missing))
         self.pack, self.deadline = pack, time.monotonic() + limit
 
     def stop(self, kill: bool = False) -> None:
@@ -490,22 +579,36 @@ def _render_in_workers(
     processes: int,
     limit: float,
     names: dict[str, str],
-    report: Callable[[], None],
+    report: Callable[[tuple[str, str, str]], None],
+    needs: dict[tuple[str, str, str], list[tuple[str, str, str]]],
 ) -> tuple[list[dict], list[PackFailure]]:
-    """Render ``jobs`` in ``processes`` worker processes, one pack at a time per worker. A worker whose
-    pack takes longer than ``limit`` seconds, or that dies, is killed and replaced: that pack fails
-    alone and the others go on."""
+    """Render ``jobs`` in ``processes`` worker processes, one pack at a time per worker, in order, except
+    that a job waits until the jobs it ``needs`` are finished (it is then given the ones that failed, with
+    their reasons). A worker whose pack takes longer than ``limit`` seconds, or that dies, is killed and
+    replaced: that pack fails alone and the others go on."""
     ctx = _pool_context()
     pending = deque(jobs)
     workers = [_Worker(ctx, make_job, args, limit) for _ in range(max(1, min(processes, len(jobs))))]
     rows: list[dict] = []
     failed: list[PackFailure] = []
+    finished: set[tuple[str, str, str]] = set()
+    reasons: dict[tuple[str, str, str], str] = {}
+
+    def next_job() -> tuple[tuple[str, str, str], tuple[tuple[str, str], ...]] | None:
+        """The first pending job whose needs are finished, and the reasons of those that failed."""
+        for job in pending:
+            if finished.issuperset(needs.get(job, ())):
+                pending.remove(job)
+                return job, tuple((need[0], reasons[need]) for need in needs.get(job, ()) if need in reasons)
+        return None
 
     def fail(worker: _Worker, reason: str) -> None:
         assert worker.pack is not None  # only a worker busy with a pack can fail it
         failed.append(PackFailure(*worker.pack, reason))
+        finished.add(worker.pack)
+        reasons[worker.pack] = reason
+        report(worker.pack)
         worker.pack = None
-        report()
 
     def replace_worker(worker: _Worker) -> None:
         worker.stop(kill=True)
@@ -516,9 +619,11 @@ def _render_in_workers(
     try:
         while pending or any(w.pack for w in workers):
             for worker in workers:
-                if worker.ready and worker.pack is None and pending:
-                    worker.give(pending.popleft(), limit)
+                if worker.ready and worker.pack is None and (job := next_job()):
+                    worker.give(job[0], limit, job[1])
             busy = [w.deadline for w in workers if w.pack or not w.ready]
+            if pending and not busy:
+                raise RuntimeError(f"packs wait for packs that are not in this run: {list(pending)[:3]}")
             timeout = max(0.0, min(busy) - time.monotonic()) if busy else None
             answered = multiprocessing.connection.wait([w.conn for w in workers], timeout)
             for worker in [w for w in workers if w.conn in answered]:
@@ -540,9 +645,11 @@ def _render_in_workers(
                 if kind == "ready":
                     worker.ready = True
                 elif kind == "done":
+                    assert worker.pack is not None  # a worker reports only on the pack it was given
                     rows.append(value)
+                    finished.add(worker.pack)
+                    report(worker.pack)
                     worker.pack = None
-                    report()
                 else:
                     assert worker.pack is not None  # a worker reports a failure only for the pack it was given
                     fail(worker, f"the {worker.pack[1]} pack for {worker.pack[0]} failed: {value}")
@@ -584,26 +691,56 @@ def render_packs(
     the packs that failed.
 
     The packs are spread over ``processes`` worker processes (at least one), each of which prepares
-    templates, fonts and table indexes once (``make_job(*args)``, a ``PackJob``); manager packs (the
-    longest) go first. A pack that raises, or takes longer than ``settings.pack_time_limit`` seconds
-    (its worker is killed and replaced), fails alone with its reason; the others are rendered.
-    ``progress(done, total)`` is called as each pack is written or fails (the CLI's progress bar).
-    ``people``, when given, limits the packs to theirs (one chunk of teams, ``attain.packs.chunks``)."""
-    packs = pack_list(month, tables.reps).sort_values(["kind", "person_id"])
+    templates, fonts and table indexes once (``make_job(*args)``, a ``PackJob``). Each review is rendered
+    once: team by team, the members' packs first (and, for a member who reads another language than their
+    manager, their review in the manager's language, kind ``member``), then the manager's pack, which merges
+    them after the team summary. A pack that raises, or takes longer than ``settings.pack_time_limit``
+    seconds (its worker is killed and replaced), fails alone with its reason; the others are rendered, and
+    a manager's pack prints that reason in place of the member's review. ``progress(done, total)`` is called
+    as each pack is written or fails (the CLI's progress bar). ``people``, when given, limits the packs to
+    theirs (one chunk of whole teams, ``attain.packs.chunks``)."""
+    packs = pack_list(month, tables.reps)
     if people is not None:
         packs = packs[packs["person_id"].isin(list(people))]
-    jobs = list(packs[["person_id", "kind", "locale"]].itertuples(index=False, name=None))
+    roster = roster_for_month(tables.reps, month)
+    keys = list(packs[["person_id", "kind", "locale"]].itertuples(index=False, name=None))
+    jobs: list[tuple[str, str, str]] = []
+    needs: dict[tuple[str, str, str], list[tuple[str, str, str]]] = {}
+    manager_of = {member: key[0] for key in keys if key[1] == "manager" for member in team_members(roster, key[0])}
+
+    def team_order(key: tuple[str, str, str]) -> tuple[str, bool, str]:
+        """Team by team (a manager's pack after its members'), so manager packs are made all along the run."""
+        team = key[0] if key[1] == "manager" else manager_of.get(key[0], key[0])
+        return team, key[1] == "manager", key[0]
+
+    for key in sorted(keys, key=team_order):
+        if key[1] == "manager":
+            needs[key] = list(member_parts(roster, key[0], key[2]).values())
+            jobs += [part for part in needs[key] if part[1] == "member"]
+        jobs.append(key)
     args = (month, tables, settings, Path(out_dir), fingerprint, Path(templates_dir))
     names = dict(zip(tables.reps["rep_id"].astype(str), tables.reps["name"].fillna("").astype(str), strict=True))
     finished = 0
 
-    def report() -> None:
+    def report(key: tuple[str, str, str]) -> None:
         nonlocal finished
-        finished += 1
-        if progress:
-            progress(finished, len(jobs))
+        if key[1] != "member":
+            finished += 1
+            if progress:
+                progress(finished, len(keys))
 
-    rows, failed = _render_in_workers(jobs, make_job, args, processes, settings.pack_time_limit, names, report)
+    try:
+        rows, failed = _render_in_workers(
+            jobs, make_job, args, processes, settings.pack_time_limit, names, report, needs
+        )
+    finally:
+        for part in (key for key in jobs if key[1] == "member"):
+            path = Path(out_dir) / pack_path(month, part[1], part[0], part[2])
+            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # not empty: another chunk of teams is still using it
+                path.parent.rmdir()
+    rows = [row for row in rows if row["kind"] != "member"]
+    failed = [f for f in failed if f.kind != "member"]
     table = pd.DataFrame(rows, columns=REVIEW_PACK_COLUMNS)
     table = table.sort_values(["kind", "person_id"], ascending=[False, True]).reset_index(drop=True)
     return RenderedPacks(table, sorted(failed, key=lambda f: (f.kind != "manager", f.person_id)))
