@@ -1,10 +1,10 @@
-"""The month-end on Celery workers (issue 12): a real Redis on loopback, two real `attain worker` processes.
+"""The month-end on Celery workers (issue 12): a real Redis and a real PostgreSQL on loopback, two real
+`attain worker` processes.
 
-One run of the demo month with ATTAIN_EXECUTOR=celery, the packs in one step per team: one worker is killed
-(SIGKILL, its whole process group) while it renders a chunk, the run fails, and `attain run --resume`
-re-executes it from the failure. The result must be the embedded in-process run's: every table, every PDF
-byte, one message per manager. The warehouse is whatever the environment selects (ATTAIN_VAR's DuckDB file
-by default), so the same test runs against another backend by setting its variables.
+One run of the demo month with ATTAIN_EXECUTOR=celery and ATTAIN_WAREHOUSE naming the PostgreSQL server, the
+packs in one step per team: one worker is killed (SIGKILL, its whole process group) while it renders a chunk,
+the run fails, and `attain run --resume` re-executes it from the failure. The result must be the embedded run's
+(in-process, DuckDB file): every table, every PDF byte, one message per manager.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from attain import warehouse
 from attain.delivery.log import DeliveryLog
 from attain.demo.basics import DEMO_MONTH
 from attain.demo.company import generate
@@ -29,6 +30,7 @@ from pipelines.cli import EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, main, run_months
 from pipelines.executors import CELERY_SETTINGS, default_execution
 from pipelines.resources import default_resources
 from tests import redis_server
+from tests.warehouses import empty_database
 
 ROOT = Path(__file__).resolve().parents[1]
 ATTAIN = [sys.executable, "-m", "pipelines.cli"]
@@ -101,19 +103,17 @@ def _kill_mid_packs(instance, victim: subprocess.Popen, deadline: float) -> None
     raise AssertionError("the first worker never rendered a second chunk of packs")
 
 
-def _tables(var: Path, outputs: list[Path]) -> dict[str, pd.DataFrame]:
+def _tables(location: str, outputs: list[Path], password: str = "") -> dict[str, pd.DataFrame]:
     """Every asset table of the month, and the delivery log, with the run's folders written as <out>."""
-    warehouse = default_resources(var=var)["warehouse"]
-    with warehouse.connect() as con:
+    with warehouse.connect(location, password) as con:
         names = [
             row[0]
             for row in con.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'attain' ORDER BY 1"
             ).fetchall()
         ]
-        log = DeliveryLog(con, table="delivery_log").records(DEMO_MONTH)
-    frames = {name: warehouse.read(name) for name in names}
-    frames["delivery_log"] = log
+        frames = {name: con.read(f"SELECT * FROM attain.{name}") for name in names}
+        frames["delivery_log"] = DeliveryLog(con, table="delivery_log").records(DEMO_MONTH)
     out = {}
     for name, frame in frames.items():
         frame = frame.drop(columns=CLOCK_COLUMNS, errors="ignore").astype(str)
@@ -154,7 +154,9 @@ def test_the_executor_and_the_shared_folder_come_from_the_environment(monkeypatc
 
 @pytest.mark.slow
 @pytest.mark.skipif(not redis_server.available(), reason="redis-server is not installed (scripts/setup.sh)")
-def test_two_celery_workers_run_the_month_as_the_embedded_run_and_survive_a_lost_worker(tmp_path):
+def test_two_celery_workers_run_the_month_as_the_embedded_run_and_survive_a_lost_worker(
+    tmp_path, postgres, postgres_database
+):
     from dagster import DagsterEventType, DagsterInstance
 
     data = tmp_path / "demo-data"
@@ -171,7 +173,10 @@ def test_two_celery_workers_run_the_month_as_the_embedded_run_and_survive_a_lost
             ATTAIN_OUTPUT=str(shared),
             ATTAIN_EXECUTOR="celery",
             ATTAIN_CELERY_BROKER=broker,
+            ATTAIN_WAREHOUSE=postgres_database,
+            ATTAIN_WAREHOUSE_PASSWORD=postgres["password"],
         )
+        empty_database(postgres)
         first = _start_worker("first", ["dagster"], env, tmp_path / "first.log")
         second = _start_worker("second", ["dagster", "delivery"], env, tmp_path / "second.log")
         try:
@@ -223,10 +228,13 @@ def test_two_celery_workers_run_the_month_as_the_embedded_run_and_survive_a_lost
     again = {r.step_key for r in _chunk_events(instance, resumed_run, DagsterEventType.STEP_START)}
     assert finished and again and again == chunks - finished and len(rendered) == len(chunks) > 2
 
-    # every table as the embedded run's; the same PDF bytes; each message once
-    ours, theirs = _tables(var, [shared]), _tables(embedded, [embedded])
-    assert ours.keys() == theirs.keys() and "review_packs" in ours
-    for name in ours:
+    # every table (PostgreSQL) as the embedded run's (DuckDB); the same PDF bytes; each message once
+    ours = _tables(postgres_database, [shared], postgres["password"])
+    theirs = _tables(str(embedded / "warehouse.duckdb"), [embedded])
+    assert not (var / "warehouse.duckdb").exists()  # every table of the Celery run went to PostgreSQL
+    # (PostgreSQL keeps the period-close tables in the same schema; DuckDB in its main schema)
+    assert set(theirs) <= set(ours) and "review_packs" in theirs
+    for name in theirs:
         pd.testing.assert_frame_equal(ours[name], theirs[name], obj=name)
     packs = ours["review_packs"]
     for path, sha256 in zip(packs["path"], packs["sha256"], strict=True):  # relative to the output folder

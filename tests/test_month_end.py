@@ -293,8 +293,10 @@ def test_a_pack_that_fails_fails_alone_and_the_rest_are_delivered(first_run, tmp
 
 def test_chinese_packs_of_the_demo_month_have_no_english_word(first_run):
     """Issue 13 item 1: every zh_CN pack, read back page by page, holds no English word once the names are
-    taken out (people, teams, regions, accounts, products, deal, plan and component ids, currency codes, and
-    who set each target and why, as typed into the targets file)."""
+    taken out (people, teams, regions, accounts, products, deal, plan and component ids, currency codes, who
+    set each target and why, as typed into the targets file, and that file's columns and words in the target
+    review's rows to copy)."""
+    from attain.measures.target_review import TARGETS_FILE_COLUMNS
     from tests.test_pack_language import english_words
 
     var, _ = first_run
@@ -303,6 +305,8 @@ def test_chinese_packs_of_the_demo_month_have_no_english_word(first_run):
     assert ledger["reason_code"].str.len().min() > 0, "every line keeps its reason code"
     names = [*reps["name"], *reps["team"], *reps["region"], *deals["account"], *deals["product"], *deals["deal_id"]]
     names += [*ledger["component"], *ledger["plan_id"], *ledger["currency"], *targets["reason"], *targets["author"]]
+    # The target review's rows to copy into the targets file: its columns and words are the file's format.
+    names += [*TARGETS_FILE_COLUMNS, *targets["scope"], *targets["metric"]]
     packs = _table(var, "review_packs")
     chinese = packs[packs["locale"] == "zh_CN"]
     assert len(chinese) >= 3 and "manager" in set(chinese["kind"])

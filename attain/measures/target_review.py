@@ -41,6 +41,10 @@ SEASON_BOUNDS = (Fraction(1, 2), Fraction(3, 2))
 TARGETS_FILE_COLUMNS = ("scope", "scope_id", "month", "metric", "amount", "effective_date", "reason", "author")
 
 
+#: The ``reason`` of each suggested row of the targets file (the pack prints it in the reader's language).
+REASON = "suggested by target review"
+
+
 def _clamp(value: Fraction, bounds: tuple[Fraction, Fraction]) -> Fraction:
     return min(max(value, bounds[0]), bounds[1])
 
@@ -188,7 +192,9 @@ def review_team(
     currencies = {str(m["currency"]) for m in members if m.get("currency")}
     if team_target is not None and currencies != {team_target[1]}:
         team_target = None  # members paid in another currency than the team target: no reconciliation
-    suggested, reconciled = suggest(history, rep_ids, quarter, team_target)
+    # Only members measured against a revenue target in the window get a suggestion (not a manager in the team).
+    rep_ids = [p["rep_id"] for p in people if p["months"] > 0]
+    suggested, reconciled = suggest(history, rep_ids, quarter, team_target) if rep_ids else ({}, False)
     rows = []
     suggestions = []
     names = {str(m["rep_id"]): m for m in members}
@@ -206,7 +212,7 @@ def review_team(
                     "metric": "revenue",
                     "amount": str(from_minor(amount, currency)) if currency else str(amount),
                     "effective_date": month_start(quarter[0]).isoformat(),
-                    "reason": "suggested by target review",
+                    "reason": REASON,
                     "author": manager.get("name") or "",
                 }
             )
@@ -222,7 +228,8 @@ def review_team(
         "reconciled": reconciled,
         "suggestions": suggestions,
         "suggested_total": sum(s["amount_minor"] for s in suggestions),
-        "csv": _csv_lines(rows),
+        "csv": _csv_lines(rows) if rows else [],
+        "reason": REASON,
     }
 
 
