@@ -148,19 +148,24 @@ def measure(reps: int = 48, repeat: int = 2) -> dict:
     }
 
 
+def report(result: dict) -> list[str]:
+    """The figures of :func:`measure` as the lines the benchmark prints."""
+    lines = [f"packs stage of the demo month, {result['reps']} reps, {result['packs']} packs"]
+    for name in ("multiprocess_1", "multiprocess_2", "celery_1", "celery_2"):
+        lines.append(f"  {name.replace('_', ' ')}: {result[name + '_packs_per_s']} packs/s")
+    lines.append(f"  2 Celery workers / 1: {result['celery_2_over_1']}x (target >= 1.7x)")
+    lines.append(f"  2 Celery workers / multiprocess 2 (the floor): {result['celery_2_over_multiprocess_2']}x")
+    lines.append(f"  multiprocess 2 / 1: {result['multiprocess_2_over_1']}x")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=48)
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
     started = time.perf_counter()
-    result = measure(args.reps, args.repeat)
-    print(f"packs stage of the demo month, {result['reps']} reps, {result['packs']} packs (best of {args.repeat})")
-    for name in ("multiprocess_1", "multiprocess_2", "celery_1", "celery_2"):
-        print(f"  {name.replace('_', ' ')}: {result[name + '_packs_per_s']} packs/s")
-    print(f"  2 Celery workers / 1: {result['celery_2_over_1']}x (target >= 1.7x)")
-    print(f"  2 Celery workers / multiprocess 2 (the floor): {result['celery_2_over_multiprocess_2']}x")
-    print(f"  multiprocess 2 / 1: {result['multiprocess_2_over_1']}x")
+    print("\n".join(report(measure(args.reps, args.repeat))))
     print(f"  ({time.perf_counter() - started:.0f} s)")
 
 

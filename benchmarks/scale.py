@@ -17,7 +17,12 @@ Floors, the libraries doing the same work alone in the same run, each in its own
 - the credit aggregation (won amount per owner and month) in DuckDB SQL over the stored deals, with no
   pandas frame (the floor of the stages that load the deals).
 
-    .venv/bin/python benchmarks/scale.py [--deals 10000000] [--reps 50000] [--only memory]
+    .venv/bin/python benchmarks/scale.py [--deals 10000000] [--reps 50000] [--only memory|warehouse|workers]
+
+Sections, all in one run unless ``--only`` picks some: ``memory`` (above); ``warehouse``: writing and reading
+``--warehouse-deals`` deals through each warehouse backend against the library alone (DuckDB's
+``CREATE TABLE AS``, PostgreSQL's ``COPY``; benchmarks/warehouse_backends.py); ``workers``: packs per second of
+the packs stage on 1 and 2 Celery workers against the multiprocess executor (benchmarks/celery_workers.py).
 
 Target (issue 12): the largest step of 10M deals / 50,000 reps under 8 GB. Check ``free -g`` first: at
 that size a step takes up to 8 GB, and the run took 45 minutes on a busy shared 2-core machine (``--deals
@@ -37,10 +42,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+# The two other sections are their own benchmarks, beside this file (its folder is first on sys.path).
+import celery_workers
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+import warehouse_backends
 
 REPO = Path(__file__).resolve().parents[1]
 MONTH = "2026-10"
@@ -266,6 +274,8 @@ def _stage_satisfaction(t, month, settings, work):
 
 
 def _stage_ledger(t, month, settings, work):
+    import dataclasses
+
     import pandas as pd
 
     from attain.ingest.load import Inputs
@@ -273,7 +283,8 @@ def _stage_ledger(t, month, settings, work):
     from attain.pay.plans import load_plans
     from attain.stages import Measures
 
-    inputs = Inputs(*(t[n] for n in ("deals", "credit_splits", "reps", "targets", "fx_rates", "surveys")))
+    # The inputs the synthetic company has; the others (disputes) are absent, as an empty table.
+    inputs = Inputs(**{f.name: t.get(f.name, pd.DataFrame()) for f in dataclasses.fields(Inputs)})
     measures = Measures(*(t[n] for n in ("credited_deals", "clawback_events", "attainment", "satisfaction")))
     run = period_close.ledger_for_run(
         month, inputs, measures, lambda: load_plans(work / "data" / "plans"), settings, {}, pd.DataFrame(), set()
@@ -467,6 +478,11 @@ def report_memory(figures: dict) -> list[str]:
 #: The sections of the benchmark: name -> (measure(args), report(figures)). The lead adds the others here.
 SECTIONS: dict[str, tuple[Callable[[argparse.Namespace], dict], Callable[[dict], list[str]]]] = {
     "memory": (lambda args: measure_memory(args.deals, args.reps), report_memory),
+    "warehouse": (
+        lambda args: warehouse_backends.measure(args.warehouse_deals, runs=args.repeat),
+        warehouse_backends.report,
+    ),
+    "workers": (lambda args: celery_workers.measure(args.packs_reps, repeat=args.repeat), celery_workers.report),
 }
 
 
@@ -475,6 +491,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--deals", type=int, default=10_000_000)
     parser.add_argument("--reps", type=int, default=50_000)
     parser.add_argument("--only", choices=sorted(SECTIONS), action="append", help="run only these sections")
+    parser.add_argument("--warehouse-deals", type=int, default=1_000_000, help="deals written and read per backend")
+    parser.add_argument("--packs-reps", type=int, default=48, help="reps of the month whose packs the workers render")
+    parser.add_argument("--repeat", type=int, default=2, help="runs per measurement (the best is kept)")
     parser.add_argument("--stage", choices=list(STAGES), help=argparse.SUPPRESS)
     parser.add_argument("--floor", choices=list(FLOORS), help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)

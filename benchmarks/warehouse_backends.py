@@ -168,21 +168,26 @@ def measure(deals: int = 1_000_000, runs: int = 2) -> dict:
     return figures
 
 
+def report(figures: dict) -> list[str]:
+    """The figures of :func:`measure` as the lines the benchmark prints."""
+    lines = [f"warehouse backends, {figures['deals']:,} deals:"]
+    for name in ("duckdb", "postgresql"):
+        b = figures[name]
+        lines.append(
+            f"  {name:<10} write {b['write']:6.2f} s = {b['write_ratio']:.2f}x floor ({b['floor_write']:.2f} s)"
+            f"   read {b['read']:6.2f} s = {b['read_ratio']:.2f}x floor ({b['floor_read']:.2f} s)"
+        )
+    ratio = figures["postgresql_vs_duckdb"]
+    lines.append(f"  postgresql vs duckdb: write {ratio['write']:.2f}x, read {ratio['read']:.2f}x")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deals", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=2)
     args = parser.parse_args()
-    figures = measure(args.deals, args.runs)
-    print(f"warehouse backends, {figures['deals']:,} deals (best of {args.runs}):")
-    for name in ("duckdb", "postgresql"):
-        b = figures[name]
-        print(
-            f"  {name:<10} write {b['write']:6.2f} s = {b['write_ratio']:.2f}x floor ({b['floor_write']:.2f} s)"
-            f"   read {b['read']:6.2f} s = {b['read_ratio']:.2f}x floor ({b['floor_read']:.2f} s)"
-        )
-    ratio = figures["postgresql_vs_duckdb"]
-    print(f"  postgresql vs duckdb: write {ratio['write']:.2f}x, read {ratio['read']:.2f}x")
+    print("\n".join(report(measure(args.deals, args.runs))))
 
 
 if __name__ == "__main__":

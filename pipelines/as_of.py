@@ -23,19 +23,25 @@ class AsOfConfig(Config):
     as_of: str = Field(description="The last day counted, YYYY-MM-DD, inside the month.")
 
 
+def as_of_run(attain: AttainConfig, month: str, as_of: str) -> AsOfResult:
+    """The provisional packs of ``month`` as of ``as_of`` with ``attain``'s folders and settings (the CLI's
+    ``run --as-of`` and the ``as_of_review`` job)."""
+    return run_as_of(
+        attain.data_dir,
+        month,
+        as_of,
+        attain.settings(),
+        attain.output_dir,
+        ingest=attain.ingest_options(),
+        processes=attain.option("render_processes"),
+    )
+
+
 @op(description="Render the month's provisional review packs as of a day: nothing is paid, closed or sent.")
 def as_of_packs(context: OpExecutionContext, config: AsOfConfig, attain: AttainConfig) -> None:
     """Provisional packs under ``<output>/as-of-YYYY-MM-DD/``; the metadata lists the reps behind time progress."""
     try:
-        result = run_as_of(
-            attain.data_dir,
-            config.month,
-            config.as_of,
-            attain.settings(),
-            attain.output_dir,
-            ingest=attain.ingest_options(),
-            processes=attain.option("render_processes"),
-        )
+        result = as_of_run(attain, config.month, config.as_of)
     except AsOfError as error:
         raise Failure(description=str(error)) from None
     for failure in result.packs.failed:

@@ -237,9 +237,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run_as_of(args: argparse.Namespace) -> int:
     """`attain run --month M --as-of DAY`: provisional packs of M so far (issue 13 item 2); pays nothing."""
-    from attain.as_of import run_as_of
     from attain.measures.time_progress import AsOfError
-    from pipelines.as_of import summary
+    from pipelines.as_of import as_of_run, summary
     from pipelines.resources import default_resources
 
     if args.to or args.until or args.only or args.resend:
@@ -247,15 +246,7 @@ def _run_as_of(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     attain = default_resources(var=_var(args), data_dir=args.data, **_ingest_config(args))["attain"]
     try:
-        result = run_as_of(
-            attain.data_dir,
-            args.month,
-            args.as_of,
-            attain.settings(),
-            attain.output_dir,
-            ingest=attain.ingest_options(),
-            processes=attain.option("render_processes"),
-        )
+        result = as_of_run(attain, args.month, args.as_of)
     except Exception as error:  # a day outside the month is a usage error, a bad input file an input problem
         if not isinstance(error, AsOfError) and type(error).__name__ not in INPUT_ERRORS:
             raise

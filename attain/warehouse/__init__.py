@@ -65,9 +65,16 @@ class Connection(ABC):
             raise
         self._end(commit=True)
 
-    @abstractmethod
     def exists(self, table: str) -> bool:
-        """Whether ``table`` (``schema.table``, or a table of the default schema) exists."""
+        """Whether ``table`` (``schema.table``, or a table of the default schema) exists (standard SQL: the
+        same query on both backends)."""
+        schema, _, name = checked_name(table).rpartition(".")
+        row = self.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = coalesce(?, current_schema()) "
+            "AND table_name = ?",
+            [schema or None, name],
+        ).fetchone()
+        return bool(row and row[0])
 
     @abstractmethod
     def read(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:

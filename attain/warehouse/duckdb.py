@@ -95,15 +95,6 @@ class DuckDBConnection(Connection):
         if self._lock is not None:
             self._lock.release()
 
-    def exists(self, table: str) -> bool:
-        schema, _, name = checked_name(table).rpartition(".")
-        row = self.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = coalesce(?, current_schema()) "
-            "AND table_name = ?",
-            [schema or None, name],
-        ).fetchone()
-        return bool(row and row[0])
-
     def read(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         """The rows as ``.df()`` types them, with repetitive text shared (``attain.frames.fetch_frame``: 10M
         deals load in about half the memory)."""

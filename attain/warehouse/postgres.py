@@ -149,15 +149,6 @@ class PostgresConnection(Connection):
             self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [f"attain:{name}"])
             yield
 
-    def exists(self, table: str) -> bool:
-        schema, _, name = checked_name(table).rpartition(".")
-        row = self.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = coalesce(?, current_schema()) "
-            "AND table_name = ?",
-            [schema or None, name],
-        ).fetchone()
-        return bool(row and row[0])
-
     def read(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         """One ``COPY (query) TO STDOUT`` as CSV, parsed by Arrow with the query's column types.
 
