@@ -298,6 +298,27 @@ def _stage_payouts(t, month, settings, work):
     return {"payouts": (rules.payouts(t["incentive_ledger"], t["reps"], month, None), "month")}
 
 
+def _stage_forecast(t, month, settings, work):
+    from attain.pay import forecast
+    from attain.pay.plans import load_plans
+
+    state = forecast.MonthState(
+        month=month,
+        plans=load_plans(work / "data" / "plans"),
+        reps=t["reps"],
+        deals=t["deals"],
+        fx_rates=t["fx_rates"],
+        in_force=t["targets_in_force"],
+        credited=t["credited_deals"],
+        satisfaction=t["satisfaction"],
+        clawback_events=t["clawback_events"],
+        history=None,
+        settings=settings,
+    )
+    table = forecast.earnings_forecast(state, t["attainment"], t["incentive_ledger"])
+    return {"earnings_forecast": (table, "month")}
+
+
 def _stage_finance_export(t, month, settings, work):
     from attain.pay.finance_export import write_payouts
 
@@ -306,7 +327,15 @@ def _stage_finance_export(t, month, settings, work):
 
 
 #: Computed tables, partitioned by ``month``; the others (inputs, targets in force) by ``as_of``.
-MONTH_TABLES = {"credited_deals", "clawback_events", "attainment", "satisfaction", "incentive_ledger", "payouts"}
+MONTH_TABLES = {
+    "credited_deals",
+    "clawback_events",
+    "attainment",
+    "satisfaction",
+    "incentive_ledger",
+    "payouts",
+    "earnings_forecast",
+}
 
 #: The month-end's stages in data-flow order: (the warehouse tables each loads, what it computes).
 STAGES: dict[str, tuple[tuple[str, ...], Callable]] = {
@@ -332,6 +361,20 @@ STAGES: dict[str, tuple[tuple[str, ...], Callable]] = {
         _stage_ledger,
     ),
     "payouts": (("incentive_ledger", "reps"), _stage_payouts),
+    "earnings_forecast": (
+        (
+            "deals",
+            "reps",
+            "fx_rates",
+            "targets_in_force",
+            "credited_deals",
+            "clawback_events",
+            "attainment",
+            "satisfaction",
+            "incentive_ledger",
+        ),
+        _stage_forecast,
+    ),
     "finance_export": (("payouts", "incentive_ledger"), _stage_finance_export),
 }
 

@@ -59,15 +59,17 @@ def test_the_ingest_stamps_each_input_with_its_month_and_says_where_it_came_from
     assert outs["quarantine"].value.empty
 
 
-def test_credit_stage_is_the_credit_rules_for_the_partition(attain, inputs):
-    outs = _outputs(
+def _credit_outputs(attain, inputs) -> dict:
+    """The credit stage's outputs for the month, from the stored input tables."""
+    return _outputs(
         credit_stage,
         attain=attain,
-        deals=inputs["deals"],
-        credit_splits=inputs["credit_splits"],
-        reps=inputs["reps"],
-        fx_rates=inputs["fx_rates"],
+        **{name: inputs[name] for name in ("deals", "credit_splits", "reps", "fx_rates")},
     )
+
+
+def test_credit_stage_is_the_credit_rules_for_the_partition(attain, inputs):
+    outs = _credit_outputs(attain, inputs)
     assert set(outs) == {"credited_deals", "clawback_events"}
     plain = [inputs[n].drop(columns=["as_of"]) for n in ("deals", "credit_splits", "reps", "fx_rates")]
     expected = credit.credited_deals(*plain, MONTH, attain.settings())
@@ -82,14 +84,7 @@ def test_credit_stage_is_the_credit_rules_for_the_partition(attain, inputs):
 @pytest.fixture(scope="module")
 def measured(attain, inputs) -> dict[str, pd.DataFrame]:
     """credited_deals and targets_in_force, as their assets give them for the month."""
-    credited = _outputs(
-        credit_stage,
-        attain=attain,
-        deals=inputs["deals"],
-        credit_splits=inputs["credit_splits"],
-        reps=inputs["reps"],
-        fx_rates=inputs["fx_rates"],
-    )["credited_deals"].value
+    credited = _credit_outputs(attain, inputs)["credited_deals"].value
     in_force = _outputs(target_stage, attain=attain, targets=inputs["targets"], reps=inputs["reps"])
     return {"credited_deals": credited, "targets_in_force": in_force["targets_in_force"].value}
 

@@ -33,6 +33,7 @@ import pandas as pd
 from attain import periods
 from attain.fx import to_plan_currency
 from attain.measures.attainment import attainment as attainment_table
+from attain.money import div_half_up
 from attain.pay.ledger import compute_ledger
 from attain.pay.plans import Component, PlanBook
 from attain.roster import active_in_month, roster_as_of
@@ -89,7 +90,7 @@ def earnings_forecast(state: MonthState, attainment: pd.DataFrame, ledger: pd.Da
     roster = roster[active_in_month(roster, month) & roster["plan_id"].fillna("").astype(str).ne("")]
     if roster.empty:
         return pd.DataFrame(columns=FORECAST_COLUMNS)
-    reps = roster[["rep_id", "currency"]].reset_index(drop=True)
+    reps = roster[["rep_id", "currency", "plan_id"]].astype({"plan_id": str}).reset_index(drop=True)
     revenue = attainment[(attainment["scope"] == "rep") & (attainment["metric"] == "revenue")]
     revenue = revenue[revenue["period"] == "month"].set_index("scope_id")
     reps["target_minor"] = revenue["target"].reindex(reps["rep_id"]).astype("Int64").to_numpy()
@@ -117,7 +118,10 @@ def earnings_forecast(state: MonthState, attainment: pd.DataFrame, ledger: pd.Da
         delta = scenario.reindex(reps["rep_id"]).fillna(0) - base.reindex(reps["rep_id"]).fillna(0)
         reps[column] = reps["payout_now_minor"] + delta.astype(np.int64).to_numpy()
 
-    steps = [_next_step(state, row.rep_id, row.target_minor, row.credit_minor) for row in reps.itertuples()]
+    thresholds = {
+        plan_id: _thresholds(state.plans.for_rep(plan_id, month).components) for plan_id in set(reps["plan_id"])
+    }
+    steps = [_next_step(thresholds[r.plan_id], r.target_minor, r.credit_minor) for r in reps.itertuples()]
     for i, column in enumerate(("next_step", "next_step_at", "next_step_component")):
         reps[column] = [s[i] for s in steps]
     reps["next_step_minor"] = pd.array([s[3] for s in steps], dtype="Int64")
@@ -155,14 +159,10 @@ def _open_pipeline(state: MonthState, reps: pd.DataFrame) -> tuple[pd.DataFrame,
         state.settings,
     )
     converted = np.asarray(converted, dtype=np.int64)
-    rate = [rate_of[o] for o in mine["owner_id"]]
-    weighted = np.array(
-        [
-            (2 * int(a) * r.numerator + r.denominator) // (2 * r.denominator)
-            for a, r in zip(converted, rate, strict=True)
-        ],
-        dtype=np.int64,
-    )
+    owners = mine["owner_id"]
+    numerator = owners.map({rep: rate.numerator for rep, rate in rate_of.items()}).to_numpy(np.int64)
+    denominator = owners.map({rep: rate.denominator for rep, rate in rate_of.items()}).to_numpy(np.int64)
+    weighted = div_half_up(converted * numerator, denominator)
     rows = pd.DataFrame({"rep_id": mine["owner_id"].to_numpy(), "credit_minor": weighted, "currency": currency})
     credited = _credit_rows(state, rows, "", deal_ids=mine["deal_id"].to_numpy(), products=mine["product"].to_numpy())
     return credited.assign(amount_minor=converted), table
@@ -215,15 +215,13 @@ def _totals(state: MonthState, credited: pd.DataFrame) -> pd.Series:
     return lines.groupby("rep_id")["amount_minor"].sum() if not lines.empty else pd.Series(dtype=np.int64)
 
 
-def _next_step(state: MonthState, rep_id: str, target, credit: int) -> tuple[str, str, str, int | None]:
-    """(kind, fraction, component) of the nearest unreached revenue-attainment threshold of the rep's plan,
-    and the credit still needed to reach it; blanks when there is none or no target."""
+def _next_step(thresholds: list[tuple[str, Fraction, str]], target, credit: int) -> tuple[str, str, str, int | None]:
+    """(kind, fraction, component) of the nearest of the rep's plan ``thresholds`` not reached yet, and the
+    credit still needed to reach it; blanks when there is none or no target."""
     if target is None or pd.isna(target) or int(target) <= 0:
         return "", "", "", None
-    roster = roster_as_of(state.reps, state.month).set_index("rep_id")
-    plan = state.plans.for_rep(str(roster.at[rep_id, "plan_id"]), state.month)
     best: tuple[int, str, Fraction, str] | None = None
-    for kind, fraction, component in _thresholds(plan.components):
+    for kind, fraction, component in thresholds:
         needed = -(-int(target) * fraction.numerator // fraction.denominator) - credit
         if needed > 0 and (best is None or needed < best[0]):
             best = (needed, kind, fraction, component)

@@ -649,11 +649,7 @@ class _Reader:
             band = self.mapping(band, bpath, ("from", "rate", "accelerator"), ("rate",))
             if "from" not in band:
                 raise self.fail(f"{bpath}.from", "required key is missing; the first band starts from 0")
-            lower = (
-                self.fraction(band["from"], f"{bpath}.from")
-                if basis == "attainment"
-                else Fraction(self.money(band["from"], f"{bpath}.from", currency))
-            )
+            lower = self.level(band["from"], f"{bpath}.from", basis, currency)
             accel = band.get("accelerator", basis == "attainment" and lower >= 1)
             if not isinstance(accel, bool):
                 raise self.fail(f"{bpath}.accelerator", "write true or false")
@@ -667,11 +663,12 @@ class _Reader:
             raise self.fail(f"{path}.basis", "per_deal tiers are on each deal's own amount; write basis: amount")
         values["bands"] = tuple(bands)
         if raw.get("threshold") is not None:  # a level of the target, or an amount of credit on amount bands
-            values["threshold"] = (
-                self.fraction(raw["threshold"], f"{path}.threshold")
-                if basis == "attainment"
-                else Fraction(self.money(raw["threshold"], f"{path}.threshold", currency))
-            )
+            values["threshold"] = self.level(raw["threshold"], f"{path}.threshold", basis, currency)
+
+    def level(self, value: object, path: str, basis: str, currency: str) -> Fraction:
+        """A band boundary or threshold: a fraction of the target on ``basis: attainment``, else an amount of
+        credit in minor units of ``currency``."""
+        return self.fraction(value, path) if basis == "attainment" else Fraction(self.money(value, path, currency))
 
     def _milestones(self, raw: dict, path: str, currency: str, values: dict) -> None:
         items = raw.get("milestones")
